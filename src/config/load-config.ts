@@ -1,0 +1,189 @@
+import { readFileSync } from 'node:fs';
+import path from 'node:path';
+import { parse as parseYaml } from 'yaml';
+import type { LogLevel } from '../log/logger.js';
+import type { BlockMode } from '../resolver/block-answers.js';
+import { parseHostPort, type HostPort } from './host-port.js';
+import { envName, SERVE_OPTIONS, type OptionSpec } from './options.js';
+
+export interface Config {
+  readonly listen: readonly HostPort[];
+  readonly upstream: readonly HostPort[];
+  readonly lists: string;
+  readonly http: HostPort;
+  readonly blockMode: BlockMode;
+  readonly blockTtl: number;
+  readonly queryTimeoutMs: number;
+  readonly upstreamTimeoutMs: number;
+  readonly ednsUdpSize: number;
+  readonly verdictCacheSize: number;
+  readonly tcpIdleTimeoutMs: number;
+  readonly tcpMaxConnections: number;
+  readonly localZones: boolean;
+  readonly blockDohCanaries: boolean;
+  readonly logLevel: LogLevel;
+  /** The config file that was read, if any. */
+  readonly configFile: string | undefined;
+}
+
+export class ConfigError extends Error {
+  readonly code = 'E_CONFIG_INVALID';
+  constructor(readonly problems: readonly string[]) {
+    super(
+      `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
+        problems.map((p) => `  - ${p}`).join('\n') +
+        '\nFix these and start again; `fraudwall serve --help` lists every setting.',
+    );
+    this.name = 'ConfigError';
+  }
+}
+
+export interface ConfigSources {
+  /** Command-line values by key; repeatable options arrive as arrays. */
+  readonly flags: Readonly<Record<string, string | readonly string[] | undefined>>;
+  readonly env: Readonly<Record<string, string | undefined>>;
+  /** Environment variables with the FRAUDWALL_ prefix that belong to other commands or later features. */
+  readonly extraEnv?: readonly string[];
+  readonly cwd?: string;
+}
+
+type Value = string | number | boolean | HostPort | readonly HostPort[];
+
+const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
+const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
+
+/** Converts one raw value for `spec`; `where` names its source in problems, `baseDir` anchors relative paths. */
+function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string, problems: string[]): Value | undefined {
+  const fail = (why: string): undefined => {
+    problems.push(`${where}: ${why}`);
+    return undefined;
+  };
+  switch (spec.kind) {
+    case 'int': {
+      const n = typeof raw === 'number' ? raw : typeof raw === 'string' && /^-?\d+$/.test(raw.trim()) ? Number(raw) : Number.NaN;
+      if (!Number.isInteger(n)) return fail(`must be a whole number, got ${JSON.stringify(raw)}`);
+      if (n < (spec.min ?? -Infinity) || n > (spec.max ?? Infinity)) {
+        return fail(`must be between ${spec.min} and ${spec.max}, got ${n}`);
+      }
+      return n;
+    }
+    case 'bool': {
+      if (typeof raw === 'boolean') return raw;
+      const word = typeof raw === 'string' ? raw.trim().toLowerCase() : '';
+      if (TRUE_WORDS.has(word)) return true;
+      if (FALSE_WORDS.has(word)) return false;
+      return fail(`must be true or false, got ${JSON.stringify(raw)}`);
+    }
+    case 'enum': {
+      if (typeof raw === 'string' && spec.values?.includes(raw.trim())) return raw.trim();
+      return fail(`must be one of ${spec.values?.join(', ')}, got ${JSON.stringify(raw)}`);
+    }
+    case 'string':
+    case 'path': {
+      if (typeof raw !== 'string' || raw.trim() === '') return fail(`must be a non-empty string, got ${JSON.stringify(raw)}`);
+      return spec.kind === 'path' ? path.resolve(baseDir, raw.trim()) : raw.trim();
+    }
+    case 'address': {
+      if (typeof raw !== 'string') return fail(`must be an address like 127.0.0.1:8053, got ${JSON.stringify(raw)}`);
+      const parsed = parseHostPort(raw, spec.defaultPort);
+      return 'error' in parsed ? fail(parsed.error) : parsed;
+    }
+    case 'addresses': {
+      const items =
+        typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : [raw];
+      const out: HostPort[] = [];
+      for (const item of items) {
+        if (typeof item !== 'string') return fail(`each address must be a string like 127.0.0.1:53, got ${JSON.stringify(item)}`);
+        if (item.trim() === '') continue;
+        const parsed = parseHostPort(item, spec.defaultPort);
+        if ('error' in parsed) fail(parsed.error);
+        else out.push(parsed);
+      }
+      if (out.length === 0 && problems.every((p) => !p.startsWith(where))) return fail('needs at least one address');
+      return out;
+    }
+  }
+}
+
+function readConfigFile(file: string, problems: string[]): Record<string, unknown> | undefined {
+  let text: string;
+  try {
+    text = readFileSync(file, 'utf8');
+  } catch (error) {
+    problems.push(`config file ${file}: cannot be read (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+    return undefined;
+  }
+  let data: unknown;
+  try {
+    data = file.endsWith('.json') ? JSON.parse(text) : parseYaml(text);
+  } catch (error) {
+    problems.push(`config file ${file}: not valid ${file.endsWith('.json') ? 'JSON' : 'YAML'}: ${(error as Error).message}`);
+    return undefined;
+  }
+  if (data === null || data === undefined) return {};
+  if (typeof data !== 'object' || Array.isArray(data)) {
+    problems.push(`config file ${file}: must be a mapping of settings (key: value)`);
+    return undefined;
+  }
+  return data as Record<string, unknown>;
+}
+
+const camel = (key: string): string => key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
+
+/**
+ * Merges defaults < config file < environment < flags, validating everything once and reporting
+ * every problem together. A repeatable option given by a source replaces the lower source's list.
+ */
+export function loadConfig(sources: ConfigSources): Config {
+  const cwd = sources.cwd ?? process.cwd();
+  const problems: string[] = [];
+  const known = new Map(SERVE_OPTIONS.map((spec) => [spec.key, spec]));
+
+  const configFlag = sources.flags['config'];
+  const configFile =
+    typeof configFlag === 'string' ? path.resolve(cwd, configFlag) : sources.env['FRAUDWALL_CONFIG'] ? path.resolve(cwd, sources.env['FRAUDWALL_CONFIG']) : undefined;
+  const fileValues = configFile ? readConfigFile(configFile, problems) : undefined;
+
+  const values = new Map<string, Value>();
+  for (const spec of SERVE_OPTIONS) {
+    const value = convert(spec, spec.default, `default ${spec.key}`, cwd, problems);
+    if (value !== undefined) values.set(spec.key, value);
+  }
+
+  if (fileValues && configFile) {
+    for (const [key, raw] of Object.entries(fileValues)) {
+      const spec = known.get(key);
+      if (spec === undefined) {
+        problems.push(`config file ${configFile}: unknown key "${key}" (known keys: ${[...known.keys()].join(', ')})`);
+        continue;
+      }
+      const value = convert(spec, raw, `config file ${configFile}: ${key}`, path.dirname(configFile), problems);
+      if (value !== undefined) values.set(key, value);
+    }
+  }
+
+  const envNames = new Map(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
+  const allowedExtra = new Set(['FRAUDWALL_CONFIG', ...(sources.extraEnv ?? [])]);
+  for (const [name, raw] of Object.entries(sources.env)) {
+    if (!name.startsWith('FRAUDWALL_') || raw === undefined || allowedExtra.has(name)) continue;
+    const spec = envNames.get(name);
+    if (spec === undefined) {
+      problems.push(`environment ${name}: unknown setting (known: ${[...envNames.keys()].join(', ')})`);
+      continue;
+    }
+    const value = convert(spec, raw, `environment ${name}`, cwd, problems);
+    if (value !== undefined) values.set(spec.key, value);
+  }
+
+  for (const spec of SERVE_OPTIONS) {
+    const raw = sources.flags[spec.key];
+    if (raw === undefined) continue;
+    const value = convert(spec, raw, `--${spec.key}`, cwd, problems);
+    if (value !== undefined) values.set(spec.key, value);
+  }
+
+  if (problems.length > 0) throw new ConfigError(problems);
+  const config: Record<string, unknown> = { configFile };
+  for (const [key, value] of values) config[camel(key)] = value;
+  return Object.freeze(config) as unknown as Config;
+}

@@ -1,0 +1,120 @@
+import { fileURLToPath } from 'node:url';
+
+/** The lists shipped with the package: <package>/blocklists, from both src/config and dist/config. */
+export const SHIPPED_LISTS_DIR = fileURLToPath(new URL('../../blocklists', import.meta.url));
+
+export type OptionKind = 'string' | 'path' | 'int' | 'bool' | 'enum' | 'address' | 'addresses';
+
+/**
+ * One setting of `fraudwall serve`. The key is the same everywhere: `--key` on the command line,
+ * `key:` in the config file, `FRAUDWALL_KEY` (upper snake case) in the environment.
+ */
+export interface OptionSpec {
+  readonly key: string;
+  readonly kind: OptionKind;
+  readonly description: string;
+  /** Default as it would be written in a config file. */
+  readonly default: string | number | boolean | readonly string[];
+  readonly min?: number;
+  readonly max?: number;
+  readonly values?: readonly string[];
+  /** For address options: the port used when none is written. */
+  readonly defaultPort?: number;
+}
+
+export const SERVE_OPTIONS: readonly OptionSpec[] = [
+  {
+    key: 'listen',
+    kind: 'addresses',
+    description: 'address to serve DNS on, UDP and TCP (repeatable)',
+    default: ['127.0.0.1:5300', '[::1]:5300'],
+  },
+  {
+    key: 'upstream',
+    kind: 'addresses',
+    description: 'upstream resolver to forward clean queries to, in failover order (repeatable; port 53 if omitted)',
+    default: ['9.9.9.9:53', '149.112.112.112:53'],
+    defaultPort: 53,
+  },
+  { key: 'lists', kind: 'path', description: 'directory of blocklists (*.txt, *.hosts, *.list)', default: SHIPPED_LISTS_DIR },
+  { key: 'http', kind: 'address', description: 'address of the health endpoints (/healthz, /readyz)', default: '127.0.0.1:8053' },
+  {
+    key: 'block-mode',
+    kind: 'enum',
+    values: ['nxdomain', 'null', 'refused'],
+    description: 'answer for blocked names',
+    default: 'nxdomain',
+  },
+  { key: 'block-ttl', kind: 'int', min: 0, max: 86400, description: 'TTL in seconds of block answers', default: 60 },
+  {
+    key: 'query-timeout-ms',
+    kind: 'int',
+    min: 100,
+    max: 30000,
+    description: 'deadline for one query: SERVFAIL if no upstream answered by then',
+    default: 2500,
+  },
+  {
+    key: 'upstream-timeout-ms',
+    kind: 'int',
+    min: 50,
+    max: 30000,
+    description: 'wait for one upstream before trying the next',
+    default: 1000,
+  },
+  {
+    key: 'edns-udp-size',
+    kind: 'int',
+    min: 512,
+    max: 4096,
+    description: 'EDNS UDP payload size fraudwall advertises and forwards',
+    default: 1232,
+  },
+  {
+    key: 'verdict-cache-size',
+    kind: 'int',
+    min: 0,
+    max: 10_000_000,
+    description: 'names whose policy verdict is kept in the LRU (0 disables it)',
+    default: 100_000,
+  },
+  {
+    key: 'tcp-idle-timeout-ms',
+    kind: 'int',
+    min: 1000,
+    max: 300_000,
+    description: 'close an idle DNS-over-TCP connection after this long',
+    default: 10_000,
+  },
+  {
+    key: 'tcp-max-connections',
+    kind: 'int',
+    min: 1,
+    max: 100_000,
+    description: 'simultaneous DNS-over-TCP connections per listen address',
+    default: 1000,
+  },
+  {
+    key: 'local-zones',
+    kind: 'bool',
+    description: 'answer localhost, private reverse zones (RFC 6303), home.arpa, local, invalid, onion locally',
+    default: true,
+  },
+  {
+    key: 'block-doh-canaries',
+    kind: 'bool',
+    description: 'answer NXDOMAIN for browser DoH canaries (use-application-dns.net, mask.icloud.com)',
+    default: true,
+  },
+  {
+    key: 'log-level',
+    kind: 'enum',
+    values: ['debug', 'info', 'warn', 'error'],
+    description: 'lowest level of log lines written to stderr',
+    default: 'info',
+  },
+];
+
+export function envName(key: string): string {
+  return `FRAUDWALL_${key.toUpperCase().replace(/-/g, '_')}`;
+}

@@ -1,0 +1,47 @@
+import dgram from 'node:dgram';
+import type { HostPort } from '../config/host-port.js';
+import type { QueryHandler } from './query-handler.js';
+
+/** Socket buffers sized for bursts: at 100k q/s the kernel default (~200 KB) fills in milliseconds. */
+const SOCKET_BUFFER_BYTES = 4 * 1024 * 1024;
+
+/** DNS over UDP on one address. One datagram is one query; the reply goes to its source. */
+export class UdpServer {
+  private constructor(
+    private readonly socket: dgram.Socket,
+    readonly port: number,
+  ) {}
+
+  static bind(address: HostPort, handler: QueryHandler): Promise<UdpServer> {
+    const socket = dgram.createSocket({
+      type: address.family === 6 ? 'udp6' : 'udp4',
+      ipv6Only: address.family === 6,
+      recvBufferSize: SOCKET_BUFFER_BYTES,
+      sendBufferSize: SOCKET_BUFFER_BYTES,
+    });
+    return new Promise((resolve, reject) => {
+      socket.once('error', reject);
+      socket.bind(address.port, address.host, () => {
+        socket.off('error', reject);
+        // After bind, a send error (e.g. EPERM from a firewall) must not take the process down.
+        socket.on('error', () => {});
+        socket.on('message', (packet, remote) => {
+          // Port 0 cannot receive a reply: such packets are spoofed or broken.
+          if (remote.port === 0) return;
+          const reply = handler.handle(packet, 'udp', remote.address);
+          if (reply === undefined) return;
+          if (reply instanceof Promise) {
+            void reply.then((bytes) => socket.send(bytes, remote.port, remote.address));
+          } else {
+            socket.send(reply, remote.port, remote.address);
+          }
+        });
+        resolve(new UdpServer(socket, socket.address().port));
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => this.socket.close(() => resolve()));
+  }
+}

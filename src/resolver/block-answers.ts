@@ -1,0 +1,67 @@
+import { EDE_BLOCKED, encodeRecord, ipv4Rdata, ipv6Rdata, QUESTION_NAME_POINTER, writeResponse, type EncodedRecord } from '../dns/response-writer.js';
+import { negativeSoa, type Synthesizer } from '../dns/synthesizer.js';
+import { QType, Rcode, type ParsedQuery } from '../dns/wire.js';
+import type { Rule } from '../policy/rule.js';
+
+export type BlockMode = 'nxdomain' | 'null' | 'refused';
+
+export const BLOCK_SOA_MNAME = 'fraudwall.invalid';
+export const BLOCK_SOA_RNAME = 'blocked.fraudwall.invalid';
+
+/**
+ * Builds the answer for a blocked name:
+ *  - nxdomain: NXDOMAIN with a SOA owned by the blocking rule's domain, so clients cache the
+ *    negative answer for the block TTL (RFC 2308);
+ *  - null: 0.0.0.0 / :: for A / AAAA, NOERROR without data (and the SOA) for other types;
+ *  - refused: REFUSED.
+ * Every variant carries EDE 15 "Blocked" naming the list when the client sent EDNS (RFC 8914).
+ */
+export class BlockAnswers {
+  private readonly nullA: EncodedRecord;
+  private readonly nullAAAA: EncodedRecord;
+  /** Per rule, built on first use; rules live as long as their policy, so the map cannot outgrow it. */
+  private readonly soaByRule = new WeakMap<Rule, EncodedRecord>();
+  private readonly edeByList = new Map<string, string>();
+
+  constructor(
+    private readonly mode: BlockMode,
+    private readonly ttl: number,
+    private readonly synthesizer: Synthesizer,
+  ) {
+    this.nullA = encodeRecord(QUESTION_NAME_POINTER, QType.A, ttl, ipv4Rdata('0.0.0.0'));
+    this.nullAAAA = encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, ttl, ipv6Rdata('::'));
+  }
+
+  answer(packet: Buffer, query: ParsedQuery, rule: Rule): Buffer {
+    const opt = query.edns ? this.synthesizer.opt(query.edns, { infoCode: EDE_BLOCKED, text: this.edeText(rule) }) : undefined;
+    const questionEnd = query.questionEnd;
+    if (this.mode === 'refused') return writeResponse(packet, questionEnd, { rcode: Rcode.REFUSED, opt });
+    if (this.mode === 'null' && query.type === QType.A) {
+      return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers: [this.nullA], opt });
+    }
+    if (this.mode === 'null' && query.type === QType.AAAA) {
+      return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers: [this.nullAAAA], opt });
+    }
+    const rcode = this.mode === 'null' ? Rcode.NOERROR : Rcode.NXDOMAIN;
+    return writeResponse(packet, questionEnd, { rcode, authoritative: true, authorities: [this.soaFor(rule)], opt });
+  }
+
+  private soaFor(rule: Rule): EncodedRecord {
+    let soa = this.soaByRule.get(rule);
+    if (soa === undefined) {
+      soa = negativeSoa(rule.domain, this.ttl, BLOCK_SOA_MNAME, BLOCK_SOA_RNAME);
+      this.soaByRule.set(rule, soa);
+    }
+    return soa;
+  }
+
+  private edeText(rule: Rule): string {
+    let text = this.edeByList.get(rule.list);
+    if (text === undefined) {
+      text = `blocked by fraudwall list ${rule.list} (${rule.category})`;
+      // Lists come from configuration, so this map is as small as the list set; cap it regardless.
+      if (this.edeByList.size < 10_000) this.edeByList.set(rule.list, text);
+    }
+    return text;
+  }
+}

@@ -1,0 +1,20 @@
+import type { PolicyStore } from '../policy/policy-store.js';
+import type { BlockAnswers } from './block-answers.js';
+import type { Answer, QueryContext, Resolver } from './resolver.js';
+
+/** Answers blocked names at once; everything else (allowed or not listed) goes to `next`. */
+export class PolicyResolver implements Resolver {
+  constructor(
+    private readonly policy: PolicyStore,
+    private readonly blockAnswers: BlockAnswers,
+    private readonly next: Resolver,
+  ) {}
+
+  resolve(ctx: QueryContext): Answer | Promise<Answer> {
+    const verdict = this.policy.verdict(ctx.query.name);
+    if (verdict.action === 'block' && verdict.rule !== undefined) {
+      return { bytes: this.blockAnswers.answer(ctx.packet, ctx.query, verdict.rule), source: 'blocked', verdict };
+    }
+    return this.next.resolve(ctx);
+  }
+}

@@ -1,0 +1,100 @@
+import { Rcode, type ParsedQuery } from '../dns/wire.js';
+import type { Transport } from '../resolver/resolver.js';
+import type { TcpUpstream } from './tcp-upstream.js';
+import type { UdpUpstream } from './udp-upstream.js';
+import { UpstreamError, type UpstreamFailure } from './upstream-error.js';
+
+/** One configured upstream, reachable over UDP and TCP on the same address. */
+export interface UpstreamServer {
+  readonly label: string;
+  readonly udp: UdpUpstream;
+  readonly tcp: TcpUpstream;
+}
+
+export interface ForwarderOptions {
+  /** Longest wait for one upstream before the next is tried (always capped by the query deadline). */
+  readonly attemptTimeoutMs: number;
+  /** Our own EDNS UDP size: forwarded queries never advertise more (DNS flag day 2020: 1232). */
+  readonly ednsUdpSize: number;
+}
+
+/** Told about each upstream attempt; the metrics layer implements it. */
+export interface ForwarderObserver {
+  attempt(upstream: string, seconds: number, failure: UpstreamFailure | undefined): void;
+}
+
+export interface ForwardRequest {
+  readonly packet: Buffer;
+  readonly query: ParsedQuery;
+  readonly transport: Transport;
+  readonly deadline: number;
+}
+
+/**
+ * Forwards the client's own bytes (only the ID, and the EDNS size for UDP, are patched) to the
+ * upstreams in failover order and returns the first usable answer with the client's ID restored.
+ * SERVFAIL and REFUSED answers make it try the next upstream, but are returned if nothing better
+ * comes. Starts from the upstream that answered last, so a dead first upstream costs one timeout,
+ * not one per query.
+ */
+export class Forwarder {
+  private preferred = 0;
+
+  constructor(
+    private readonly servers: readonly UpstreamServer[],
+    private readonly options: ForwarderOptions,
+    private readonly observer?: ForwarderObserver,
+  ) {
+    if (servers.length === 0) throw new Error('at least one upstream is required');
+  }
+
+  async forward(request: ForwardRequest): Promise<Buffer> {
+    const { packet, query, transport, deadline } = request;
+    const message = Buffer.from(packet);
+    if (transport === 'udp' && query.edns !== undefined) {
+      message.writeUInt16BE(Math.min(query.edns.udpSize, this.options.ednsUdpSize), query.edns.offset + 3);
+    }
+    let fallbackAnswer: Buffer | undefined;
+    let lastError: UpstreamError | undefined;
+    const count = this.servers.length;
+    const first = this.preferred;
+    for (let attempt = 0; attempt < count; attempt++) {
+      const remaining = deadline - performance.now();
+      if (remaining < 1) break;
+      const index = (first + attempt) % count;
+      const server = this.servers[index]!;
+      const timeout = Math.min(this.options.attemptTimeoutMs, remaining);
+      const started = performance.now();
+      try {
+        const answer =
+          transport === 'tcp'
+            ? await server.tcp.query(message, query.questionEnd, timeout)
+            : await server.udp.query(message, query.questionEnd, timeout);
+        const rcode = answer[3]! & 0xf;
+        if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
+          const failure = rcode === Rcode.SERVFAIL ? 'servfail' : 'refused';
+          this.observer?.attempt(server.label, (performance.now() - started) / 1000, failure);
+          fallbackAnswer = answer;
+          continue;
+        }
+        this.observer?.attempt(server.label, (performance.now() - started) / 1000, undefined);
+        this.preferred = index;
+        answer.writeUInt16BE(query.id, 0);
+        return answer;
+      } catch (error) {
+        if (!(error instanceof UpstreamError)) throw error;
+        this.observer?.attempt(server.label, (performance.now() - started) / 1000, error.reason);
+        lastError = error;
+      }
+    }
+    if (fallbackAnswer !== undefined) {
+      fallbackAnswer.writeUInt16BE(query.id, 0);
+      return fallbackAnswer;
+    }
+    throw lastError ?? new UpstreamError('timeout', 'all upstreams', 'query deadline passed before any upstream answered');
+  }
+
+  close(): void {
+    for (const server of this.servers) server.udp.close();
+  }
+}
