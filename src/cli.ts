@@ -1,5 +1,4 @@
 #!/usr/bin/env node
-import { readFileSync } from 'node:fs';
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { envName, SERVE_OPTIONS, SHIPPED_LISTS_DIR } from './config/options.js';
@@ -8,6 +7,7 @@ import { startServer } from './main.js';
 import { explainName, formatExplanation } from './policy/explain.js';
 import { loadListsDir } from './policy/load-lists.js';
 import { Policy } from './policy/policy.js';
+import { VERSION } from './version.js';
 
 /** Exit codes scripts can branch on. */
 export const ExitCode = {
@@ -20,7 +20,6 @@ export const ExitCode = {
   BLOCKED: 3,
 } as const;
 
-const VERSION = (JSON.parse(readFileSync(new URL('../package.json', import.meta.url), 'utf8')) as { version: string }).version;
 
 const USAGE = `fraudwall ${VERSION} — a DNS resolver that blocks fraud domains
 

@@ -21,6 +21,9 @@ export interface Config {
   readonly tcpMaxConnections: number;
   readonly localZones: boolean;
   readonly blockDohCanaries: boolean;
+  readonly queryLog: string;
+  readonly queryLogAnonymize: boolean;
+  readonly queryLogBlockedOnly: boolean;
   readonly logLevel: LogLevel;
   /** The config file that was read, if any. */
   readonly configFile: string | undefined;
@@ -81,7 +84,10 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
     case 'string':
     case 'path': {
       if (typeof raw !== 'string' || raw.trim() === '') return fail(`must be a non-empty string, got ${JSON.stringify(raw)}`);
-      return spec.kind === 'path' ? path.resolve(baseDir, raw.trim()) : raw.trim();
+      const text = raw.trim();
+      // "-" (stdout) and "off" are words, not file names.
+      if (spec.kind === 'string' || text === '-' || text === 'off') return text;
+      return path.resolve(baseDir, text);
     }
     case 'address': {
       if (typeof raw !== 'string') return fail(`must be an address like 127.0.0.1:8053, got ${JSON.stringify(raw)}`);

@@ -73,9 +73,9 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   {
     key: 'verdict-cache-size',
     kind: 'int',
-    min: 0,
+    min: 1,
     max: 10_000_000,
-    description: 'names whose policy verdict is kept in the LRU (0 disables it)',
+    description: 'names whose policy verdict is kept in the LRU',
     default: 100_000,
   },
   {
@@ -105,6 +105,24 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     kind: 'bool',
     description: 'answer NXDOMAIN for browser DoH canaries (use-application-dns.net, mask.icloud.com)',
     default: true,
+  },
+  {
+    key: 'query-log',
+    kind: 'path',
+    description: 'write one NDJSON line per query to FILE (appended), "-" for stdout, "off" for none',
+    default: 'off',
+  },
+  {
+    key: 'query-log-anonymize',
+    kind: 'bool',
+    description: 'log client addresses truncated to /24 (IPv4) and /48 (IPv6)',
+    default: false,
+  },
+  {
+    key: 'query-log-blocked-only',
+    kind: 'bool',
+    description: 'log only blocked queries',
+    default: false,
   },
   {
     key: 'log-level',

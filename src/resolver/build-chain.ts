@@ -1,9 +1,13 @@
 import type { Synthesizer } from '../dns/synthesizer.js';
+import type { Metrics } from '../metrics/metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { Forwarder } from '../upstream/forwarder.js';
 import type { BlockAnswers } from './block-answers.js';
 import { LocalZoneResolver, type LocalZoneOptions } from './local-zone-resolver.js';
+import { MetricsResolver } from './metrics-resolver.js';
 import { PolicyResolver } from './policy-resolver.js';
+import { QueryLogResolver, type QueryLogResolverOptions } from './query-log-resolver.js';
+import type { QueryLog } from '../querylog/query-log.js';
 import type { Resolver } from './resolver.js';
 import { UpstreamResolver } from './upstream-resolver.js';
 
@@ -13,16 +17,22 @@ export interface ChainParts {
   readonly localZones: LocalZoneOptions;
   readonly forwarder: Forwarder;
   readonly synthesizer: Synthesizer;
+  readonly metrics: Metrics;
+  readonly queryLog?: { readonly log: QueryLog; readonly options: QueryLogResolverOptions } | undefined;
 }
 
 /**
  * The one place the order of the resolver chain lives:
- *   policy (block answers) → local zones (names that must not leave the network) → upstream.
- * Policy comes first so a listed name is blocked even if it also falls in a local zone; later
- * elements (access control, rate limit, metrics, response cache) slot in here.
+ *   metrics → query log (when enabled) → policy (block answers) → local zones (names that must not
+ *   leave the network) → upstream.
+ * Metrics and the query log wrap everything so every answer is counted and logged with its source. Policy comes before local
+ * zones so a listed name is blocked even inside one. Later elements (access control and rate limit
+ * before metrics, the response cache before upstream) slot in here.
  */
 export function buildChain(parts: ChainParts): Resolver {
   const upstream = new UpstreamResolver(parts.forwarder, parts.synthesizer);
   const localZones = new LocalZoneResolver(parts.localZones, parts.synthesizer, upstream);
-  return new PolicyResolver(parts.policy, parts.blockAnswers, localZones);
+  const policy = new PolicyResolver(parts.policy, parts.blockAnswers, localZones);
+  const logged = parts.queryLog ? new QueryLogResolver(parts.queryLog.log, parts.queryLog.options, policy) : policy;
+  return new MetricsResolver(parts.metrics, logged);
 }

@@ -15,6 +15,10 @@ export class PolicyResolver implements Resolver {
     if (verdict.action === 'block' && verdict.rule !== undefined) {
       return { bytes: this.blockAnswers.answer(ctx.packet, ctx.query, verdict.rule), source: 'blocked', verdict };
     }
-    return this.next.resolve(ctx);
+    const result = this.next.resolve(ctx);
+    if (verdict.action !== 'allow') return result;
+    // Only when an allow rule decided: carry it so logs and explain can say which rule let the name through.
+    if (result instanceof Promise) return result.then((answer) => ({ ...answer, verdict }));
+    return { ...result, verdict };
   }
 }

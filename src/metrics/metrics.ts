@@ -1,0 +1,254 @@
+import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import type { MalformedReason } from '../dns/wire.js';
+import type { AnswerSource, Transport } from '../resolver/resolver.js';
+import type { UpstreamFailure } from '../upstream/upstream-error.js';
+
+/**
+ * Every metric fraudwall exports, in one place. Labels never carry a domain or a client address:
+ * list and category names come from configuration, the rest from fixed sets below. Hot-path
+ * counters are reached through pre-resolved label children (an array index, no label hashing).
+ */
+
+/** Query types with their own label value; everything else is `other`. */
+export const QTYPE_LABELS: ReadonlyMap<number, string> = new Map([
+  [1, 'A'],
+  [2, 'NS'],
+  [5, 'CNAME'],
+  [6, 'SOA'],
+  [12, 'PTR'],
+  [15, 'MX'],
+  [16, 'TXT'],
+  [28, 'AAAA'],
+  [33, 'SRV'],
+  [43, 'DS'],
+  [48, 'DNSKEY'],
+  [64, 'SVCB'],
+  [65, 'HTTPS'],
+  [255, 'ANY'],
+]);
+const QTYPE_NAMES = [...QTYPE_LABELS.values(), 'other'];
+const QTYPE_OTHER = QTYPE_NAMES.length - 1;
+/** qtype number → index into QTYPE_NAMES, for every 16-bit type. */
+const QTYPE_INDEX = new Uint8Array(65536).fill(QTYPE_OTHER);
+[...QTYPE_LABELS.keys()].forEach((type, index) => (QTYPE_INDEX[type] = index));
+
+export const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'other'] as const;
+export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
+export const SOURCES: readonly AnswerSource[] = ['blocked', 'local', 'upstream', 'error', 'refused'];
+export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'refused', 'servfail', 'network', 'mismatch'];
+export const MALFORMED_REASONS: readonly MalformedReason[] = [
+  'short-header',
+  'response',
+  'opcode',
+  'qdcount',
+  'sections',
+  'bad-name',
+  'truncated-question',
+  'bad-opt',
+  'trailing-bytes',
+  'oversized',
+];
+
+/** 50 µs … 5 s: a blocked answer takes tens of microseconds, prom-client's defaults start at 5 ms. */
+export const LATENCY_BUCKETS = [
+  0.00005, 0.0001, 0.00025, 0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5, 5,
+];
+
+/** prom-client's process metrics, minus the `nodejs_active_*_total` gauges that break the `_total`-is-a-counter rule. */
+function registerProcessMetrics(registry: Registry): void {
+  const scratch = new Registry();
+  client.collectDefaultMetrics({ register: scratch });
+  for (const metric of scratch.getMetricsAsArray()) {
+    const name = (metric as unknown as { name: string }).name;
+    if (/^nodejs_active_.*_total$/.test(name)) continue;
+    registry.registerMetric(metric as unknown as Parameters<Registry["registerMetric"]>[0]);
+  }
+}
+
+export interface ListGaugeInput {
+  readonly name: string;
+  readonly category: string;
+  readonly entries: number;
+  readonly skipped: number;
+  /** Unix seconds of the list's last successful load or update. */
+  readonly updatedAt: number;
+}
+
+export class Metrics {
+  readonly registry = new Registry();
+
+  private readonly queries: Counter<'transport' | 'qtype'>;
+  private readonly blocked: Counter<'list' | 'category' | 'qtype'>;
+  private readonly responses: Counter<'rcode' | 'source'>;
+  private readonly queryDuration: Histogram<'source'>;
+  private readonly upstreamDuration: Histogram<'upstream'>;
+  private readonly upstreamErrors: Counter<'upstream' | 'reason'>;
+  private readonly malformed: Counter<'reason'>;
+  readonly verdictCacheHits: Counter;
+  readonly verdictCacheMisses: Counter;
+  readonly verdictCacheEntries: Gauge;
+  private readonly listEntries: Gauge<'list' | 'category'>;
+  private readonly listSkipped: Gauge<'list'>;
+  private readonly listUpdated: Gauge<'list'>;
+  readonly generation: Gauge;
+  readonly queryLogDropped: Counter;
+
+  // Pre-resolved children: [transport][qtype index], [source][rcode index], …
+  private readonly queryChildren: Counter.Internal[][];
+  private readonly responseChildren: Counter.Internal[][];
+  private readonly durationChildren: Histogram.Internal<'source'>[];
+  private readonly malformedChildren: Map<string, Counter.Internal>;
+  /** Blocked counters by list, then category, then qtype index; bounded by the configured lists. */
+  private readonly blockedChildren = new Map<string, Counter.Internal[]>();
+  private syncedHits = 0;
+  private syncedMisses = 0;
+
+  constructor(version: string) {
+    const registers = [this.registry];
+    this.queries = new Counter({
+      name: 'fraudwall_queries_total',
+      help: 'DNS queries that reached the resolver chain, by transport and query type.',
+      labelNames: ['transport', 'qtype'],
+      registers,
+    });
+    this.blocked = new Counter({
+      name: 'fraudwall_blocked_total',
+      help: 'Queries answered with a block, by the list and category of the rule that matched.',
+      labelNames: ['list', 'category', 'qtype'],
+      registers,
+    });
+    this.responses = new Counter({
+      name: 'fraudwall_responses_total',
+      help: 'Responses sent, by rcode and by where the answer came from.',
+      labelNames: ['rcode', 'source'],
+      registers,
+    });
+    this.queryDuration = new Histogram({
+      name: 'fraudwall_query_duration_seconds',
+      help: 'Time from receiving a query to having its answer, by answer source.',
+      labelNames: ['source'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.upstreamDuration = new Histogram({
+      name: 'fraudwall_upstream_duration_seconds',
+      help: 'Time of one attempt at an upstream, successful or not.',
+      labelNames: ['upstream'],
+      buckets: LATENCY_BUCKETS,
+      registers,
+    });
+    this.upstreamErrors = new Counter({
+      name: 'fraudwall_upstream_errors_total',
+      help: 'Failed upstream attempts, by upstream and reason.',
+      labelNames: ['upstream', 'reason'],
+      registers,
+    });
+    this.malformed = new Counter({
+      name: 'fraudwall_malformed_queries_total',
+      help: 'Packets that were not acceptable queries (answered FORMERR/NOTIMP or dropped), by reason.',
+      labelNames: ['reason'],
+      registers,
+    });
+    this.verdictCacheHits = new Counter({ name: 'fraudwall_verdict_cache_hits_total', help: 'Policy verdicts served from the LRU.', registers });
+    this.verdictCacheMisses = new Counter({
+      name: 'fraudwall_verdict_cache_misses_total',
+      help: 'Policy verdicts computed from the domain trie.',
+      registers,
+    });
+    this.verdictCacheEntries = new Gauge({ name: 'fraudwall_verdict_cache_entries', help: 'Verdicts held in the LRU.', registers });
+    this.listEntries = new Gauge({
+      name: 'fraudwall_blocklist_entries',
+      help: 'Rules loaded per list.',
+      labelNames: ['list', 'category'],
+      registers,
+    });
+    this.listSkipped = new Gauge({
+      name: 'fraudwall_blocklist_skipped_lines',
+      help: 'Lines of a list that no format accepted (paths, IPs, regexes) and were skipped.',
+      labelNames: ['list'],
+      registers,
+    });
+    this.listUpdated = new Gauge({
+      name: 'fraudwall_blocklist_last_update_timestamp_seconds',
+      help: 'Unix time of the last successful load or update of a list.',
+      labelNames: ['list'],
+      registers,
+    });
+    this.generation = new Gauge({ name: 'fraudwall_blocklist_generation', help: 'Generation of the live policy; rises on every swap.', registers });
+    this.queryLogDropped = new Counter({
+      name: 'fraudwall_query_log_dropped_total',
+      help: 'Query-log lines dropped because the log destination could not keep up.',
+      registers,
+    });
+    new Gauge({ name: 'fraudwall_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers })
+      .labels(version)
+      .set(1);
+    registerProcessMetrics(this.registry);
+
+    this.queryChildren = TRANSPORTS.map((transport) => QTYPE_NAMES.map((qtype) => this.queries.labels(transport, qtype)));
+    this.responseChildren = SOURCES.map((source) => RCODE_NAMES.map((rcode) => this.responses.labels(rcode, source)));
+    this.durationChildren = SOURCES.map((source) => this.queryDuration.labels(source));
+    this.malformedChildren = new Map(MALFORMED_REASONS.map((reason) => [reason, this.malformed.labels(reason)]));
+  }
+
+  countQuery(transport: Transport, qtype: number): void {
+    this.queryChildren[transport === 'udp' ? 0 : 1]![QTYPE_INDEX[qtype]!]!.inc();
+  }
+
+  countResponse(source: AnswerSource, rcode: number, seconds: number): void {
+    const sourceIndex = SOURCES.indexOf(source);
+    this.responseChildren[sourceIndex]![rcode < 6 ? rcode : 6]!.inc();
+    this.durationChildren[sourceIndex]!.observe(seconds);
+  }
+
+  countBlocked(list: string, category: string, qtype: number): void {
+    const key = `${list}\u0000${category}`;
+    let children = this.blockedChildren.get(key);
+    if (children === undefined) {
+      children = QTYPE_NAMES.map((name) => this.blocked.labels(list, category, name));
+      this.blockedChildren.set(key, children);
+    }
+    children[QTYPE_INDEX[qtype]!]!.inc();
+  }
+
+  countMalformed(reason: MalformedReason): void {
+    this.malformedChildren.get(reason)?.inc();
+  }
+
+  observeUpstream(upstream: string, seconds: number, failure: UpstreamFailure | undefined): void {
+    this.upstreamDuration.labels(upstream).observe(seconds);
+    if (failure !== undefined) this.upstreamErrors.labels(upstream, failure).inc();
+  }
+
+  /** Brings the verdict-cache series up to date; called at scrape time so the hot path only bumps plain numbers. */
+  syncVerdictCache(stats: { readonly hits: number; readonly misses: number; readonly size: number }): void {
+    const hitDelta = stats.hits - this.syncedHits;
+    const missDelta = stats.misses - this.syncedMisses;
+    if (hitDelta > 0) this.verdictCacheHits.inc(hitDelta);
+    if (missDelta > 0) this.verdictCacheMisses.inc(missDelta);
+    this.syncedHits = stats.hits;
+    this.syncedMisses = stats.misses;
+    this.verdictCacheEntries.set(stats.size);
+  }
+
+  /** Creates every upstream series at 0, so dashboards and rate() see them before the first error. */
+  declareUpstreams(upstreams: readonly string[]): void {
+    for (const upstream of upstreams) {
+      this.upstreamDuration.labels(upstream);
+      for (const reason of UPSTREAM_FAILURES) this.upstreamErrors.labels(upstream, reason);
+    }
+  }
+
+  /** Replaces the per-list gauges after a policy load or swap (removed lists disappear). */
+  setLists(lists: readonly ListGaugeInput[], generation: number): void {
+    this.listEntries.reset();
+    this.listSkipped.reset();
+    this.listUpdated.reset();
+    for (const list of lists) {
+      this.listEntries.labels(list.name, list.category).set(list.entries);
+      this.listSkipped.labels(list.name).set(list.skipped);
+      this.listUpdated.labels(list.name).set(list.updatedAt);
+    }
+    this.generation.set(generation);
+  }
+}

@@ -1,0 +1,131 @@
+// Loads every list file of a directory into ParsedLists. Per-file problems become warnings (one bad
+// file must not take the resolver down); only an unusable directory is an error.
+import type { Dirent } from 'node:fs';
+import { readdir, readFile, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { ListLoadError } from './errors.js';
+import { parseList } from './parse-list.js';
+import type { ParsedList } from './parse-list.js';
+import type { RuleKind } from './rule.js';
+
+// Re-exported so callers of loadListsDir can catch its error from the same module.
+export { ListLoadError } from './errors.js';
+
+export interface LoadedLists {
+  lists: ParsedList[];
+  warnings: string[];
+}
+
+const LIST_EXTENSIONS = new Set(['.txt', '.hosts', '.list']);
+const ALLOW_SUFFIX = '.allow';
+const LIST_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const MAX_SHOWN_TEXT = 100;
+
+/**
+ * Reads `*.txt`, `*.hosts` and `*.list` files (not recursive, sorted by file name). The list name is
+ * the file name without its extension, lowercased, dots turned into '-'; `*.allow.<ext>` files are
+ * allowlists. Dot-files are ignored (Kubernetes ConfigMap mounts keep `..data` there); symlinked
+ * files are followed.
+ */
+export async function loadListsDir(dir: string): Promise<LoadedLists> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw directoryError(dir, err);
+  }
+
+  const files = entries
+    .filter((e) => !e.name.startsWith('.') && LIST_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
+    // Code-unit order, not locale order: the same directory loads the same way everywhere.
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  const lists: ParsedList[] = [];
+  const warnings: string[] = [];
+  const seen = new Map<string, string>();
+
+  for (const entry of files) {
+    const file = entry.name;
+    const full = path.join(dir, file);
+    if (!(await isRegularFile(entry, full))) continue;
+
+    const naming = listNaming(file);
+    if (typeof naming === 'string') {
+      warnings.push(`${file}: ${naming}; the file was skipped`);
+      continue;
+    }
+    const earlier = seen.get(naming.name);
+    if (earlier !== undefined) {
+      warnings.push(`${file}: list name "${naming.name}" is already used by ${earlier}; rename one of the files (this one was skipped)`);
+      continue;
+    }
+
+    let text: string;
+    try {
+      text = await readFile(full, 'utf8');
+    } catch (err) {
+      warnings.push(`${file}: could not be read (${errorCode(err)}); check the file's permissions (the list was skipped)`);
+      continue;
+    }
+    seen.set(naming.name, file);
+
+    const list = parseList(text, naming);
+    lists.push(list);
+    const first = list.skipped[0];
+    if (first !== undefined) {
+      warnings.push(
+        `${file}: skipped ${list.skipped.length} lines that are not domains ` +
+          `(first: line ${first.line}: ${first.reason}: ${shorten(first.text)})`,
+      );
+    }
+  }
+
+  if (files.length === 0) {
+    warnings.push(`${dir}: no list files (*.txt, *.hosts, *.list) found; nothing will be blocked`);
+  }
+  return { lists, warnings };
+}
+
+/** Name and kind from a file name, or the reason it cannot name a list. */
+function listNaming(file: string): { name: string; kind: RuleKind } | string {
+  let base = file.slice(0, file.length - path.extname(file).length).toLowerCase();
+  let kind: RuleKind = 'block';
+  if (base.endsWith(ALLOW_SUFFIX) && base.length > ALLOW_SUFFIX.length) {
+    kind = 'allow';
+  }
+  base = base.replaceAll('.', '-');
+  if (!LIST_NAME.test(base)) {
+    return `list name "${base}" is not valid (use a-z, 0-9, '-' and '_', start with a letter or digit, at most 64 characters); rename the file`;
+  }
+  return { name: base, kind };
+}
+
+async function isRegularFile(entry: Dirent, full: string): Promise<boolean> {
+  if (entry.isFile()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  try {
+    return (await stat(full)).isFile();
+  } catch {
+    return false; // dangling link: nothing to load
+  }
+}
+
+function directoryError(dir: string, err: unknown): ListLoadError {
+  const code = errorCode(err);
+  const message =
+    code === 'ENOENT'
+      ? `blocklist directory "${dir}" does not exist: create it and put *.txt, *.hosts or *.list files in it, or pass --lists DIR to use another directory`
+      : code === 'ENOTDIR'
+        ? `blocklist path "${dir}" is not a directory: pass --lists DIR with a directory of *.txt, *.hosts or *.list files`
+        : `cannot read blocklist directory "${dir}" (${code}): check its permissions, or pass --lists DIR to use another directory`;
+  return new ListLoadError('E_LIST_DIR', dir, message, { cause: err });
+}
+
+function errorCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return String(err);
+}
+
+function shorten(s: string): string {
+  return s.length > MAX_SHOWN_TEXT ? `${s.slice(0, MAX_SHOWN_TEXT - 3)}...` : s;
+}

@@ -1,0 +1,49 @@
+// One immutable policy snapshot: the trie of every loaded list plus what the lists contained.
+// A reload builds a new Policy with a higher generation; nothing here is ever mutated.
+import { DomainTrie } from './domain-trie.js';
+import { PolicyError } from './errors.js';
+import type { ParsedList } from './parse-list.js';
+import type { RuleKind, Verdict } from './rule.js';
+
+export interface ListSummary {
+  readonly name: string;
+  readonly kind: RuleKind;
+  readonly category: string;
+  /** Rules parsed from the list (before merging duplicates across lists). */
+  readonly entries: number;
+  /** Lines that were not usable entries. */
+  readonly skipped: number;
+}
+
+const NOT_LISTED: Verdict = Object.freeze({ action: 'none', rule: undefined });
+
+export class Policy {
+  readonly generation: number;
+  readonly lists: readonly ListSummary[];
+  private readonly trie: DomainTrie;
+
+  constructor(lists: readonly ParsedList[], generation: number) {
+    if (!Number.isSafeInteger(generation) || generation < 0) {
+      throw new PolicyError('E_POLICY_GENERATION', `policy generation must be a non-negative integer, got ${generation}`);
+    }
+    this.generation = generation;
+    this.trie = DomainTrie.build(lists);
+    // Keep only counts: holding the ParsedLists would pin every rule array and skipped line.
+    this.lists = Object.freeze(
+      lists.map((l) =>
+        Object.freeze({ name: l.name, kind: l.kind, category: l.category, entries: l.rules.length, skipped: l.skipped.length }),
+      ),
+    );
+  }
+
+  /** Distinct entries in effect (see DomainTrie.ruleCount). */
+  get ruleCount(): number {
+    return this.trie.ruleCount;
+  }
+
+  /** Trie lookup only; callers on the query path go through PolicyStore, which caches. */
+  evaluate(name: string): Verdict {
+    const rule = this.trie.match(name);
+    return rule === undefined ? NOT_LISTED : { action: rule.kind, rule };
+  }
+}

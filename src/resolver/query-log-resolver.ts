@@ -1,0 +1,46 @@
+import { QTYPE_LABELS, RCODE_NAMES } from '../metrics/metrics.js';
+import { anonymizeAddress } from '../querylog/anonymize.js';
+import type { QueryLog } from '../querylog/query-log.js';
+import type { Answer, QueryContext, Resolver } from './resolver.js';
+
+export interface QueryLogResolverOptions {
+  readonly anonymize: boolean;
+  readonly blockedOnly: boolean;
+}
+
+/** Writes one NDJSON line per answered query to the query log (a chain element only when enabled). */
+export class QueryLogResolver implements Resolver {
+  constructor(
+    private readonly log: QueryLog,
+    private readonly options: QueryLogResolverOptions,
+    private readonly next: Resolver,
+  ) {}
+
+  resolve(ctx: QueryContext): Answer | Promise<Answer> {
+    const result = this.next.resolve(ctx);
+    if (result instanceof Promise) return result.then((answer) => this.record(ctx, answer));
+    return this.record(ctx, result);
+  }
+
+  private record(ctx: QueryContext, answer: Answer): Answer {
+    if (this.options.blockedOnly && answer.source !== 'blocked') return answer;
+    const rule = answer.verdict?.rule;
+    const rcode = answer.bytes[3]! & 0xf;
+    const entry = {
+      time: new Date().toISOString(),
+      client: this.options.anonymize ? anonymizeAddress(ctx.clientAddress) : ctx.clientAddress,
+      transport: ctx.transport,
+      name: ctx.query.name,
+      type: QTYPE_LABELS.get(ctx.query.type) ?? `TYPE${ctx.query.type}`,
+      verdict: answer.verdict?.action ?? 'none',
+      list: rule?.list,
+      category: rule?.category,
+      rule: rule?.text,
+      rcode: RCODE_NAMES[rcode < 6 ? rcode : 6],
+      source: answer.source,
+      ms: Math.round((performance.now() - ctx.receivedAt) * 1000) / 1000,
+    };
+    this.log.write(`${JSON.stringify(entry)}\n`);
+    return answer;
+  }
+}

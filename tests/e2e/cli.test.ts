@@ -1,0 +1,166 @@
+/**
+ * The command line as scripts and the README use it: the built `dist/cli.js`, run as a child process.
+ */
+import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { afterEach, beforeAll, describe, expect, it } from 'vitest';
+import { buildQuery, decode, udpQuery } from '../helpers/dns-client.js';
+import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { TEST_LISTS, writeLists } from './harness.js';
+
+const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
+
+beforeAll(() => {
+  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does it)`);
+});
+
+interface Started {
+  child: ChildProcess;
+  dnsPort: number;
+  httpPort: number;
+  logs: string[];
+}
+
+const children: ChildProcess[] = [];
+afterEach(() => {
+  for (const child of children.splice(0)) child.kill('SIGKILL');
+});
+
+/** Starts `fraudwall serve` and waits for its "fraudwall ready" log line. */
+function serve(args: string[], env: Record<string, string> = {}): Promise<Started> {
+  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
+    env: { PATH: process.env['PATH'] ?? '', ...env },
+    stdio: ['ignore', 'pipe', 'pipe'],
+  });
+  children.push(child);
+  const logs: string[] = [];
+  return new Promise((resolve, reject) => {
+    let buffered = '';
+    const timer = setTimeout(() => reject(new Error(`not ready in 10 s:\n${logs.join('\n')}`)), 10_000);
+    child.stderr!.on('data', (chunk: Buffer) => {
+      buffered += chunk.toString();
+      const lines = buffered.split('\n');
+      buffered = lines.pop() ?? '';
+      for (const line of lines) {
+        logs.push(line);
+        const entry = JSON.parse(line) as { msg: string; dns?: string[]; http?: string };
+        if (entry.msg === 'fraudwall ready') {
+          clearTimeout(timer);
+          const dnsPort = Number(entry.dns![0]!.split(':').pop());
+          const httpPort = Number(entry.http!.split(':').pop());
+          resolve({ child, dnsPort, httpPort, logs });
+        }
+      }
+    });
+    child.on('exit', (code) => {
+      clearTimeout(timer);
+      reject(new Error(`exited with ${code} before ready:\n${logs.join('\n')}${buffered}`));
+    });
+  });
+}
+
+function exitOf(child: ChildProcess): Promise<number | null> {
+  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
+}
+
+describe('fraudwall serve', () => {
+  let upstream: FakeUpstream;
+  beforeAll(async () => {
+    upstream = await startFakeUpstream();
+    upstream.setDefault({ kind: 'answer', a: '192.0.2.9' });
+    return () => upstream.close();
+  });
+
+  it('serves DNS once ready, reports health, and exits 0 on SIGTERM', async () => {
+    const lists = writeLists(TEST_LISTS);
+    const fw = await serve(['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lists', lists, '--upstream', `127.0.0.1:${upstream.port}`]);
+    const ready = await fetch(`http://127.0.0.1:${fw.httpPort}/readyz`);
+    expect(ready.status).toBe(200);
+    expect((await fetch(`http://127.0.0.1:${fw.httpPort}/healthz`)).status).toBe(200);
+
+    expect(decode(await udpQuery(fw.dnsPort, buildQuery('loan-scam.test', 'A'))).rcode).toBe(3);
+    expect(decode(await udpQuery(fw.dnsPort, buildQuery('clean.example', 'A'))).answers.map((a) => a.data)).toEqual(['192.0.2.9']);
+
+    const exited = exitOf(fw.child);
+    fw.child.kill('SIGTERM');
+    expect(await exited).toBe(0);
+  });
+
+  it('takes settings from the environment and a config file, flags winning', async () => {
+    const lists = writeLists(TEST_LISTS);
+    const dir = mkdtempSync(path.join(tmpdir(), 'fraudwall-config-'));
+    const file = path.join(dir, 'fraudwall.yaml');
+    writeFileSync(file, `lists: ${lists}\nblock-mode: refused\nhttp: 127.0.0.1:0\nupstream:\n  - 127.0.0.1:${upstream.port}\n`);
+    const fw = await serve(['--config', file, '--listen', '127.0.0.1:0', '--block-mode', 'null'], { FRAUDWALL_BLOCK_TTL: '7' });
+    const reply = decode(await udpQuery(fw.dnsPort, buildQuery('loan-scam.test', 'A')));
+    expect(reply.rcode).toBe(0); // null mode from the flag beat refused from the file
+    expect(reply.answers.map((a) => [a.data, a.ttl])).toEqual([['0.0.0.0', 7]]); // TTL from the environment
+  });
+
+  it('skips a listen address this host does not have, with a warning, and serves on the others', async () => {
+    const lists = writeLists(TEST_LISTS);
+    const fw = await serve([
+      '--listen', '192.0.2.1:0', // TEST-NET-1: never assigned to this machine
+      '--listen', '127.0.0.1:0',
+      '--http', '127.0.0.1:0',
+      '--lists', lists,
+      '--upstream', `127.0.0.1:${upstream.port}`,
+    ]);
+    expect(fw.logs.some((line) => line.includes('cannot listen on 192.0.2.1:0') && line.includes('"warn"'))).toBe(true);
+    expect(decode(await udpQuery(fw.dnsPort, buildQuery('loan-scam.test', 'A'))).rcode).toBe(3);
+  });
+
+  it('exits 2 and lists every configuration problem at once', () => {
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--block-mode', 'sinkhole', '--block-ttl=-5', '--listen', 'localhost'], {
+      env: { PATH: process.env['PATH'] ?? '', FRAUDWALL_NO_SUCH_SETTING: '1' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toContain('4 problems');
+    expect(result.stderr).toContain('--block-mode: must be one of nxdomain, null, refused');
+    expect(result.stderr).toContain('--block-ttl: must be between 0 and 86400');
+    expect(result.stderr).toContain('--listen: "localhost"');
+    expect(result.stderr).toContain('FRAUDWALL_NO_SUCH_SETTING: unknown setting');
+  });
+
+  it('exits 1 with a hint when the lists directory does not exist', () => {
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--lists', '/nonexistent/fraudwall-lists', '--http', '127.0.0.1:0', '--listen', '127.0.0.1:0'], {
+      env: { PATH: process.env['PATH'] ?? '' },
+      encoding: 'utf8',
+    });
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('/nonexistent/fraudwall-lists');
+  });
+});
+
+describe('fraudwall check', () => {
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'check', ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' } });
+
+  it('names the list, category and rule that blocks a name (exit 3), with the shipped lists by default', () => {
+    const result = run('www.0xproject.io');
+    expect(result.status).toBe(3);
+    expect(result.stdout).toContain('BLOCKED');
+    expect(result.stdout).toContain('"fraud"');
+    expect(result.stdout).toContain('phishing');
+  });
+
+  it('reports the allow rule that lets a name through (exit 0), as JSON too', () => {
+    const lists = writeLists(TEST_LISTS);
+    const result = run('OK.evil.fraud.test.', '--lists', lists, '--json');
+    expect(result.status).toBe(0);
+    const explanation = JSON.parse(result.stdout) as { verdict: string; rule: { list: string; kind: string } };
+    expect(explanation.verdict).toBe('allowed');
+    expect(explanation.rule).toMatchObject({ list: 'fraud-allow', kind: 'allow' });
+  });
+
+  it('says a clean name is not listed (exit 0) and rejects an invalid name (exit 2)', () => {
+    const lists = writeLists(TEST_LISTS);
+    const clean = run('example.com', '--lists', lists);
+    expect(clean.status).toBe(0);
+    expect(clean.stdout).toContain('not listed');
+    expect(run('bad..name', '--lists', lists).status).toBe(2);
+  });
+});
