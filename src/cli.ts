@@ -34,7 +34,7 @@ Options of serve (each also a config-file key and a FRAUDWALL_* environment vari
 precedence: flags > environment > config file > defaults):
   --config FILE                      YAML or JSON config file (env FRAUDWALL_CONFIG)
 ${SERVE_OPTIONS.map((spec) => {
-  const flag = `  --${spec.key} ${spec.kind === 'bool' ? 'true|false' : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : 'DIR'}`;
+  const flag = `  --${spec.key} ${spec.kind === 'bool' ? 'true|false' : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'url-lists' ? 'JSON' : 'PATH'}`;
   const def = Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default);
   return `${flag.padEnd(37)}${spec.description}\n${''.padEnd(37)}default ${def}; env ${envName(spec.key)}`;
 }).join('\n')}
@@ -71,6 +71,10 @@ async function serve(args: string[]): Promise<number> {
     setTimeout(() => process.exit(ExitCode.OK), 5000).unref();
     void server.close().then(() => process.exit(ExitCode.OK));
   };
+  process.on('SIGHUP', () => {
+    logger.info('SIGHUP: reloading list files and URL lists');
+    void server.reload().catch((error: unknown) => logger.error('reload failed; the previous lists stay in effect', { err: error }));
+  });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
   return new Promise<number>(() => {});

@@ -1,17 +1,23 @@
-import { HttpServer, type Health } from './admin/http-server.js';
-import { Metrics } from './metrics/metrics.js';
+import { createWriteStream } from 'node:fs';
+import { readFile } from 'node:fs/promises';
+import { registerAdminApi } from './admin/admin-api.js';
+import { AdminAuth } from './admin/admin-auth.js';
+import { HttpServer, sendBody, type Health } from './admin/http-server.js';
 import { formatHostPort } from './config/host-port.js';
 import type { Config } from './config/load-config.js';
 import { DnsListener } from './dns/dns-listener.js';
 import { QueryHandler } from './dns/query-handler.js';
 import { Synthesizer } from './dns/synthesizer.js';
+import { DirectoryWatcher, fileListRecords, reloadFileLists } from './lists/file-lists.js';
+import { ListRegistry, type ListRecord } from './lists/list-registry.js';
+import { ListService, storedListRecords } from './lists/list-service.js';
+import { StateStore } from './lists/state-store.js';
+import { UrlListSource } from './lists/url-list.js';
 import type { Logger } from './log/logger.js';
-import { QueryLog } from './querylog/query-log.js';
-import { createWriteStream } from 'node:fs';
+import { Metrics } from './metrics/metrics.js';
 import { loadListsDir } from './policy/load-lists.js';
-import { Policy } from './policy/policy.js';
-import { PolicyStore } from './policy/policy-store.js';
 import { VerdictCache } from './policy/verdict-cache.js';
+import { QueryLog } from './querylog/query-log.js';
 import { BlockAnswers } from './resolver/block-answers.js';
 import { buildChain } from './resolver/build-chain.js';
 import { Forwarder } from './upstream/forwarder.js';
@@ -23,8 +29,10 @@ import { VERSION } from './version.js';
 export interface RunningServer {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
   readonly http: { readonly host: string; readonly port: number };
-  readonly policy: PolicyStore;
+  readonly registry: ListRegistry;
   readonly metrics: Metrics;
+  /** Re-reads list files and URL lists (SIGHUP, POST /v1/reload). */
+  reload(): Promise<{ generation: number; warnings: readonly string[] }>;
   close(): Promise<void>;
 }
 
@@ -41,28 +49,55 @@ export class StartupError extends Error {
   }
 }
 
-async function loadInitialPolicy(config: Config, logger: Logger): Promise<Policy> {
-  const started = performance.now();
-  const { lists, warnings } = await loadListsDir(config.lists);
-  for (const warning of warnings) logger.warn(warning);
-  const policy = new Policy(lists, 1);
-  const entries = policy.lists.reduce((sum, list) => sum + list.entries, 0);
-  logger.info('blocklists loaded', {
-    dir: config.lists,
-    lists: policy.lists.map((list) => `${list.name}(${list.kind},${list.category}):${list.entries}`),
-    entries,
-    ms: Math.round(performance.now() - started),
-  });
-  if (entries === 0) logger.warn(`no blocklist entries in ${config.lists}: fraudwall will resolve every name; add NAME.txt files there`);
-  return policy;
+/** The admin token: FRAUDWALL_ADMIN_TOKEN, else the token file, else none (writes disabled). */
+async function readAdminToken(config: Config, env: NodeJS.ProcessEnv, logger: Logger): Promise<string | undefined> {
+  const fromEnv = env['FRAUDWALL_ADMIN_TOKEN']?.trim();
+  if (fromEnv) return fromEnv;
+  if (config.adminTokenFile !== 'off') {
+    let token: string;
+    try {
+      token = (await readFile(config.adminTokenFile, 'utf8')).trim();
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? String(error);
+      throw new StartupError('E_ADMIN_TOKEN', `cannot read the admin token file ${config.adminTokenFile} (${code}); fix --admin-token-file`);
+    }
+    if (token === '') throw new StartupError('E_ADMIN_TOKEN', `the admin token file ${config.adminTokenFile} is empty; put a long random token in it`);
+    return token;
+  }
+  logger.warn('no admin token configured: list changes over the admin API are disabled (set FRAUDWALL_ADMIN_TOKEN or --admin-token-file)');
+  return undefined;
 }
 
-function publishPolicy(metrics: Metrics, policy: Policy): void {
-  const now = Date.now() / 1000;
-  metrics.setLists(
-    policy.lists.map((list) => ({ ...list, updatedAt: now })),
-    policy.generation,
-  );
+interface InitialLists {
+  readonly records: ListRecord[];
+  /** Lists that could not be loaded; fatal with --require-lists. */
+  readonly failures: string[];
+}
+
+/** Files, then lists stored from the API, then last good URL copies; the first source of a name wins. */
+async function loadInitialLists(config: Config, state: StateStore, urlSources: readonly UrlListSource[], logger: Logger): Promise<InitialLists> {
+  const failures: string[] = [];
+  const { lists, warnings, unreadable } = await loadListsDir(config.lists);
+  for (const warning of warnings) logger.warn(warning);
+  failures.push(...unreadable);
+  const byName = new Map<string, ListRecord>();
+  const add = (record: ListRecord): void => {
+    const taken = byName.get(record.list.name);
+    if (taken === undefined) byName.set(record.list.name, record);
+    else logger.warn(`list "${record.list.name}" from ${record.source} ignored: the name is taken by ${taken.source} (${taken.origin}); rename one`);
+  };
+  fileListRecords(lists, config.lists, 1).forEach(add);
+
+  const stored = await state.loadLists();
+  for (const problem of stored.problems) logger.warn(problem);
+  failures.push(...stored.problems);
+  storedListRecords(stored.lists).forEach(add);
+
+  for (const source of urlSources) {
+    const record = await source.loadLastGood(1);
+    if (record) add(record);
+  }
+  return { records: [...byName.values()], failures };
 }
 
 async function openListeners(config: Config, handler: QueryHandler, logger: Logger): Promise<DnsListener[]> {
@@ -111,11 +146,23 @@ function openQueryLog(config: Config, metrics: Metrics, logger: Logger): QueryLo
   });
 }
 
+function createForwarder(config: Config, metrics: Metrics): Forwarder {
+  const ids = new MessageIdSource();
+  const labels = config.upstream.map((address) => formatHostPort(address));
+  metrics.declareUpstreams(labels);
+  return new Forwarder(
+    config.upstream.map((address, i) => ({ label: labels[i]!, udp: new UdpUpstream(address, ids), tcp: new TcpUpstream(address, ids) })),
+    { attemptTimeoutMs: config.upstreamTimeoutMs, ednsUdpSize: config.ednsUdpSize },
+    { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
+  );
+}
+
 /**
- * The composition root: config → policy → chain → transports. The HTTP endpoint comes up first so
- * /readyz can say "loading"; DNS listeners open only once the initial policy is loaded.
+ * The composition root: config → lists → policy → chain → transports. The HTTP endpoint comes up
+ * first so /readyz can say "loading"; DNS listeners open only once the initial policy is loaded.
+ * Teardown runs in reverse.
  */
-export async function startServer(config: Config, logger: Logger): Promise<RunningServer> {
+export async function startServer(config: Config, logger: Logger, env: NodeJS.ProcessEnv = process.env): Promise<RunningServer> {
   const health: Health = { ready: false };
   const metrics = new Metrics(VERSION);
   let http: HttpServer;
@@ -125,33 +172,98 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new StartupError('E_LISTEN', `cannot serve HTTP on ${formatHostPort(config.http)} (${code}): pick another --http address`);
   }
+  const stoppers: (() => void | Promise<void>)[] = [() => http.close()];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stoppers.splice(0).reverse()) await stop();
+  };
 
   try {
-    const initialPolicy = await loadInitialPolicy(config, logger);
-    const verdictCache = new VerdictCache({ max: config.verdictCacheSize });
-    const policy = new PolicyStore(initialPolicy, verdictCache);
-    publishPolicy(metrics, initialPolicy);
-    http.route('GET /metrics', async (_req, res) => {
-      metrics.syncVerdictCache(verdictCache);
-      const body = await metrics.registry.metrics();
-      res.writeHead(200, { 'content-type': metrics.registry.contentType, 'cache-control': 'no-store' });
-      res.end(body);
-    });
-    const ids = new MessageIdSource();
-    const forwarder = new Forwarder(
-      config.upstream.map((address) => ({
-        label: formatHostPort(address),
-        udp: new UdpUpstream(address, ids),
-        tcp: new TcpUpstream(address, ids),
-      })),
-      { attemptTimeoutMs: config.upstreamTimeoutMs, ednsUdpSize: config.ednsUdpSize },
-      { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
+    const token = await readAdminToken(config, env, logger);
+    const state = new StateStore(config.state);
+    const urlSources = config.urlLists.map(
+      (spec) =>
+        new UrlListSource(spec, state, logger, {
+          minValidRatio: config.urlMinValidPercent / 100,
+          timeoutMs: 30_000,
+          maxBytes: config.adminMaxBodyBytes,
+          onResult: (result) => metrics.urlListRefreshes.labels(spec.name, result).inc(),
+        }),
     );
-    metrics.declareUpstreams(config.upstream.map((address) => formatHostPort(address)));
+    stoppers.push(() => urlSources.forEach((source) => source.stop()));
+
+    const started = performance.now();
+    const initial = await loadInitialLists(config, state, urlSources, logger);
+    const verdictCache = new VerdictCache({ max: config.verdictCacheSize });
+    const registry = new ListRegistry(initial.records, verdictCache, logger);
+    registry.onChange((records, generation) =>
+      metrics.setLists(
+        records.map((record) => ({
+          name: record.list.name,
+          category: record.list.category,
+          entries: record.list.rules.length,
+          skipped: record.list.skipped.length,
+          updatedAt: record.updatedAt / 1000,
+        })),
+        generation,
+      ),
+    );
+    // A URL list with no last good copy yet gets one download attempt before DNS is served.
+    for (const source of urlSources) {
+      if (registry.get(source.spec.name) === undefined && (await source.refresh(registry)) !== 'updated') {
+        initial.failures.push(`URL list "${source.spec.name}" (${source.spec.url}) could not be downloaded and has no last good copy`);
+      }
+    }
+    if (config.requireLists && initial.failures.length > 0) {
+      throw new StartupError('E_LISTS_REQUIRED', `--require-lists: ${initial.failures.length} list(s) failed to load:\n  - ${initial.failures.join('\n  - ')}`);
+    }
+    const entries = registry.all().reduce((sum, record) => sum + record.list.rules.length, 0);
+    logger.info('blocklists loaded', {
+      lists: registry.all().map((r) => `${r.list.name}(${r.source},${r.list.kind},${r.list.category}):${r.list.rules.length}`),
+      entries,
+      ms: Math.round(performance.now() - started),
+    });
+    if (entries === 0) logger.warn(`no blocklist entries loaded: fraudwall will resolve every name; add NAME.txt files to ${config.lists}`);
+
+    http.route('GET', '/metrics', async (_req, res) => {
+      metrics.syncVerdictCache(verdictCache);
+      sendBody(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
+    });
+
+    const reload = async (): Promise<{ generation: number; warnings: readonly string[] }> => {
+      const result = await reloadFileLists(registry, config.lists, logger);
+      metrics.listUpdates.labels('file', 'accepted').inc();
+      await Promise.all(urlSources.map((source) => source.refresh(registry)));
+      return { generation: registry.generation, warnings: result.warnings };
+    };
+    const listService = new ListService(registry, state, logger, {
+      maxEntries: config.adminMaxEntries,
+      onChange: (result) => metrics.listUpdates.labels('api', result).inc(),
+    });
+    registerAdminApi(http, {
+      registry,
+      lists: listService,
+      auth: new AdminAuth(token, { maxFailures: 10, windowMs: 60_000, onFailure: (reason) => metrics.adminAuthFailures.labels(reason).inc() }),
+      reload,
+      maxBodyBytes: config.adminMaxBodyBytes,
+    });
+    if (config.watchLists) {
+      const watcher = new DirectoryWatcher(
+        config.lists,
+        300,
+        () => void reloadFileLists(registry, config.lists, logger).catch((error: unknown) => logger.error('list reload failed; the previous lists stay in effect', { err: error })),
+        logger,
+      );
+      stoppers.push(() => watcher.close());
+    }
+    for (const source of urlSources) source.start(registry);
+
+    const forwarder = createForwarder(config, metrics);
+    stoppers.push(() => forwarder.close());
     const synthesizer = new Synthesizer(config.ednsUdpSize);
     const queryLog = openQueryLog(config, metrics, logger);
+    if (queryLog) stoppers.push(() => queryLog.close());
     const chain = buildChain({
-      policy,
+      policy: registry.store,
       blockAnswers: new BlockAnswers(config.blockMode, config.blockTtl, synthesizer),
       localZones: { localZones: config.localZones, blockDohCanaries: config.blockDohCanaries },
       forwarder,
@@ -167,29 +279,29 @@ export async function startServer(config: Config, logger: Logger): Promise<Runni
       internalError: (error) => logger.error('query failed inside fraudwall; answered SERVFAIL', { err: error }),
     });
     const listeners = await openListeners(config, handler, logger);
+    stoppers.push(() => Promise.all(listeners.map((listener) => listener.close())).then(() => undefined));
     health.ready = true;
     logger.info('fraudwall ready', {
       dns: listeners.map((listener) => formatHostPort(listener)),
       http: formatHostPort(http),
       upstream: config.upstream.map((address) => formatHostPort(address)),
       blockMode: config.blockMode,
+      admin: token === undefined ? 'read-only' : 'enabled',
     });
 
     return {
       listeners: listeners.map((listener) => ({ host: listener.host, port: listener.port })),
       http: { host: http.host, port: http.port },
-      policy,
+      registry,
       metrics,
+      reload,
       async close() {
         health.ready = false;
-        await Promise.all(listeners.map((listener) => listener.close()));
-        forwarder.close();
-        await queryLog?.close();
-        await http.close();
+        await stopAll();
       },
     };
   } catch (error) {
-    await http.close();
+    await stopAll();
     throw error;
   }
 }

@@ -1,19 +1,50 @@
 import http from 'node:http';
 import type { HostPort } from '../config/host-port.js';
 
-export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse) => void | Promise<void>;
+export type RouteParams = Readonly<Record<string, string>>;
+export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, params: RouteParams) => void | Promise<void>;
 
 /** Health state shared with the composition root: ready only once the initial policy is loaded. */
 export interface Health {
   ready: boolean;
 }
 
+/** An error with the HTTP status and JSON body it should produce; anything else becomes a 500. */
+export class HttpError extends Error {
+  constructor(
+    readonly status: number,
+    readonly code: string,
+    message: string,
+    readonly details?: Record<string, unknown>,
+    readonly headers?: Record<string, string>,
+  ) {
+    super(message);
+    this.name = 'HttpError';
+  }
+}
+
+interface Route {
+  readonly method: string;
+  readonly pattern: RegExp;
+  readonly paramNames: readonly string[];
+  readonly handler: RouteHandler;
+}
+
+/** Headers on every response: nothing here is meant for a browser to render, frame or cache. */
+const SECURITY_HEADERS = {
+  'cache-control': 'no-store',
+  'x-content-type-options': 'nosniff',
+  'x-frame-options': 'DENY',
+  'content-security-policy': "default-src 'none'; frame-ancestors 'none'",
+  'referrer-policy': 'no-referrer',
+};
+
 /**
- * The operator HTTP endpoint: /healthz (the process is alive) and /readyz (DNS is being served with
- * a loaded policy). Later issues add /metrics and the /v1 admin API through `route`.
+ * The operator HTTP endpoint: /healthz (the process is alive), /readyz (DNS is served with a loaded
+ * policy), /metrics and the /v1 admin API, registered through `route`.
  */
 export class HttpServer {
-  private readonly routes = new Map<string, RouteHandler>();
+  private readonly routes: Route[] = [];
 
   private constructor(
     private readonly server: http.Server,
@@ -26,8 +57,10 @@ export class HttpServer {
     const server = http.createServer((req, res) => {
       if (instance) instance.dispatch(req, res);
     });
+    // Slow-loris bounds: a client must send its headers and body in reasonable time.
     server.headersTimeout = 10_000;
-    server.requestTimeout = 30_000;
+    server.requestTimeout = 60_000;
+    server.maxHeadersCount = 100;
     await new Promise<void>((resolve, reject) => {
       server.once('error', reject);
       server.listen({ port: address.port, host: address.host }, () => {
@@ -37,32 +70,47 @@ export class HttpServer {
     });
     const bound = server.address();
     instance = new HttpServer(server, address.host, typeof bound === 'object' && bound ? bound.port : address.port);
-    instance.route('GET /healthz', (_req, res) => sendText(res, 200, 'ok\n'));
-    instance.route('GET /readyz', (_req, res) =>
+    instance.route('GET', '/healthz', (_req, res) => sendText(res, 200, 'ok\n'));
+    instance.route('GET', '/readyz', (_req, res) =>
       health.ready ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'not ready: loading blocklists\n'),
     );
     return instance;
   }
 
-  /** `key` is "METHOD /path" (exact path, query string ignored). */
-  route(key: string, handler: RouteHandler): void {
-    this.routes.set(key, handler);
+  /** `path` may contain `{param}` segments matching one path segment each. */
+  route(method: string, path: string, handler: RouteHandler): void {
+    const paramNames: string[] = [];
+    const source = path
+      .split('/')
+      .map((segment) => {
+        const match = /^\{(\w+)\}$/.exec(segment);
+        if (!match) return segment.replace(/[.*+?^$()|[\]\\]/g, '\\$&');
+        paramNames.push(match[1]!);
+        return '([^/]+)';
+      })
+      .join('/');
+    this.routes.push({ method, pattern: new RegExp(`^${source}$`), paramNames, handler });
   }
 
   private dispatch(req: http.IncomingMessage, res: http.ServerResponse): void {
-    const path = (req.url ?? '/').split('?')[0];
-    const handler = this.routes.get(`${req.method} ${path}`);
-    if (handler === undefined) {
-      const known = [...this.routes.keys()].some((key) => key.endsWith(` ${path}`));
-      sendText(res, known ? 405 : 404, known ? 'method not allowed\n' : 'not found\n');
+    const path = (req.url ?? '/').split('?')[0] ?? '/';
+    let pathMatched = false;
+    for (const route of this.routes) {
+      const match = route.pattern.exec(path);
+      if (!match) continue;
+      pathMatched = true;
+      if (route.method !== req.method) continue;
+      const params: Record<string, string> = {};
+      route.paramNames.forEach((name, i) => {
+        params[name] = decodeURIComponent(match[i + 1] ?? '');
+      });
+      Promise.resolve()
+        .then(() => route.handler(req, res, params))
+        .catch((error: unknown) => sendError(res, error));
       return;
     }
-    Promise.resolve()
-      .then(() => handler(req, res))
-      .catch(() => {
-        if (!res.headersSent) sendText(res, 500, 'internal error\n');
-        else res.destroy();
-      });
+    if (pathMatched) sendError(res, new HttpError(405, 'E_METHOD', `method ${req.method} is not allowed on ${path}`));
+    else sendError(res, new HttpError(404, 'E_NOT_FOUND', `no such endpoint: ${path}`));
   }
 
   close(): Promise<void> {
@@ -74,6 +122,28 @@ export class HttpServer {
 }
 
 export function sendText(res: http.ServerResponse, status: number, body: string): void {
-  res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'cache-control': 'no-store' });
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': 'text/plain; charset=utf-8' });
   res.end(body);
+}
+
+export function sendJson(res: http.ServerResponse, status: number, body: unknown, headers: Record<string, string> = {}): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, ...headers, 'content-type': 'application/json; charset=utf-8' });
+  res.end(`${JSON.stringify(body, null, 2)}\n`);
+}
+
+export function sendBody(res: http.ServerResponse, status: number, contentType: string, body: string): void {
+  res.writeHead(status, { ...SECURITY_HEADERS, 'content-type': contentType });
+  res.end(body);
+}
+
+function sendError(res: http.ServerResponse, error: unknown): void {
+  if (res.headersSent) {
+    res.destroy();
+    return;
+  }
+  if (error instanceof HttpError) {
+    sendJson(res, error.status, { error: { code: error.code, message: error.message, ...error.details } }, error.headers);
+  } else {
+    sendJson(res, 500, { error: { code: 'E_INTERNAL', message: 'internal error; see the server log' } });
+  }
 }

@@ -5,6 +5,7 @@ import type { LogLevel } from '../log/logger.js';
 import type { BlockMode } from '../resolver/block-answers.js';
 import { parseHostPort, type HostPort } from './host-port.js';
 import { envName, SERVE_OPTIONS, type OptionSpec } from './options.js';
+import type { UrlListSpec } from '../lists/url-list.js';
 
 export interface Config {
   readonly listen: readonly HostPort[];
@@ -21,6 +22,15 @@ export interface Config {
   readonly tcpMaxConnections: number;
   readonly localZones: boolean;
   readonly blockDohCanaries: boolean;
+  readonly state: string;
+  /** 'off' when no token file is configured. */
+  readonly adminTokenFile: string;
+  readonly adminMaxBodyBytes: number;
+  readonly adminMaxEntries: number;
+  readonly watchLists: boolean;
+  readonly requireLists: boolean;
+  readonly urlLists: readonly UrlListSpec[];
+  readonly urlMinValidPercent: number;
   readonly queryLog: string;
   readonly queryLogAnonymize: boolean;
   readonly queryLogBlockedOnly: boolean;
@@ -50,7 +60,51 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-type Value = string | number | boolean | HostPort | readonly HostPort[];
+type Value = string | number | boolean | HostPort | readonly HostPort[] | readonly UrlListSpec[];
+
+const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** `url-lists`: an array of {name, url, category?, kind?, refresh?}; a JSON string from env or flags. */
+function convertUrlLists(raw: unknown, fail: (why: string) => undefined): readonly UrlListSpec[] | undefined {
+  let value = raw;
+  if (typeof raw === 'string') {
+    try {
+      value = JSON.parse(raw) as unknown;
+    } catch {
+      return fail('must be a JSON array like [{"name":"x","url":"https://…"}]');
+    }
+  }
+  if (!Array.isArray(value)) return fail('must be a list of {name, url, category, kind, refresh}');
+  const specs: UrlListSpec[] = [];
+  const problems: string[] = [];
+  value.forEach((item: unknown, i) => {
+    const at = `item ${i + 1}`;
+    if (typeof item !== 'object' || item === null) return problems.push(`${at} must be a mapping`);
+    const { name, url, category = 'uncategorized', kind = 'block', refresh = 3600, ...rest } = item as Record<string, unknown>;
+    const unknown = Object.keys(rest);
+    if (unknown.length > 0) problems.push(`${at}: unknown key(s) ${unknown.join(', ')}`);
+    if (typeof name !== 'string' || !NAME_PATTERN.test(name)) problems.push(`${at}: name must match [a-z0-9][a-z0-9_-]{0,63}`);
+    let parsedUrl: URL | undefined;
+    try {
+      parsedUrl = typeof url === 'string' ? new URL(url) : undefined;
+    } catch {
+      parsedUrl = undefined;
+    }
+    if (!parsedUrl || !['http:', 'https:'].includes(parsedUrl.protocol)) problems.push(`${at}: url must be an http(s) URL`);
+    if (typeof category !== 'string' || !NAME_PATTERN.test(category)) problems.push(`${at}: category must match [a-z0-9][a-z0-9_-]{0,63}`);
+    if (kind !== 'block' && kind !== 'allow') problems.push(`${at}: kind must be block or allow`);
+    if (typeof refresh !== 'number' || !Number.isInteger(refresh) || refresh < 1 || refresh > 604800) {
+      problems.push(`${at}: refresh must be whole seconds from 1 to 604800`);
+    }
+    specs.push({ name: name as string, url: url as string, category: category as string, kind: kind as 'block' | 'allow', refreshSeconds: refresh as number });
+    return undefined;
+  });
+  const names = specs.map((spec) => spec.name);
+  const duplicate = names.find((name, i) => names.indexOf(name) !== i);
+  if (duplicate !== undefined) problems.push(`name "${duplicate}" is used twice`);
+  if (problems.length > 0) return fail(problems.join('; '));
+  return specs;
+}
 
 const TRUE_WORDS = new Set(['true', 'yes', 'on', '1']);
 const FALSE_WORDS = new Set(['false', 'no', 'off', '0']);
@@ -94,6 +148,8 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
       const parsed = parseHostPort(raw, spec.defaultPort);
       return 'error' in parsed ? fail(parsed.error) : parsed;
     }
+    case 'url-lists':
+      return convertUrlLists(raw, fail);
     case 'addresses': {
       const items =
         typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : [raw];
@@ -169,7 +225,8 @@ export function loadConfig(sources: ConfigSources): Config {
   }
 
   const envNames = new Map(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
-  const allowedExtra = new Set(['FRAUDWALL_CONFIG', ...(sources.extraEnv ?? [])]);
+  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key.
+  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', ...(sources.extraEnv ?? [])]);
   for (const [name, raw] of Object.entries(sources.env)) {
     if (!name.startsWith('FRAUDWALL_') || raw === undefined || allowedExtra.has(name)) continue;
     const spec = envNames.get(name);

@@ -3,7 +3,7 @@ import { fileURLToPath } from 'node:url';
 /** The lists shipped with the package: <package>/blocklists, from both src/config and dist/config. */
 export const SHIPPED_LISTS_DIR = fileURLToPath(new URL('../../blocklists', import.meta.url));
 
-export type OptionKind = 'string' | 'path' | 'int' | 'bool' | 'enum' | 'address' | 'addresses';
+export type OptionKind = 'string' | 'path' | 'int' | 'bool' | 'enum' | 'address' | 'addresses' | 'url-lists';
 
 /**
  * One setting of `fraudwall serve`. The key is the same everywhere: `--key` on the command line,
@@ -105,6 +105,60 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     kind: 'bool',
     description: 'answer NXDOMAIN for browser DoH canaries (use-application-dns.net, mask.icloud.com)',
     default: true,
+  },
+  {
+    key: 'state',
+    kind: 'path',
+    description: 'directory for lists pushed through the admin API and last good copies of URL lists (created on first use)',
+    default: './state',
+  },
+  {
+    key: 'admin-token-file',
+    kind: 'path',
+    description: 'file holding the admin API bearer token (or set FRAUDWALL_ADMIN_TOKEN); without one, list changes are disabled',
+    default: 'off',
+  },
+  {
+    key: 'admin-max-body-bytes',
+    kind: 'int',
+    min: 1024,
+    max: 1024 * 1024 * 1024,
+    description: 'largest admin API request body',
+    default: 64 * 1024 * 1024,
+  },
+  {
+    key: 'admin-max-entries',
+    kind: 'int',
+    min: 1,
+    max: 50_000_000,
+    description: 'most entries one list pushed through the admin API may hold',
+    default: 5_000_000,
+  },
+  {
+    key: 'watch-lists',
+    kind: 'bool',
+    description: 'reload list files when the lists directory changes',
+    default: true,
+  },
+  {
+    key: 'require-lists',
+    kind: 'bool',
+    description: 'fail closed: exit at start if any list file, stored list or URL list cannot be loaded',
+    default: false,
+  },
+  {
+    key: 'url-lists',
+    kind: 'url-lists',
+    description: 'lists downloaded on a schedule: [{name, url, category?, kind?, refresh? (seconds)}] (JSON in env/flag)',
+    default: [],
+  },
+  {
+    key: 'url-min-valid-percent',
+    kind: 'int',
+    min: 1,
+    max: 100,
+    description: 'a downloaded list with a smaller share of usable lines is rejected and the last good copy kept',
+    default: 50,
   },
   {
     key: 'query-log',

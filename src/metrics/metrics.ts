@@ -92,6 +92,9 @@ export class Metrics {
   private readonly listUpdated: Gauge<'list'>;
   readonly generation: Gauge;
   readonly queryLogDropped: Counter;
+  readonly listUpdates: Counter<'source' | 'result'>;
+  readonly adminAuthFailures: Counter<'reason'>;
+  readonly urlListRefreshes: Counter<'list' | 'result'>;
 
   // Pre-resolved children: [transport][qtype index], [source][rcode index], …
   private readonly queryChildren: Counter.Internal[][];
@@ -178,6 +181,25 @@ export class Metrics {
     this.queryLogDropped = new Counter({
       name: 'fraudwall_query_log_dropped_total',
       help: 'Query-log lines dropped because the log destination could not keep up.',
+      registers,
+    });
+    this.listUpdates = new Counter({
+      name: 'fraudwall_list_updates_total',
+      help: 'List changes attempted through the admin API, files or URLs, by source and result (accepted|rejected).',
+      labelNames: ['source', 'result'],
+      registers,
+    });
+    this.adminAuthFailures = new Counter({
+      name: 'fraudwall_admin_auth_failures_total',
+      help: 'Admin API requests refused for authentication, by reason (missing|wrong|rate-limited|disabled).',
+      labelNames: ['reason'],
+      registers,
+    });
+    for (const reason of ['missing', 'wrong', 'rate-limited', 'disabled']) this.adminAuthFailures.labels(reason);
+    this.urlListRefreshes = new Counter({
+      name: 'fraudwall_url_list_refreshes_total',
+      help: 'Download attempts of URL lists, by list and result (updated|not-modified|rejected|failed).',
+      labelNames: ['list', 'result'],
       registers,
     });
     new Gauge({ name: 'fraudwall_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers })

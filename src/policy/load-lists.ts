@@ -14,6 +14,8 @@ export { ListLoadError } from './errors.js';
 export interface LoadedLists {
   lists: ParsedList[];
   warnings: string[];
+  /** Files that look like lists but could not be loaded at all (fatal under --require-lists). */
+  unreadable: string[];
 }
 
 const LIST_EXTENSIONS = new Set(['.txt', '.hosts', '.list']);
@@ -42,6 +44,7 @@ export async function loadListsDir(dir: string): Promise<LoadedLists> {
 
   const lists: ParsedList[] = [];
   const warnings: string[] = [];
+  const unreadable: string[] = [];
   const seen = new Map<string, string>();
 
   for (const entry of files) {
@@ -52,6 +55,7 @@ export async function loadListsDir(dir: string): Promise<LoadedLists> {
     const naming = listNaming(file);
     if (typeof naming === 'string') {
       warnings.push(`${file}: ${naming}; the file was skipped`);
+      unreadable.push(full);
       continue;
     }
     const earlier = seen.get(naming.name);
@@ -65,6 +69,7 @@ export async function loadListsDir(dir: string): Promise<LoadedLists> {
       text = await readFile(full, 'utf8');
     } catch (err) {
       warnings.push(`${file}: could not be read (${errorCode(err)}); check the file's permissions (the list was skipped)`);
+      unreadable.push(full);
       continue;
     }
     seen.set(naming.name, file);
@@ -83,7 +88,7 @@ export async function loadListsDir(dir: string): Promise<LoadedLists> {
   if (files.length === 0) {
     warnings.push(`${dir}: no list files (*.txt, *.hosts, *.list) found; nothing will be blocked`);
   }
-  return { lists, warnings };
+  return { lists, warnings, unreadable };
 }
 
 /** Name and kind from a file name, or the reason it cannot name a list. */

@@ -86,7 +86,7 @@ export function parseList(text: string, opts: ParseListOptions): ParsedList {
     pos = end + 1;
     if (start === stop) continue;
 
-    const line = text.slice(start, stop);
+    let line = text.slice(start, stop);
     const c0 = line.charCodeAt(0);
 
     if (c0 === 35 /* # */ || c0 === 33 /* ! */) {
@@ -99,6 +99,13 @@ export function parseList(text: string, opts: ParseListOptions): ParsedList {
       continue;
     }
     if (c0 === 91 /* [ */ && ADBLOCK_HEADER.test(line)) continue;
+
+    // Whitespace inside the line: a trailing "# comment" and/or a hosts-file line.
+    let hasWhitespace = line.indexOf(' ') >= 0 || line.indexOf('\t') >= 0;
+    if (hasWhitespace) {
+      line = stripInlineComment(line);
+      hasWhitespace = line.indexOf(' ') >= 0 || line.indexOf('\t') >= 0;
+    }
 
     if (c0 === 124 /* | */ || c0 === 64 /* @ */) {
       const isException = c0 === 64;
@@ -113,7 +120,7 @@ export function parseList(text: string, opts: ParseListOptions): ParsedList {
         continue;
       }
       const domain = normalizeListDomain(host);
-      if (typeof domain === 'string') add(domain, 'domain', kind, lineNo, line);
+      if (typeof domain === 'string') add(domain, 'domain', isException ? 'allow' : kind, lineNo, line);
       else skip(lineNo, line, domain.error);
       continue;
     }
@@ -130,16 +137,8 @@ export function parseList(text: string, opts: ParseListOptions): ParsedList {
       continue;
     }
 
-    // Whitespace inside the line: a hosts-file line and/or a trailing "# comment".
-    if (line.indexOf(' ') >= 0 || line.indexOf('\t') >= 0) {
-      const entry = stripInlineComment(line);
-      if (entry.indexOf(' ') >= 0 || entry.indexOf('\t') >= 0) {
-        parseHostsLine(entry, lineNo, kind, add, skip);
-        continue;
-      }
-      const domain = normalizeListDomain(entry);
-      if (typeof domain === 'string') add(domain, 'domain', kind, lineNo, entry);
-      else skip(lineNo, entry, domain.error);
+    if (hasWhitespace) {
+      parseHostsLine(line, lineNo, kind, add, skip);
       continue;
     }
 

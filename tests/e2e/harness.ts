@@ -11,6 +11,7 @@ export interface TestServer {
   readonly port: number;
   readonly httpPort: number;
   readonly listsDir: string;
+  readonly stateDir: string;
   close(): Promise<void>;
 }
 
@@ -34,21 +35,25 @@ export const TEST_LISTS: Record<string, string> = {
 export async function startTestServer(
   flags: Record<string, string | string[]>,
   lists: Record<string, string> = TEST_LISTS,
+  env: Record<string, string> = {},
 ): Promise<TestServer> {
   const listsDir = writeLists(lists);
+  const stateDir = mkdtempSync(path.join(tmpdir(), 'fraudwall-state-'));
   const config = loadConfig({
-    flags: { listen: ['127.0.0.1:0'], http: '127.0.0.1:0', lists: listsDir, ...flags },
+    flags: { listen: ['127.0.0.1:0'], http: '127.0.0.1:0', lists: listsDir, state: stateDir, ...flags },
     env: {},
   });
-  const server = await startServer(config, silentLogger);
+  const server = await startServer(config, silentLogger, env);
   return {
     server,
     port: server.listeners[0]!.port,
     httpPort: server.http.port,
     listsDir,
+    stateDir,
     async close() {
       await server.close();
       rmSync(listsDir, { recursive: true, force: true });
+      rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }

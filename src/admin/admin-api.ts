@@ -1,0 +1,129 @@
+import type http from 'node:http';
+import type { ListRegistry } from '../lists/list-registry.js';
+import { canonicalEntries, ListChangeError, type ListService } from '../lists/list-service.js';
+import { explainName } from '../policy/explain.js';
+import type { RuleKind } from '../policy/rule.js';
+import type { AdminAuth } from './admin-auth.js';
+import { HttpError, sendJson, type HttpServer } from './http-server.js';
+import { parseJsonBody, readBody } from './read-body.js';
+
+export interface AdminApiDeps {
+  readonly registry: ListRegistry;
+  readonly lists: ListService;
+  readonly auth: AdminAuth;
+  /** Re-reads list files and URL sources; resolves with the generation in effect afterwards. */
+  readonly reload: () => Promise<{ generation: number; warnings: readonly string[] }>;
+  readonly maxBodyBytes: number;
+}
+
+const STATUS_BY_KIND = { invalid: 400, 'not-found': 404, conflict: 409, 'too-large': 413 } as const;
+const CODE_BY_KIND = { invalid: 'E_LIST_INVALID', 'not-found': 'E_LIST_NOT_FOUND', conflict: 'E_LIST_READ_ONLY', 'too-large': 'E_TOO_LARGE' } as const;
+
+function toHttpError(error: unknown): unknown {
+  if (!(error instanceof ListChangeError)) return error;
+  const details = error.problems.length > 0 ? { problems: error.problems } : undefined;
+  return new HttpError(STATUS_BY_KIND[error.kind], CODE_BY_KIND[error.kind], error.message, details);
+}
+
+function queryParams(req: http.IncomingMessage): URLSearchParams {
+  return new URL(req.url ?? '/', 'http://localhost').searchParams;
+}
+
+function isJson(req: http.IncomingMessage): boolean {
+  return (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
+}
+
+function parseKind(value: unknown): RuleKind {
+  if (value === undefined || value === null || value === 'block') return 'block';
+  if (value === 'allow') return 'allow';
+  throw new HttpError(400, 'E_BAD_REQUEST', `kind must be "block" or "allow", got ${JSON.stringify(value)}`);
+}
+
+/** Entries from JSON must be strings of one line each; they become the lines of a list text. */
+function entriesText(value: unknown, field: string): string {
+  if (value === undefined) return '';
+  if (!Array.isArray(value)) throw new HttpError(400, 'E_BAD_REQUEST', `"${field}" must be an array of domain strings`);
+  const problems = value.flatMap((entry: unknown, i) =>
+    typeof entry === 'string' && !/[\r\n]/.test(entry) ? [] : [{ line: i + 1, entry: String(entry), reason: 'not a single-line string' }],
+  );
+  if (problems.length > 0) throw new HttpError(400, 'E_LIST_INVALID', `"${field}" has entries that are not strings`, { problems });
+  return (value as string[]).join('\n');
+}
+
+function asObject(value: unknown): Record<string, unknown> {
+  if (typeof value !== 'object' || value === null || Array.isArray(value)) {
+    throw new HttpError(400, 'E_BAD_REQUEST', 'the JSON body must be an object');
+  }
+  return value as Record<string, unknown>;
+}
+
+/** The /v1 admin API: list inspection and changes, explain, reload. JSON in and out. */
+export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
+  const { registry, lists, auth } = deps;
+
+  http.route('GET', '/v1/lists', (req, res) => {
+    auth.authorize(req, false);
+    sendJson(res, 200, { generation: registry.generation, lists: registry.all().map((record) => registry.info(record)) });
+  });
+
+  http.route('GET', '/v1/lists/{name}', (req, res, { name = '' }) => {
+    auth.authorize(req, false);
+    const record = registry.get(name);
+    if (record === undefined) throw new HttpError(404, 'E_LIST_NOT_FOUND', `list "${name}" does not exist`);
+    const withEntries = queryParams(req).get('entries') === '1';
+    sendJson(res, 200, { ...registry.info(record), ...(withEntries ? { list: canonicalEntries(record.list) } : {}) });
+  });
+
+  http.route('PUT', '/v1/lists/{name}', async (req, res, { name = '' }) => {
+    const who = auth.authorize(req, true);
+    const body = await readBody(req, deps.maxBodyBytes);
+    let kind: RuleKind;
+    let category: string;
+    let text: string;
+    if (isJson(req)) {
+      const json = asObject(parseJsonBody(body));
+      kind = parseKind(json['kind']);
+      category = typeof json['category'] === 'string' ? json['category'] : 'uncategorized';
+      text = entriesText(json['entries'], 'entries');
+    } else {
+      const params = queryParams(req);
+      kind = parseKind(params.get('kind') ?? undefined);
+      category = params.get('category') ?? 'uncategorized';
+      text = body;
+    }
+    const result = await lists.put(who, name, kind, category, text).catch((error: unknown) => {
+      throw toHttpError(error);
+    });
+    sendJson(res, result.created ? 201 : 200, result);
+  });
+
+  http.route('POST', '/v1/lists/{name}/entries', async (req, res, { name = '' }) => {
+    const who = auth.authorize(req, true);
+    const json = asObject(parseJsonBody(await readBody(req, deps.maxBodyBytes)));
+    const result = await lists.delta(who, name, entriesText(json['add'], 'add'), entriesText(json['remove'], 'remove')).catch((error: unknown) => {
+      throw toHttpError(error);
+    });
+    sendJson(res, 200, result);
+  });
+
+  http.route('DELETE', '/v1/lists/{name}', async (req, res, { name = '' }) => {
+    const who = auth.authorize(req, true);
+    const result = await lists.delete(who, name).catch((error: unknown) => {
+      throw toHttpError(error);
+    });
+    sendJson(res, 200, result);
+  });
+
+  http.route('GET', '/v1/explain', (req, res) => {
+    auth.authorize(req, false);
+    const name = queryParams(req).get('name');
+    if (!name) throw new HttpError(400, 'E_BAD_REQUEST', 'give the name to explain: /v1/explain?name=example.com');
+    const explanation = explainName(name, registry.store.current);
+    sendJson(res, explanation.valid ? 200 : 400, { ...explanation, generation: registry.generation });
+  });
+
+  http.route('POST', '/v1/reload', async (req, res) => {
+    auth.authorize(req, true);
+    sendJson(res, 200, await deps.reload());
+  });
+}

@@ -1,0 +1,197 @@
+import type { Logger } from '../log/logger.js';
+import { parseList, type ParsedList } from '../policy/parse-list.js';
+import type { RuleKind } from '../policy/rule.js';
+import type { ListRecord, ListRegistry } from './list-registry.js';
+import type { StateStore, StoredList } from './state-store.js';
+
+export const LIST_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+const CATEGORY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** One reason an entry of a pushed list was refused. */
+export interface EntryProblem {
+  readonly line: number;
+  readonly entry: string;
+  readonly reason: string;
+}
+
+/** A change refused as a whole; nothing was applied. `kind` maps to an HTTP status in the API. */
+export class ListChangeError extends Error {
+  constructor(
+    readonly kind: 'invalid' | 'not-found' | 'conflict' | 'too-large',
+    message: string,
+    readonly problems: readonly EntryProblem[] = [],
+  ) {
+    super(message);
+    this.name = 'ListChangeError';
+  }
+}
+
+export interface ListChangeResult {
+  readonly name: string;
+  readonly kind: RuleKind;
+  readonly category: string;
+  readonly entries: number;
+  readonly generation: number;
+  readonly created?: boolean;
+  readonly added?: number;
+  readonly removed?: number;
+}
+
+export interface ListServiceOptions {
+  /** Most entries one list may hold. */
+  readonly maxEntries: number;
+  /** Called with "accepted" or "rejected" for every attempted change. */
+  readonly onChange?: (result: 'accepted' | 'rejected') => void;
+}
+
+/** The text form of a rule that parses back to the same rule inside a list of kind `listKind`. */
+function canonicalEntry(domain: string, scope: string, kind: RuleKind, listKind: RuleKind): string {
+  if (kind !== listKind) return `@@||${domain}^`;
+  return scope === 'subdomains' ? `*.${domain}` : domain;
+}
+
+export function canonicalEntries(list: ParsedList): string[] {
+  const seen = new Set<string>();
+  for (const rule of list.rules) seen.add(canonicalEntry(rule.domain, rule.scope, rule.kind, list.kind));
+  return [...seen];
+}
+
+/** Parses entries the API received, refusing the whole set if any entry is not a domain rule. */
+export function parseEntries(name: string, kind: RuleKind, category: string, text: string): ParsedList {
+  const list = parseList(text, { name, kind, category });
+  if (list.skipped.length > 0) {
+    const problems = list.skipped.map((s) => ({ line: s.line, entry: s.text, reason: s.reason }));
+    throw new ListChangeError('invalid', `${problems.length} entr${problems.length === 1 ? 'y is' : 'ies are'} not valid; nothing was changed`, problems);
+  }
+  return list;
+}
+
+export function checkListName(name: string): void {
+  if (!LIST_NAME_PATTERN.test(name)) {
+    throw new ListChangeError('invalid', `list name "${name}" is not valid: use a-z, 0-9, '-' and '_', starting with a letter or digit, at most 64 characters`);
+  }
+}
+
+export function checkCategory(category: string): void {
+  if (!CATEGORY_PATTERN.test(category)) {
+    throw new ListChangeError('invalid', `category "${category}" is not valid: use a-z, 0-9, '-' and '_', at most 64 characters`);
+  }
+}
+
+/**
+ * List changes made through the admin API: validate everything first, persist atomically, then
+ * swap the policy — so a refused change leaves no trace and an accepted one survives a restart.
+ * Lists that come from files or URLs are read-only here (their source of truth is elsewhere).
+ */
+export class ListService {
+  constructor(
+    private readonly registry: ListRegistry,
+    private readonly state: StateStore,
+    private readonly logger: Logger,
+    private readonly options: ListServiceOptions,
+  ) {}
+
+  async put(who: string, name: string, kind: RuleKind, category: string, text: string): Promise<ListChangeResult> {
+    return this.tracked(async () => {
+      checkListName(name);
+      checkCategory(category);
+      const list = parseEntries(name, kind, category, text);
+      this.checkSize(list.rules.length);
+      const { result, generation } = await this.registry.update(async (records, nextGeneration) => {
+        const existing = records.get(name);
+        this.checkWritable(name, existing);
+        await this.persist(list, records, nextGeneration);
+        return { created: existing === undefined };
+      });
+      this.audit(who, result.created ? 'create' : 'replace', name, { entries: list.rules.length, generation });
+      return { name, kind: list.kind, category: list.category, entries: list.rules.length, generation, created: result.created };
+    });
+  }
+
+  async delta(who: string, name: string, addText: string, removeText: string): Promise<ListChangeResult> {
+    return this.tracked(async () => {
+      checkListName(name);
+      const { result, generation } = await this.registry.update(async (records, nextGeneration) => {
+        const existing = records.get(name);
+        if (existing === undefined) throw new ListChangeError('not-found', `list "${name}" does not exist; create it with PUT /v1/lists/${name}`);
+        this.checkWritable(name, existing);
+        const { kind, category } = existing.list;
+        const additions = parseEntries(name, kind, category, addText);
+        const removals = new Set(canonicalEntries(parseEntries(name, kind, category, removeText)));
+        const before = canonicalEntries(existing.list);
+        const kept = before.filter((entry) => !removals.has(entry));
+        const merged = new Set([...kept, ...canonicalEntries(additions)]);
+        this.checkSize(merged.size);
+        const list = parseList([...merged].join('\n'), { name, kind, category });
+        await this.persist(list, records, nextGeneration);
+        return { list, added: merged.size - kept.length, removed: before.length - kept.length };
+      });
+      const { list, added, removed } = result;
+      this.audit(who, 'delta', name, { added, removed, entries: list.rules.length, generation });
+      return { name, kind: list.kind, category: list.category, entries: list.rules.length, generation, added, removed };
+    });
+  }
+
+  async delete(who: string, name: string): Promise<{ name: string; generation: number }> {
+    return this.tracked(async () => {
+      checkListName(name);
+      const { generation } = await this.registry.update(async (records) => {
+        const existing = records.get(name);
+        if (existing === undefined) throw new ListChangeError('not-found', `list "${name}" does not exist`);
+        this.checkWritable(name, existing);
+        await this.state.deleteList(name);
+        records.delete(name);
+      });
+      this.audit(who, 'delete', name, { generation });
+      return { name, generation };
+    });
+  }
+
+  private async tracked<T>(work: () => Promise<T>): Promise<T> {
+    try {
+      const result = await work();
+      this.options.onChange?.('accepted');
+      return result;
+    } catch (error) {
+      this.options.onChange?.('rejected');
+      throw error;
+    }
+  }
+
+  private checkSize(entries: number): void {
+    if (entries > this.options.maxEntries) {
+      throw new ListChangeError('too-large', `${entries} entries is over the limit of ${this.options.maxEntries} per list; split the list or raise --admin-max-entries`);
+    }
+  }
+
+  private checkWritable(name: string, existing: ListRecord | undefined): void {
+    if (existing !== undefined && existing.source !== 'api') {
+      throw new ListChangeError(
+        'conflict',
+        `list "${name}" comes from ${existing.source === 'file' ? `a file in ${existing.origin}` : `the URL ${existing.origin}`}; change it there, or push under another name`,
+      );
+    }
+  }
+
+  private async persist(list: ParsedList, records: Map<string, ListRecord>, generation: number): Promise<void> {
+    const updatedAt = Date.now();
+    const stored: StoredList = { name: list.name, kind: list.kind, category: list.category, entries: canonicalEntries(list), updatedAt };
+    await this.state.saveList(stored);
+    records.set(list.name, { list, source: 'api', origin: 'api', updatedAt, generation });
+  }
+
+  private audit(who: string, action: string, list: string, fields: Record<string, unknown>): void {
+    this.logger.info('audit: list changed', { who, action, list, ...fields });
+  }
+}
+
+/** Records for the lists persisted in the state directory, as loaded at start. */
+export function storedListRecords(stored: readonly StoredList[]): ListRecord[] {
+  return stored.map((s) => ({
+    list: parseList(s.entries.join('\n'), { name: s.name, kind: s.kind, category: s.category }),
+    source: 'api',
+    origin: 'api',
+    updatedAt: s.updatedAt,
+    generation: 1,
+  }));
+}

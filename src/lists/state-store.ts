@@ -1,0 +1,83 @@
+import { readdir, readFile, rm } from 'node:fs/promises';
+import path from 'node:path';
+import type { RuleKind } from '../policy/rule.js';
+import { removeFileDurably, writeFileAtomic } from './atomic-file.js';
+
+/** A list pushed through the admin API, as persisted. Entries are in canonical text form. */
+export interface StoredList {
+  readonly name: string;
+  readonly kind: RuleKind;
+  readonly category: string;
+  readonly entries: readonly string[];
+  /** Unix milliseconds of the accepted change. */
+  readonly updatedAt: number;
+}
+
+const FORMAT = 1;
+
+/**
+ * The state directory: lists accepted through the admin API (`lists/NAME.json`) and the last good
+ * copies of URL sources (`url/NAME.txt` + `url/NAME.meta.json`). Nothing is created until the
+ * first write, so instances that never receive a push leave no trace.
+ */
+export class StateStore {
+  constructor(readonly dir: string) {}
+
+  private listFile(name: string): string {
+    return path.join(this.dir, 'lists', `${name}.json`);
+  }
+
+  async saveList(list: StoredList): Promise<void> {
+    const body = JSON.stringify({ format: FORMAT, ...list, updatedAt: new Date(list.updatedAt).toISOString() });
+    await writeFileAtomic(this.listFile(list.name), `${body}\n`);
+  }
+
+  async deleteList(name: string): Promise<void> {
+    await removeFileDurably(this.listFile(name));
+  }
+
+  /** Every persisted list; unreadable files are reported in `problems` and skipped. */
+  async loadLists(): Promise<{ lists: StoredList[]; problems: string[] }> {
+    const dir = path.join(this.dir, 'lists');
+    let files: string[];
+    try {
+      files = await readdir(dir);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lists: [], problems: [] };
+      throw error;
+    }
+    const lists: StoredList[] = [];
+    const problems: string[] = [];
+    for (const file of files.sort()) {
+      const full = path.join(dir, file);
+      // Leftovers of a write interrupted before its rename: the target still has the old content.
+      if (file.endsWith('.tmp')) {
+        await rm(full, { force: true });
+        continue;
+      }
+      if (!file.endsWith('.json')) continue;
+      try {
+        lists.push(parseStoredList(await readFile(full, 'utf8'), file.slice(0, -'.json'.length)));
+      } catch (error) {
+        problems.push(`state file ${full}: ${(error as Error).message}; the list was not loaded (restore it or push it again)`);
+      }
+    }
+    return { lists, problems };
+  }
+
+  urlCopyFiles(name: string): { body: string; meta: string } {
+    return { body: path.join(this.dir, 'url', `${name}.txt`), meta: path.join(this.dir, 'url', `${name}.meta.json`) };
+  }
+}
+
+function parseStoredList(text: string, expectedName: string): StoredList {
+  const data = JSON.parse(text) as Record<string, unknown>;
+  if (data['format'] !== FORMAT) throw new Error(`unknown format ${String(data['format'])}`);
+  const { name, kind, category, entries, updatedAt } = data;
+  if (name !== expectedName) throw new Error(`holds list "${String(name)}", not "${expectedName}"`);
+  if (kind !== 'block' && kind !== 'allow') throw new Error(`bad kind ${String(kind)}`);
+  if (typeof category !== 'string') throw new Error('missing category');
+  if (!Array.isArray(entries) || !entries.every((e) => typeof e === 'string')) throw new Error('entries must be strings');
+  const time = typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN;
+  return { name, kind, category, entries: entries as string[], updatedAt: Number.isNaN(time) ? Date.now() : time };
+}

@@ -1,0 +1,163 @@
+import { readFile } from 'node:fs/promises';
+import type { Logger } from '../log/logger.js';
+import { parseList, type ParsedList } from '../policy/parse-list.js';
+import type { RuleKind } from '../policy/rule.js';
+import { writeFileAtomic } from './atomic-file.js';
+import type { ListRecord, ListRegistry } from './list-registry.js';
+import type { StateStore } from './state-store.js';
+
+export interface UrlListSpec {
+  readonly name: string;
+  readonly url: string;
+  readonly category: string;
+  readonly kind: RuleKind;
+  readonly refreshSeconds: number;
+}
+
+export interface UrlListOptions {
+  /** A download whose share of usable lines is below this is garbage, not a list. */
+  readonly minValidRatio: number;
+  readonly timeoutMs: number;
+  readonly maxBytes: number;
+  readonly onResult?: (result: RefreshResult) => void;
+}
+
+export type RefreshResult = 'updated' | 'not-modified' | 'rejected' | 'failed';
+
+interface CopyMeta {
+  readonly url: string;
+  readonly etag?: string | undefined;
+  readonly lastModified?: string | undefined;
+  readonly fetchedAt: string;
+}
+
+/**
+ * A list downloaded from a URL on a schedule. Conditional requests (ETag / If-Modified-Since) keep
+ * refreshes cheap; the last good copy lives in the state directory and is what loads at start and
+ * what stays in effect when a download fails or returns something that is not a usable list.
+ */
+export class UrlListSource {
+  private meta: CopyMeta | undefined;
+  private timer: NodeJS.Timeout | undefined;
+  private stopped = false;
+  private registry: ListRegistry | undefined;
+
+  constructor(
+    readonly spec: UrlListSpec,
+    private readonly state: StateStore,
+    private readonly logger: Logger,
+    private readonly options: UrlListOptions,
+  ) {}
+
+  /** The last good copy from the state directory, if any (read at start, before DNS is served). */
+  async loadLastGood(generation: number): Promise<ListRecord | undefined> {
+    const files = this.state.urlCopyFiles(this.spec.name);
+    try {
+      const [body, meta] = await Promise.all([readFile(files.body, 'utf8'), readFile(files.meta, 'utf8')]);
+      const parsedMeta = JSON.parse(meta) as CopyMeta;
+      // A changed URL must not send the old URL's validators (or be taken for its content's source).
+      if (parsedMeta.url !== this.spec.url) return undefined;
+      this.meta = parsedMeta;
+      return this.record(this.parse(body), Date.parse(parsedMeta.fetchedAt) || Date.now(), generation);
+    } catch (error) {
+      if ((error as NodeJS.ErrnoException).code !== 'ENOENT') {
+        this.logger.warn(`last good copy of URL list "${this.spec.name}" is unreadable; it will be downloaded again`, { err: error });
+      }
+      return undefined;
+    }
+  }
+
+  /** Starts refreshing on schedule through `registry`; the first refresh is one interval away. */
+  start(registry: ListRegistry): void {
+    this.registry = registry;
+    this.schedule();
+  }
+
+  stop(): void {
+    this.stopped = true;
+    if (this.timer) clearTimeout(this.timer);
+  }
+
+  private schedule(): void {
+    if (this.stopped) return;
+    this.timer = setTimeout(() => {
+      void this.refresh().finally(() => this.schedule());
+    }, this.spec.refreshSeconds * 1000);
+    this.timer.unref();
+  }
+
+  /** Downloads now; on success swaps the list in. Never throws. */
+  async refresh(registry: ListRegistry | undefined = this.registry): Promise<RefreshResult> {
+    const result = await this.download(registry).catch((error: unknown) => {
+      this.logger.warn(`URL list "${this.spec.name}": download failed (${(error as Error).message}); keeping the last good copy`, {
+        url: this.spec.url,
+      });
+      return 'failed' as const;
+    });
+    this.options.onResult?.(result);
+    return result;
+  }
+
+  private async download(registry: ListRegistry | undefined): Promise<RefreshResult> {
+    const headers: Record<string, string> = { 'user-agent': 'fraudwall' };
+    if (this.meta?.etag) headers['if-none-match'] = this.meta.etag;
+    if (this.meta?.lastModified) headers['if-modified-since'] = this.meta.lastModified;
+    const response = await fetch(this.spec.url, { headers, signal: AbortSignal.timeout(this.options.timeoutMs), redirect: 'follow' });
+    if (response.status === 304) {
+      await response.body?.cancel();
+      return 'not-modified';
+    }
+    if (!response.ok) {
+      await response.body?.cancel();
+      throw new Error(`HTTP ${response.status}`);
+    }
+    const body = await this.readLimited(response);
+    const list = this.parse(body);
+    const usable = list.rules.length;
+    const total = usable + list.skipped.length;
+    if (usable === 0 || usable / total < this.options.minValidRatio) {
+      this.logger.warn(
+        `URL list "${this.spec.name}": download rejected, only ${usable} of ${total} lines are domains ` +
+          `(minimum share ${this.options.minValidRatio}); keeping the last good copy`,
+        { url: this.spec.url },
+      );
+      return 'rejected';
+    }
+    const meta: CopyMeta = {
+      url: this.spec.url,
+      etag: response.headers.get('etag') ?? undefined,
+      lastModified: response.headers.get('last-modified') ?? undefined,
+      fetchedAt: new Date().toISOString(),
+    };
+    const files = this.state.urlCopyFiles(this.spec.name);
+    await writeFileAtomic(files.body, body);
+    await writeFileAtomic(files.meta, `${JSON.stringify(meta)}\n`);
+    this.meta = meta;
+    if (registry) {
+      const { generation } = await registry.update((records, nextGeneration) => {
+        records.set(this.spec.name, this.record(list, Date.now(), nextGeneration));
+      });
+      this.logger.info(`URL list "${this.spec.name}" updated`, { entries: usable, skipped: list.skipped.length, generation });
+    }
+    return 'updated';
+  }
+
+  private async readLimited(response: Response): Promise<string> {
+    const chunks: Uint8Array[] = [];
+    let size = 0;
+    for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
+      size += chunk.length;
+      if (size > this.options.maxBytes) throw new Error(`body larger than ${this.options.maxBytes} bytes`);
+      chunks.push(chunk);
+    }
+    return Buffer.concat(chunks).toString('utf8');
+  }
+
+  private parse(text: string): ParsedList {
+    return parseList(text, { name: this.spec.name, kind: this.spec.kind, category: this.spec.category });
+  }
+
+  private record(list: ParsedList, updatedAt: number, generation: number): ListRecord {
+    return { list, source: 'url', origin: this.spec.url, updatedAt, generation };
+  }
+}

@@ -1,0 +1,74 @@
+import { describe, expect, it } from 'vitest';
+import { PolicyError } from '../../src/policy/errors.js';
+import type { Rule, Verdict } from '../../src/policy/rule.js';
+import { VerdictCache } from '../../src/policy/verdict-cache.js';
+
+const rule: Rule = { domain: 'x.com', scope: 'domain', kind: 'block', list: 'b', category: 'c', line: 1, text: 'x.com' };
+const blocked: Verdict = { action: 'block', rule };
+const none: Verdict = { action: 'none', rule: undefined };
+
+describe('VerdictCache', () => {
+  it('returns what was stored for the same generation and counts hits and misses', () => {
+    const cache = new VerdictCache({ max: 10 });
+    expect(cache.get('x.com', 1)).toBeUndefined();
+    cache.set('x.com', 1, blocked);
+    cache.set('y.com', 1, none);
+    expect(cache.get('x.com', 1)).toBe(blocked);
+    expect(cache.get('y.com', 1)).toBe(none); // a 'none' verdict (rule undefined) is cached too
+    expect(cache.get('z.com', 1)).toBeUndefined();
+    expect(cache.hits).toBe(2);
+    expect(cache.misses).toBe(2);
+    expect(cache.size).toBe(2);
+  });
+
+  it('never serves an entry from another generation', () => {
+    const cache = new VerdictCache({ max: 10 });
+    cache.set('x.com', 1, blocked);
+    expect(cache.get('x.com', 2)).toBeUndefined();
+    expect(cache.get('x.com', 0)).toBeUndefined();
+    expect(cache.misses).toBe(2);
+    cache.set('x.com', 2, none);
+    expect(cache.get('x.com', 2)).toBe(none);
+    expect(cache.get('x.com', 1)).toBeUndefined();
+  });
+
+  it('does not let a verdict computed under an older generation overwrite a newer one', () => {
+    const cache = new VerdictCache({ max: 10 });
+    cache.set('x.com', 2, none);
+    cache.set('x.com', 1, blocked);
+    expect(cache.get('x.com', 2)).toBe(none);
+  });
+
+  it('is bounded by entries and evicts the least recently used', () => {
+    const cache = new VerdictCache({ max: 3 });
+    cache.set('a', 1, none);
+    cache.set('b', 1, none);
+    cache.set('c', 1, none);
+    expect(cache.get('a', 1)).toBe(none); // a is now most recently used
+    cache.set('d', 1, none); // evicts b
+    expect(cache.size).toBe(3);
+    expect(cache.get('b', 1)).toBeUndefined();
+    expect(cache.get('a', 1)).toBe(none);
+    expect(cache.get('c', 1)).toBe(none);
+    expect(cache.get('d', 1)).toBe(none);
+    for (let i = 0; i < 100; i++) cache.set(`n${i}`, 1, none);
+    expect(cache.size).toBe(3);
+  });
+
+  it('defaults to 100,000 entries', () => {
+    const cache = new VerdictCache();
+    for (let i = 0; i < 100_001; i++) cache.set(`n${i}.com`, 1, none);
+    expect(cache.size).toBe(100_000);
+    expect(cache.get('n0.com', 1)).toBeUndefined();
+    expect(cache.get('n100000.com', 1)).toBe(none);
+  });
+
+  it.each([0, -1, 1.5, Number.NaN])('rejects max %s with E_CACHE_SIZE', (max) => {
+    expect(() => new VerdictCache({ max })).toThrow(PolicyError);
+    try {
+      new VerdictCache({ max });
+    } catch (err) {
+      expect((err as PolicyError).code).toBe('E_CACHE_SIZE');
+    }
+  });
+});
