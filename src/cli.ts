@@ -4,7 +4,9 @@ import { ConfigError, loadConfig } from './config/load-config.js';
 import { envName, SERVE_OPTIONS, SHIPPED_LISTS_DIR } from './config/options.js';
 import { createLogger } from './log/logger.js';
 import { startServer } from './main.js';
-import { explainName, formatExplanation } from './policy/explain.js';
+import { readFile } from 'node:fs/promises';
+import { adminRequest, clientToken, type AdminResponse } from './admin/admin-client.js';
+import { explainName, formatExplanation, type Explanation } from './policy/explain.js';
 import { loadListsDir } from './policy/load-lists.js';
 import { Policy } from './policy/policy.js';
 import { VERSION } from './version.js';
@@ -16,8 +18,12 @@ export const ExitCode = {
   FAILURE: 1,
   /** Bad command line, bad configuration or an invalid name. */
   USAGE: 2,
-  /** `check`: the name is blocked. */
+  /** `check`/`explain`: the name is blocked. */
   BLOCKED: 3,
+  /** The server refused the change (invalid entries, unknown or read-only list, too large). */
+  REJECTED: 4,
+  /** Missing, wrong or rate-limited admin token, or list changes disabled on the server. */
+  AUTH: 5,
 } as const;
 
 
@@ -28,6 +34,13 @@ Usage:
   fraudwall check NAME [--lists DIR] [--json]
                                      is NAME blocked? by which list and rule? (no network needed;
                                      exit 0 = resolved normally, 3 = blocked, 2 = invalid name)
+  fraudwall push NAME FILE|- [--category C] [--allow]   replace (or create) list NAME on a running server
+  fraudwall delete NAME                                 delete a list pushed earlier
+  fraudwall lists [--json]                              the lists a running server has
+  fraudwall explain NAME [--json]                       is NAME blocked on the running server? (exit 0 / 3)
+  fraudwall reload                                      re-read list files and URL lists now
+      these five take [--url http://127.0.0.1:8053] [--token-file FILE] (or FRAUDWALL_ADMIN_TOKEN);
+      exit 0 = done, 1 = server unreachable or failed, 2 = usage, 4 = change rejected, 5 = not authorized
   fraudwall --version | --help
 
 Options of serve (each also a config-file key and a FRAUDWALL_* environment variable;
@@ -104,6 +117,100 @@ async function check(args: string[]): Promise<number> {
   return explanation.verdict === 'blocked' ? ExitCode.BLOCKED : ExitCode.OK;
 }
 
+const CLIENT_OPTIONS = {
+  url: { type: 'string' },
+  'token-file': { type: 'string' },
+  json: { type: 'boolean' },
+  help: { type: 'boolean', short: 'h' },
+} as const;
+
+function exitCodeFor(status: number): number {
+  if (status < 300) return ExitCode.OK;
+  if (status === 401 || status === 403 || status === 429) return ExitCode.AUTH;
+  if (status >= 400 && status < 500) return ExitCode.REJECTED;
+  return ExitCode.FAILURE;
+}
+
+/** Prints the server's error (with up to 20 entry problems) and returns the exit code. */
+function reportFailure(response: AdminResponse): number {
+  const error = (response.body['error'] ?? {}) as { message?: string; problems?: { line: number; entry: string; reason: string }[] };
+  process.stderr.write(`fraudwall: ${error.message ?? `HTTP ${response.status}`}\n`);
+  const problems = error.problems ?? [];
+  for (const problem of problems.slice(0, 20)) process.stderr.write(`  line ${problem.line}: ${problem.reason}: ${problem.entry}\n`);
+  if (problems.length > 20) process.stderr.write(`  … and ${problems.length - 20} more\n`);
+  return exitCodeFor(response.status);
+}
+
+async function clientCommand(command: string, args: string[]): Promise<number> {
+  const pushOptions = { category: { type: 'string' }, allow: { type: 'boolean' } } as const;
+  const parsed = parseArgs({ args, options: command === 'push' ? { ...CLIENT_OPTIONS, ...pushOptions } : CLIENT_OPTIONS, strict: true, allowPositionals: true });
+  const positionals = parsed.positionals;
+  const values = parsed.values as { url?: string; 'token-file'?: string; json?: boolean; help?: boolean; category?: string; allow?: boolean };
+  const arity = { push: 2, delete: 1, lists: 0, explain: 1, reload: 0 }[command] ?? 0;
+  if (values.help || positionals.length !== arity) {
+    process.stderr.write(USAGE);
+    return values.help ? ExitCode.OK : ExitCode.USAGE;
+  }
+  const client = {
+    url: values.url ?? process.env['FRAUDWALL_URL'] ?? 'http://127.0.0.1:8053',
+    token: await clientToken(values['token-file'], process.env),
+  };
+  const [name = '', file] = positionals;
+  const json = values.json === true;
+  let response: AdminResponse;
+  switch (command) {
+    case 'push': {
+      const data = file === '-' ? await readStdin() : await readFile(file!);
+      const query = new URLSearchParams({ kind: values.allow ? 'allow' : 'block' });
+      if (values.category) query.set('category', values.category);
+      response = await adminRequest(client, 'PUT', `/v1/lists/${encodeURIComponent(name)}?${query}`, { contentType: 'text/plain; charset=utf-8', data });
+      if (response.status >= 300) return reportFailure(response);
+      const b = response.body;
+      process.stdout.write(`${b['created'] ? 'created' : 'replaced'} list ${name}: ${b['entries']} entries (${b['kind']}, ${b['category']}), policy generation ${b['generation']}\n`);
+      return ExitCode.OK;
+    }
+    case 'delete':
+      response = await adminRequest(client, 'DELETE', `/v1/lists/${encodeURIComponent(name)}`);
+      if (response.status >= 300) return reportFailure(response);
+      process.stdout.write(`deleted list ${name}, policy generation ${response.body['generation']}\n`);
+      return ExitCode.OK;
+    case 'reload':
+      response = await adminRequest(client, 'POST', '/v1/reload');
+      if (response.status >= 300) return reportFailure(response);
+      process.stdout.write(`reloaded, policy generation ${response.body['generation']}\n`);
+      return ExitCode.OK;
+    case 'lists': {
+      response = await adminRequest(client, 'GET', '/v1/lists');
+      if (response.status >= 300) return reportFailure(response);
+      if (json) {
+        process.stdout.write(`${JSON.stringify(response.body)}\n`);
+        return ExitCode.OK;
+      }
+      const rows = (response.body['lists'] as Record<string, unknown>[]).map((l) =>
+        [l['name'], l['kind'], l['category'], l['entries'], l['source'], l['generation'], l['updatedAt']].map(String),
+      );
+      const header = ['NAME', 'KIND', 'CATEGORY', 'ENTRIES', 'SOURCE', 'GEN', 'UPDATED'];
+      const widths = header.map((h, i) => Math.max(h.length, ...rows.map((r) => r[i]!.length)));
+      for (const row of [header, ...rows]) process.stdout.write(`${row.map((cell, i) => cell.padEnd(widths[i]!)).join('  ').trimEnd()}\n`);
+      return ExitCode.OK;
+    }
+    default: {
+      response = await adminRequest(client, 'GET', `/v1/explain?name=${encodeURIComponent(name)}`);
+      if (response.status >= 300 && response.status !== 400) return reportFailure(response);
+      const explanation = response.body as unknown as Explanation;
+      process.stdout.write(json ? `${JSON.stringify(explanation)}\n` : `${formatExplanation(explanation)}\n`);
+      if (!explanation.valid) return ExitCode.USAGE;
+      return explanation.verdict === 'blocked' ? ExitCode.BLOCKED : ExitCode.OK;
+    }
+  }
+}
+
+async function readStdin(): Promise<Buffer> {
+  const chunks: Buffer[] = [];
+  for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
+  return Buffer.concat(chunks);
+}
+
 async function main(argv: string[]): Promise<number> {
   const [command, ...rest] = argv;
   switch (command) {
@@ -111,6 +218,12 @@ async function main(argv: string[]): Promise<number> {
       return serve(rest);
     case 'check':
       return check(rest);
+    case 'push':
+    case 'delete':
+    case 'lists':
+    case 'explain':
+    case 'reload':
+      return clientCommand(command, rest);
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);

@@ -28,6 +28,9 @@ export const TEST_LISTS: Record<string, string> = {
   'gambling.txt': '# category: gambling\n||casino.test^\n',
 };
 
+/** The admin token the e2e suites configure (through the environment, as an operator would). */
+export const TEST_TOKEN = 'test-token-0123456789abcdef';
+
 /**
  * Starts fraudwall in this process, exactly as `fraudwall serve` composes it, on 127.0.0.1 port 0
  * for DNS and HTTP. `flags` are command-line style values; the environment is not consulted.
@@ -37,8 +40,11 @@ export async function startTestServer(
   lists: Record<string, string> = TEST_LISTS,
   env: Record<string, string> = {},
 ): Promise<TestServer> {
-  const listsDir = writeLists(lists);
-  const stateDir = mkdtempSync(path.join(tmpdir(), 'fraudwall-state-'));
+  // A caller that passes its own lists or state directory keeps it (e.g. across a restart).
+  const ownLists = typeof flags['lists'] !== 'string';
+  const ownState = typeof flags['state'] !== 'string';
+  const listsDir = ownLists ? writeLists(lists) : (flags['lists'] as string);
+  const stateDir = ownState ? mkdtempSync(path.join(tmpdir(), 'fraudwall-state-')) : (flags['state'] as string);
   const config = loadConfig({
     flags: { listen: ['127.0.0.1:0'], http: '127.0.0.1:0', lists: listsDir, state: stateDir, ...flags },
     env: {},
@@ -52,8 +58,8 @@ export async function startTestServer(
     stateDir,
     async close() {
       await server.close();
-      rmSync(listsDir, { recursive: true, force: true });
-      rmSync(stateDir, { recursive: true, force: true });
+      if (ownLists) rmSync(listsDir, { recursive: true, force: true });
+      if (ownState) rmSync(stateDir, { recursive: true, force: true });
     },
   };
 }
