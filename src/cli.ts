@@ -47,7 +47,7 @@ Options of serve (each also a config-file key and a FRAUDWALL_* environment vari
 precedence: flags > environment > config file > defaults):
   --config FILE                      YAML or JSON config file (env FRAUDWALL_CONFIG)
 ${SERVE_OPTIONS.map((spec) => {
-  const flag = `  --${spec.key} ${spec.kind === 'bool' ? 'true|false' : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'url-lists' ? 'JSON' : 'PATH'}`;
+  const flag = `  --${spec.key} ${spec.kind === 'bool' ? 'true|false' : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : 'PATH'}`;
   const def = Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default);
   return `${flag.padEnd(37)}${spec.description}\n${''.padEnd(37)}default ${def}; env ${envName(spec.key)}`;
 }).join('\n')}
@@ -55,7 +55,7 @@ ${SERVE_OPTIONS.map((spec) => {
 
 function serveArgsConfig(): ParseArgsConfig['options'] {
   const options: NonNullable<ParseArgsConfig['options']> = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
-  for (const spec of SERVE_OPTIONS) options[spec.key] = { type: 'string', multiple: spec.kind === 'addresses' };
+  for (const spec of SERVE_OPTIONS) options[spec.key] = { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'cidrs' };
   return options;
 }
 

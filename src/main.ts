@@ -5,6 +5,7 @@ import { AdminAuth } from './admin/admin-auth.js';
 import { HttpServer, sendBody, type Health } from './admin/http-server.js';
 import { formatHostPort } from './config/host-port.js';
 import type { Config } from './config/load-config.js';
+import { allowsEveryone, ClientGate } from './dns/client-gate.js';
 import { DnsListener } from './dns/dns-listener.js';
 import { QueryHandler } from './dns/query-handler.js';
 import { Synthesizer } from './dns/synthesizer.js';
@@ -108,7 +109,9 @@ async function openListeners(config: Config, handler: QueryHandler, logger: Logg
         await DnsListener.open(address, handler, {
           idleTimeoutMs: config.tcpIdleTimeoutMs,
           maxConnections: config.tcpMaxConnections,
-          maxInFlightPerConnection: 100,
+          maxConnectionsPerClient: config.tcpMaxConnectionsPerClient,
+          maxInFlightPerConnection: config.tcpMaxInFlight,
+          queryReadTimeoutMs: config.tcpQueryReadTimeoutMs,
         }),
       );
     } catch (error) {
@@ -155,6 +158,22 @@ function createForwarder(config: Config, metrics: Metrics): Forwarder {
     { attemptTimeoutMs: config.upstreamTimeoutMs, ednsUdpSize: config.ednsUdpSize },
     { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
   );
+}
+
+/** An open resolver on a public address is an amplification weapon; say so loudly at start. */
+function warnIfOpenResolver(config: Config, logger: Logger): void {
+  if (!allowsEveryone(config.allowClients)) return;
+  const publicListen = config.listen.filter((address) => !isLoopback(address.host));
+  if (publicListen.length > 0) {
+    logger.warn(
+      `OPEN RESOLVER: --allow-clients lets every address query fraudwall on ${publicListen.map((a) => formatHostPort(a)).join(', ')}; ` +
+        'anyone can use it for DNS amplification attacks. Restrict --allow-clients to your networks.',
+    );
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || host.startsWith('127.');
 }
 
 /**
@@ -269,17 +288,43 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       forwarder,
       synthesizer,
       metrics,
+      maxInFlight: config.maxInFlight,
       queryLog: queryLog && {
         log: queryLog,
         options: { anonymize: config.queryLogAnonymize, blockedOnly: config.queryLogBlockedOnly },
       },
     });
-    const handler = new QueryHandler(chain, synthesizer, { queryTimeoutMs: config.queryTimeoutMs }, {
-      malformed: (reason) => metrics.countMalformed(reason),
-      internalError: (error) => logger.error('query failed inside fraudwall; answered SERVFAIL', { err: error }),
+    const gate = new ClientGate({
+      allowClients: config.allowClients,
+      disallowedAction: config.disallowedClients,
+      rateLimit: config.rateLimit,
+      rateBurst: config.rateLimitBurst,
+      ipv4PrefixLength: config.rateLimitIpv4Prefix,
+      ipv6PrefixLength: config.rateLimitIpv6Prefix,
+      overLimitAction: config.rateLimitAction,
+      limitLoopback: config.rateLimitLoopback,
     });
+    warnIfOpenResolver(config, logger);
+    const handler = new QueryHandler(
+      chain,
+      synthesizer,
+      { queryTimeoutMs: config.queryTimeoutMs },
+      {
+        malformed: (reason) => metrics.countMalformed(reason),
+        internalError: (error) => logger.error('query failed inside fraudwall; answered SERVFAIL', { err: error }),
+        gated: (decision) => metrics.countGated(decision),
+      },
+      gate,
+    );
     const listeners = await openListeners(config, handler, logger);
-    stoppers.push(() => Promise.all(listeners.map((listener) => listener.close())).then(() => undefined));
+    stoppers.push(async () => {
+      // Graceful: stop taking new queries, let the ones waiting for an upstream finish (bounded by
+      // the query deadline), then close the sockets.
+      handler.draining = true;
+      const deadline = Date.now() + config.queryTimeoutMs + 100;
+      while (handler.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await Promise.all(listeners.map((listener) => listener.close()));
+    });
     health.ready = true;
     logger.info('fraudwall ready', {
       dns: listeners.map((listener) => formatHostPort(listener)),

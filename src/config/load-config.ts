@@ -6,6 +6,7 @@ import type { BlockMode } from '../resolver/block-answers.js';
 import { parseHostPort, type HostPort } from './host-port.js';
 import { envName, SERVE_OPTIONS, type OptionSpec } from './options.js';
 import type { UrlListSpec } from '../lists/url-list.js';
+import { parseCidr } from '../dns/client-gate.js';
 
 export interface Config {
   readonly listen: readonly HostPort[];
@@ -18,8 +19,20 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   readonly ednsUdpSize: number;
   readonly verdictCacheSize: number;
+  readonly allowClients: readonly string[];
+  readonly disallowedClients: 'refuse' | 'drop';
+  readonly rateLimit: number;
+  readonly rateLimitBurst: number;
+  readonly rateLimitIpv4Prefix: number;
+  readonly rateLimitIpv6Prefix: number;
+  readonly rateLimitAction: 'truncate' | 'drop';
+  readonly rateLimitLoopback: boolean;
+  readonly maxInFlight: number;
   readonly tcpIdleTimeoutMs: number;
   readonly tcpMaxConnections: number;
+  readonly tcpMaxConnectionsPerClient: number;
+  readonly tcpMaxInFlight: number;
+  readonly tcpQueryReadTimeoutMs: number;
   readonly localZones: boolean;
   readonly blockDohCanaries: boolean;
   readonly state: string;
@@ -60,7 +73,7 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-type Value = string | number | boolean | HostPort | readonly HostPort[] | readonly UrlListSpec[];
+type Value = string | number | boolean | HostPort | readonly HostPort[] | readonly string[] | readonly UrlListSpec[];
 
 const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
@@ -132,6 +145,8 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
       return fail(`must be true or false, got ${JSON.stringify(raw)}`);
     }
     case 'enum': {
+      // YAML reads an unquoted `null` as a null value; `block-mode: null` still means the null mode.
+      if (raw === null && spec.values?.includes('null')) return 'null';
       if (typeof raw === 'string' && spec.values?.includes(raw.trim())) return raw.trim();
       return fail(`must be one of ${spec.values?.join(', ')}, got ${JSON.stringify(raw)}`);
     }
@@ -150,18 +165,34 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
     }
     case 'url-lists':
       return convertUrlLists(raw, fail);
+    case 'cidrs': {
+      const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : [raw];
+      const out: string[] = [];
+      for (const item of items) {
+        if (typeof item !== 'string') return fail(`each network must be a string like 192.168.0.0/16, got ${JSON.stringify(item)}`);
+        if (item.trim() === '') continue;
+        const parsed = parseCidr(item);
+        if ('error' in parsed) fail(parsed.error);
+        else out.push(item.trim());
+      }
+      if (out.length === 0) return fail('needs at least one network (use 0.0.0.0/0 and ::/0 to allow everyone)');
+      return out;
+    }
     case 'addresses': {
       const items =
         typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : [raw];
       const out: HostPort[] = [];
+      let bad = 0;
       for (const item of items) {
         if (typeof item !== 'string') return fail(`each address must be a string like 127.0.0.1:53, got ${JSON.stringify(item)}`);
         if (item.trim() === '') continue;
         const parsed = parseHostPort(item, spec.defaultPort);
-        if ('error' in parsed) fail(parsed.error);
-        else out.push(parsed);
+        if ('error' in parsed) {
+          fail(parsed.error);
+          bad++;
+        } else out.push(parsed);
       }
-      if (out.length === 0 && problems.every((p) => !p.startsWith(where))) return fail('needs at least one address');
+      if (out.length === 0 && bad === 0) return fail('needs at least one address');
       return out;
     }
   }

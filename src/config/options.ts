@@ -1,9 +1,10 @@
 import { fileURLToPath } from 'node:url';
+import { PRIVATE_CLIENT_RANGES } from '../dns/client-gate.js';
 
 /** The lists shipped with the package: <package>/blocklists, from both src/config and dist/config. */
 export const SHIPPED_LISTS_DIR = fileURLToPath(new URL('../../blocklists', import.meta.url));
 
-export type OptionKind = 'string' | 'path' | 'int' | 'bool' | 'enum' | 'address' | 'addresses' | 'url-lists';
+export type OptionKind = 'string' | 'path' | 'int' | 'bool' | 'enum' | 'address' | 'addresses' | 'cidrs' | 'url-lists';
 
 /**
  * One setting of `fraudwall serve`. The key is the same everywhere: `--key` on the command line,
@@ -79,6 +80,46 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     default: 100_000,
   },
   {
+    key: 'allow-clients',
+    kind: 'cidrs',
+    description: 'client networks allowed to query (repeatable; replaces the default private ranges)',
+    default: PRIVATE_CLIENT_RANGES,
+  },
+  {
+    key: 'disallowed-clients',
+    kind: 'enum',
+    values: ['refuse', 'drop'],
+    description: 'what clients outside allow-clients get: REFUSED, or no answer at all',
+    default: 'refuse',
+  },
+  {
+    key: 'rate-limit',
+    kind: 'int',
+    min: 0,
+    max: 10_000_000,
+    description: 'UDP queries per second allowed per client prefix (0 = no limit)',
+    default: 1000,
+  },
+  { key: 'rate-limit-burst', kind: 'int', min: 1, max: 10_000_000, description: 'queries a prefix may send at once above the rate', default: 2000 },
+  { key: 'rate-limit-ipv4-prefix', kind: 'int', min: 8, max: 32, description: 'IPv4 prefix length that shares one rate-limit bucket', default: 24 },
+  { key: 'rate-limit-ipv6-prefix', kind: 'int', min: 16, max: 128, description: 'IPv6 prefix length that shares one rate-limit bucket', default: 56 },
+  {
+    key: 'rate-limit-action',
+    kind: 'enum',
+    values: ['truncate', 'drop'],
+    description: 'over the limit: answer TC=1 (real clients retry over TCP) or drop',
+    default: 'truncate',
+  },
+  { key: 'rate-limit-loopback', kind: 'bool', description: 'rate-limit loopback clients too', default: false },
+  {
+    key: 'max-in-flight',
+    kind: 'int',
+    min: 1,
+    max: 1_000_000,
+    description: 'queries waiting for an upstream at once; beyond this new ones get SERVFAIL at once (load shedding)',
+    default: 10_000,
+  },
+  {
     key: 'tcp-idle-timeout-ms',
     kind: 'int',
     min: 1000,
@@ -93,6 +134,30 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     max: 100_000,
     description: 'simultaneous DNS-over-TCP connections per listen address',
     default: 1000,
+  },
+  {
+    key: 'tcp-max-connections-per-client',
+    kind: 'int',
+    min: 1,
+    max: 100_000,
+    description: 'simultaneous DNS-over-TCP connections per client address',
+    default: 32,
+  },
+  {
+    key: 'tcp-max-in-flight',
+    kind: 'int',
+    min: 1,
+    max: 65_535,
+    description: 'unanswered queries per TCP connection before reading pauses',
+    default: 100,
+  },
+  {
+    key: 'tcp-query-read-timeout-ms',
+    kind: 'int',
+    min: 100,
+    max: 120_000,
+    description: 'a TCP query must arrive whole within this long of its first byte',
+    default: 5000,
   },
   {
     key: 'local-zones',

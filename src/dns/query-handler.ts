@@ -1,5 +1,6 @@
 import type { Answer, QueryContext, Resolver, Transport } from '../resolver/resolver.js';
-import { EDE_PROHIBITED } from './response-writer.js';
+import type { ClientGate, GateDecision } from './client-gate.js';
+import { EDE_PROHIBITED, writeResponse } from './response-writer.js';
 import type { Synthesizer } from './synthesizer.js';
 import { MIN_UDP_PAYLOAD, parseQuery, QClass, QType, Rcode, type MalformedReason } from './wire.js';
 
@@ -8,6 +9,8 @@ export interface QueryHandlerObserver {
   malformed(reason: MalformedReason): void;
   /** The chain threw or rejected: a bug, answered with SERVFAIL so the client is not left hanging. */
   internalError(error: unknown): void;
+  /** The client gate refused, dropped or rate-limited a packet. */
+  gated?(decision: Exclude<GateDecision, 'pass'>): void;
 }
 
 export interface QueryHandlerOptions {
@@ -28,16 +31,46 @@ export class QueryHandler {
     private readonly synthesizer: Synthesizer,
     private readonly options: QueryHandlerOptions,
     private readonly observer: QueryHandlerObserver = NOOP_OBSERVER,
+    private readonly gate?: ClientGate,
   ) {}
 
-  handle(packet: Buffer, transport: Transport, clientAddress: string): Buffer | Promise<Buffer> | undefined {
+  /** In-flight queries (waiting for an upstream); graceful shutdown waits for this to reach 0. */
+  inFlight = 0;
+  /** While draining, new packets are dropped so that shutdown can finish what is in flight. */
+  draining = false;
+
+  handle(
+    packet: Buffer,
+    transport: Transport,
+    clientAddress: string,
+    clientPort = 0,
+    family: 'IPv4' | 'IPv6' = 'IPv4',
+  ): Buffer | Promise<Buffer> | undefined {
+    if (this.draining) return undefined;
+    const decision = this.gate ? this.gate.check(clientAddress, clientPort, family, transport) : 'pass';
+    if (decision === 'drop') {
+      this.observer.gated?.(decision);
+      return undefined;
+    }
     const parsed = parseQuery(packet);
     if (!parsed.ok) {
       this.observer.malformed(parsed.reason);
-      if (parsed.rcode === undefined) return undefined;
+      if (parsed.rcode === undefined || decision !== 'pass') return undefined;
       return this.synthesizer.error(packet, parsed.questionEnd, parsed.edns, parsed.rcode);
     }
     const query = parsed.query;
+    if (decision === 'refuse') {
+      this.observer.gated?.(decision);
+      return this.synthesizer.error(packet, query.questionEnd, query.edns, Rcode.REFUSED, {
+        infoCode: EDE_PROHIBITED,
+        text: 'fraudwall does not serve this client (see --allow-clients)',
+      });
+    }
+    if (decision === 'truncate') {
+      // Like RRL's slip: a real client retries over TCP, a spoofed victim gets a tiny packet.
+      this.observer.gated?.(decision);
+      return writeResponse(packet, query.questionEnd, { rcode: Rcode.NOERROR, truncated: true, opt: this.synthesizer.opt(query.edns) });
+    }
     if (query.edns !== undefined && query.edns.version > 0) {
       return this.synthesizer.badVersion(packet, query.questionEnd, query.edns);
     }
@@ -73,9 +106,16 @@ export class QueryHandler {
       return this.failed(ctx, error);
     }
     if (result instanceof Promise) {
+      this.inFlight++;
       return result.then(
-        (answer) => this.fit(ctx, answer),
-        (error: unknown) => this.failed(ctx, error),
+        (answer) => {
+          this.inFlight--;
+          return this.fit(ctx, answer);
+        },
+        (error: unknown) => {
+          this.inFlight--;
+          return this.failed(ctx, error);
+        },
       );
     }
     return this.fit(ctx, result);

@@ -4,6 +4,7 @@
  * Records are encoded once, off the hot path (see `encodeRecord`), so a block answer is a few
  * buffer copies. dns2 is used by the tests to decode and check every shape written here.
  */
+import { isIP } from 'node:net';
 import {
   FLAG_AA,
   FLAG_CD,
@@ -77,14 +78,12 @@ export function soaRdata(soa: SoaFields): Buffer {
 }
 
 export function ipv4Rdata(address: string): Buffer {
-  const parts = address.split('.').map(Number);
-  if (parts.length !== 4 || parts.some((p) => !Number.isInteger(p) || p < 0 || p > 255)) {
-    throw new Error(`invalid IPv4 address "${address}"`);
-  }
-  return Buffer.from(parts);
+  if (isIP(address) !== 4) throw new Error(`invalid IPv4 address "${address}"`);
+  return Buffer.from(address.split('.').map(Number));
 }
 
 export function ipv6Rdata(address: string): Buffer {
+  if (isIP(address) !== 6 || address.includes('.')) throw new Error(`invalid IPv6 address "${address}"`);
   const [head = '', tail] = address.split('::');
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
@@ -106,6 +105,7 @@ export interface ExtendedError {
   readonly text: string;
 }
 
+export const EDE_OTHER = 0;
 export const EDE_BLOCKED = 15;
 export const EDE_FILTERED = 17;
 export const EDE_PROHIBITED = 18;
@@ -125,8 +125,17 @@ export interface OptSpec {
   readonly ede?: ExtendedError | undefined;
 }
 
+/** UTF-8 bytes of `text`, cut to at most `max` bytes without splitting a character. */
+function utf8Prefix(text: string, max: number): Buffer {
+  const bytes = Buffer.from(text, 'utf8');
+  if (bytes.length <= max) return bytes;
+  let end = max;
+  while (end > 0 && (bytes[end]! & 0xc0) === 0x80) end--; // back off continuation bytes
+  return bytes.subarray(0, end);
+}
+
 export function encodeOpt(opt: OptSpec): Buffer {
-  const text = opt.ede ? Buffer.from(opt.ede.text, 'utf8').subarray(0, EDE_MAX_TEXT_BYTES) : undefined;
+  const text = opt.ede ? utf8Prefix(opt.ede.text, EDE_MAX_TEXT_BYTES) : undefined;
   const rdLength = opt.ede && text ? 6 + text.length : 0;
   const out = Buffer.alloc(11 + rdLength);
   out[0] = 0; // root owner

@@ -6,8 +6,15 @@ export interface TcpServerOptions {
   /** A connection with no query in flight and no bytes for this long is closed (RFC 7766 §6.2.3). */
   readonly idleTimeoutMs: number;
   readonly maxConnections: number;
+  /** Connections one client address may hold at once; more are closed on arrival. */
+  readonly maxConnectionsPerClient: number;
   /** Reading pauses while this many queries of one connection are unanswered. */
   readonly maxInFlightPerConnection: number;
+  /**
+   * A query must arrive whole within this long of its first byte. Unlike the idle timer, single
+   * bytes do not extend it, so a client trickling one byte a second is cut off.
+   */
+  readonly queryReadTimeoutMs: number;
 }
 
 const MAX_FRAME = 65535;
@@ -21,6 +28,7 @@ class TcpConnection {
   private pending: Buffer | undefined;
   private inFlight = 0;
   private writeBlocked = false;
+  private readDeadline: NodeJS.Timeout | undefined;
 
   constructor(
     private readonly socket: net.Socket,
@@ -39,6 +47,12 @@ class TcpConnection {
     });
     // Resets and aborted clients are routine on TCP; the connection just ends.
     socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.clearReadDeadline());
+  }
+
+  private clearReadDeadline(): void {
+    if (this.readDeadline !== undefined) clearTimeout(this.readDeadline);
+    this.readDeadline = undefined;
   }
 
   private onData(chunk: Buffer): void {
@@ -48,14 +62,20 @@ class TcpConnection {
       if (buffer.length < 2 + length) break;
       const message = buffer.subarray(2, 2 + length);
       buffer = buffer.subarray(2 + length);
+      this.clearReadDeadline();
       this.dispatch(message);
     }
     this.pending = buffer.length > 0 ? buffer : undefined;
+    // A partial query starts the absolute read deadline; a complete one clears it.
+    if (this.pending === undefined) this.clearReadDeadline();
+    else if (this.readDeadline === undefined) {
+      this.readDeadline = setTimeout(() => this.socket.destroy(), this.options.queryReadTimeoutMs);
+    }
     this.updateFlow();
   }
 
   private dispatch(message: Buffer): void {
-    const reply = this.handler.handle(message, 'tcp', this.socket.remoteAddress ?? '');
+    const reply = this.handler.handle(message, 'tcp', this.socket.remoteAddress ?? '', this.socket.remotePort ?? 0, this.socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4');
     if (reply === undefined) return;
     if (!(reply instanceof Promise)) {
       this.write(reply);
@@ -83,22 +103,41 @@ class TcpConnection {
   }
 }
 
-/** DNS over TCP on one address. */
+/** DNS over TCP on one address, with a cap on connections in total and per client address. */
 export class TcpServer {
   private readonly sockets = new Set<net.Socket>();
+  /** Open connections per client address; entries are removed at zero, so the map is bounded by maxConnections. */
+  private readonly perClient = new Map<string, number>();
 
   private constructor(
     private readonly server: net.Server,
     readonly port: number,
-  ) {
-    server.on('connection', (socket) => {
-      this.sockets.add(socket);
-      socket.on('close', () => this.sockets.delete(socket));
+  ) {}
+
+  private accept(socket: net.Socket, handler: QueryHandler, options: TcpServerOptions): void {
+    const client = socket.remoteAddress ?? '';
+    const count = this.perClient.get(client) ?? 0;
+    if (count >= options.maxConnectionsPerClient) {
+      socket.destroy();
+      return;
+    }
+    this.perClient.set(client, count + 1);
+    this.sockets.add(socket);
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left <= 0) this.perClient.delete(client);
+      else this.perClient.set(client, left);
     });
+    new TcpConnection(socket, handler, options);
   }
 
   static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions): Promise<TcpServer> {
-    const server = net.createServer({ noDelay: true }, (socket) => new TcpConnection(socket, handler, options));
+    let instance: TcpServer | undefined;
+    const server = net.createServer({ noDelay: true }, (socket) => {
+      if (instance) instance.accept(socket, handler, options);
+      else socket.destroy();
+    });
     server.maxConnections = options.maxConnections;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -106,7 +145,8 @@ export class TcpServer {
         server.off('error', reject);
         server.on('error', () => {});
         const bound = server.address();
-        resolve(new TcpServer(server, typeof bound === 'object' && bound ? bound.port : address.port));
+        instance = new TcpServer(server, typeof bound === 'object' && bound ? bound.port : address.port);
+        resolve(instance);
       });
     });
   }

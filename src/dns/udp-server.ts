@@ -26,9 +26,7 @@ export class UdpServer {
         // After bind, a send error (e.g. EPERM from a firewall) must not take the process down.
         socket.on('error', () => {});
         socket.on('message', (packet, remote) => {
-          // Port 0 cannot receive a reply: such packets are spoofed or broken.
-          if (remote.port === 0) return;
-          const reply = handler.handle(packet, 'udp', remote.address);
+          const reply = handler.handle(packet, 'udp', remote.address, remote.port, remote.family as 'IPv4' | 'IPv6');
           if (reply === undefined) return;
           if (reply instanceof Promise) {
             void reply.then((bytes) => socket.send(bytes, remote.port, remote.address));

@@ -95,6 +95,8 @@ export class Metrics {
   readonly listUpdates: Counter<'source' | 'result'>;
   readonly adminAuthFailures: Counter<'reason'>;
   readonly urlListRefreshes: Counter<'list' | 'result'>;
+  private readonly gatedChildren: Map<string, Counter.Internal>;
+  readonly shed: Counter;
 
   // Pre-resolved children: [transport][qtype index], [source][rcode index], …
   private readonly queryChildren: Counter.Internal[][];
@@ -195,11 +197,24 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     });
-    for (const reason of ['missing', 'wrong', 'rate-limited', 'disabled']) this.adminAuthFailures.labels(reason);
+    for (const reason of ['missing', 'wrong', 'rate-limited', 'disabled']) this.adminAuthFailures.labels(reason).inc(0);
     this.urlListRefreshes = new Counter({
       name: 'fraudwall_url_list_refreshes_total',
       help: 'Download attempts of URL lists, by list and result (updated|not-modified|rejected|failed).',
       labelNames: ['list', 'result'],
+      registers,
+    });
+    const gated = new Counter({
+      name: 'fraudwall_gated_queries_total',
+      help: 'Packets stopped before the resolver, by decision: refuse (client not allowed), drop (not allowed with drop set, a reflection source port, or over the rate limit with drop set), truncate (over the rate limit).',
+      labelNames: ['decision'],
+      registers,
+    });
+    this.gatedChildren = new Map(['refuse', 'drop', 'truncate'].map((decision) => [decision, gated.labels(decision)]));
+    for (const child of this.gatedChildren.values()) child.inc(0);
+    this.shed = new Counter({
+      name: 'fraudwall_shed_queries_total',
+      help: 'Queries answered SERVFAIL at once because too many were already waiting for upstreams.',
       registers,
     });
     new Gauge({ name: 'fraudwall_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers })
@@ -211,6 +226,9 @@ export class Metrics {
     this.responseChildren = SOURCES.map((source) => RCODE_NAMES.map((rcode) => this.responses.labels(rcode, source)));
     this.durationChildren = SOURCES.map((source) => this.queryDuration.labels(source));
     this.malformedChildren = new Map(MALFORMED_REASONS.map((reason) => [reason, this.malformed.labels(reason)]));
+    // prom-client exports a labelled series only once it has a value: start the fixed sets at 0 so
+    // rate() and increase() see the first event after startup.
+    for (const child of this.malformedChildren.values()) child.inc(0);
   }
 
   countQuery(transport: Transport, qtype: number): void {
@@ -231,6 +249,10 @@ export class Metrics {
       this.blockedChildren.set(key, children);
     }
     children[QTYPE_INDEX[qtype]!]!.inc();
+  }
+
+  countGated(decision: string): void {
+    this.gatedChildren.get(decision)?.inc();
   }
 
   countMalformed(reason: MalformedReason): void {
@@ -256,8 +278,8 @@ export class Metrics {
   /** Creates every upstream series at 0, so dashboards and rate() see them before the first error. */
   declareUpstreams(upstreams: readonly string[]): void {
     for (const upstream of upstreams) {
-      this.upstreamDuration.labels(upstream);
-      for (const reason of UPSTREAM_FAILURES) this.upstreamErrors.labels(upstream, reason);
+      this.upstreamDuration.zero({ upstream });
+      for (const reason of UPSTREAM_FAILURES) this.upstreamErrors.labels(upstream, reason).inc(0);
     }
   }
 

@@ -21,7 +21,8 @@ export class BlockAnswers {
   private readonly nullAAAA: EncodedRecord;
   /** Per rule, built on first use; rules live as long as their policy, so the map cannot outgrow it. */
   private readonly soaByRule = new WeakMap<Rule, EncodedRecord>();
-  private readonly edeByList = new Map<string, string>();
+  /** EDE text per list and category; both come from configuration, so this stays small. */
+  private readonly edeText = new Map<string, string>();
 
   constructor(
     private readonly mode: BlockMode,
@@ -33,7 +34,7 @@ export class BlockAnswers {
   }
 
   answer(packet: Buffer, query: ParsedQuery, rule: Rule): Buffer {
-    const opt = query.edns ? this.synthesizer.opt(query.edns, { infoCode: EDE_BLOCKED, text: this.edeText(rule) }) : undefined;
+    const opt = query.edns ? this.synthesizer.opt(query.edns, { infoCode: EDE_BLOCKED, text: this.textFor(rule) }) : undefined;
     const questionEnd = query.questionEnd;
     if (this.mode === 'refused') return writeResponse(packet, questionEnd, { rcode: Rcode.REFUSED, opt });
     if (this.mode === 'null' && query.type === QType.A) {
@@ -55,12 +56,14 @@ export class BlockAnswers {
     return soa;
   }
 
-  private edeText(rule: Rule): string {
-    let text = this.edeByList.get(rule.list);
+  private textFor(rule: Rule): string {
+    const key = `${rule.list}\u0000${rule.category}`;
+    let text = this.edeText.get(key);
     if (text === undefined) {
       text = `blocked by fraudwall list ${rule.list} (${rule.category})`;
-      // Lists come from configuration, so this map is as small as the list set; cap it regardless.
-      if (this.edeByList.size < 10_000) this.edeByList.set(rule.list, text);
+      // A list may change category over time; cap the map rather than let renames grow it.
+      if (this.edeText.size >= 10_000) this.edeText.clear();
+      this.edeText.set(key, text);
     }
     return text;
   }

@@ -5,6 +5,7 @@ import type { Forwarder } from '../upstream/forwarder.js';
 import type { BlockAnswers } from './block-answers.js';
 import { LocalZoneResolver, type LocalZoneOptions } from './local-zone-resolver.js';
 import { MetricsResolver } from './metrics-resolver.js';
+import { MinimalAnyResolver } from './minimal-any-resolver.js';
 import { PolicyResolver } from './policy-resolver.js';
 import { QueryLogResolver, type QueryLogResolverOptions } from './query-log-resolver.js';
 import type { QueryLog } from '../querylog/query-log.js';
@@ -18,20 +19,25 @@ export interface ChainParts {
   readonly forwarder: Forwarder;
   readonly synthesizer: Synthesizer;
   readonly metrics: Metrics;
+  /** Queries allowed to wait for upstreams at once (load shedding beyond). */
+  readonly maxInFlight?: number;
   readonly queryLog?: { readonly log: QueryLog; readonly options: QueryLogResolverOptions } | undefined;
 }
 
 /**
  * The one place the order of the resolver chain lives:
  *   metrics → query log (when enabled) → policy (block answers) → local zones (names that must not
- *   leave the network) → upstream.
+ *   leave the network) → minimal ANY (RFC 8482) → upstream.
+ * Access control and rate limiting run before the chain, in the query handler, because they may
+ * drop a packet without any answer, which a chain element cannot express.
  * Metrics and the query log wrap everything so every answer is counted and logged with its source. Policy comes before local
  * zones so a listed name is blocked even inside one. Later elements (access control and rate limit
  * before metrics, the response cache before upstream) slot in here.
  */
 export function buildChain(parts: ChainParts): Resolver {
-  const upstream = new UpstreamResolver(parts.forwarder, parts.synthesizer);
-  const localZones = new LocalZoneResolver(parts.localZones, parts.synthesizer, upstream);
+  const upstream = new UpstreamResolver(parts.forwarder, parts.synthesizer, parts.maxInFlight, () => parts.metrics.shed.inc());
+  const minimalAny = new MinimalAnyResolver(parts.synthesizer, upstream);
+  const localZones = new LocalZoneResolver(parts.localZones, parts.synthesizer, minimalAny);
   const policy = new PolicyResolver(parts.policy, parts.blockAnswers, localZones);
   const logged = parts.queryLog ? new QueryLogResolver(parts.queryLog.log, parts.queryLog.options, policy) : policy;
   return new MetricsResolver(parts.metrics, logged);

@@ -1,17 +1,38 @@
-import { EDE_NETWORK_ERROR } from '../dns/response-writer.js';
+import { EDE_NETWORK_ERROR, EDE_OTHER } from '../dns/response-writer.js';
 import type { Synthesizer } from '../dns/synthesizer.js';
 import { Rcode } from '../dns/wire.js';
 import type { Forwarder } from '../upstream/forwarder.js';
 import type { Answer, QueryContext, Resolver } from './resolver.js';
 
-/** The end of the chain: forwards to the upstreams; when none answers in time, SERVFAIL. */
+/**
+ * The end of the chain: forwards to the upstreams; when none answers in time, SERVFAIL. Sheds
+ * load when `maxInFlight` queries are already waiting: an immediate SERVFAIL costs nothing, while
+ * queueing more would only grow memory and make every answer late.
+ */
 export class UpstreamResolver implements Resolver {
+  private inFlight = 0;
+
   constructor(
     private readonly forwarder: Forwarder,
     private readonly synthesizer: Synthesizer,
+    private readonly maxInFlight: number = Number.POSITIVE_INFINITY,
+    private readonly onShed: () => void = () => {},
   ) {}
 
-  async resolve(ctx: QueryContext): Promise<Answer> {
+  resolve(ctx: QueryContext): Answer | Promise<Answer> {
+    if (this.inFlight >= this.maxInFlight) {
+      this.onShed();
+      const bytes = this.synthesizer.error(ctx.packet, ctx.query.questionEnd, ctx.query.edns, Rcode.SERVFAIL, {
+        infoCode: EDE_OTHER,
+        text: 'fraudwall is overloaded: too many queries waiting for upstreams',
+      });
+      return { bytes, source: 'error' };
+    }
+    return this.forward(ctx);
+  }
+
+  private async forward(ctx: QueryContext): Promise<Answer> {
+    this.inFlight++;
     try {
       return { bytes: await this.forwarder.forward(ctx), source: 'upstream' };
     } catch (error) {
@@ -21,6 +42,8 @@ export class UpstreamResolver implements Resolver {
         text,
       });
       return { bytes, source: 'error' };
+    } finally {
+      this.inFlight--;
     }
   }
 }

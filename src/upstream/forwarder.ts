@@ -79,19 +79,25 @@ export class Forwarder {
         }
         this.observer?.attempt(server.label, (performance.now() - started) / 1000, undefined);
         this.preferred = index;
-        answer.writeUInt16BE(query.id, 0);
-        return answer;
+        return this.restoreClientHeader(answer, packet, query);
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         this.observer?.attempt(server.label, (performance.now() - started) / 1000, error.reason);
         lastError = error;
       }
     }
-    if (fallbackAnswer !== undefined) {
-      fallbackAnswer.writeUInt16BE(query.id, 0);
-      return fallbackAnswer;
-    }
+    if (fallbackAnswer !== undefined) return this.restoreClientHeader(fallbackAnswer, packet, query);
     throw lastError ?? new UpstreamError('timeout', 'all upstreams', 'query deadline passed before any upstream answered');
+  }
+
+  /**
+   * The client's ID, and its question bytes: the upstream may echo the name in another case, and
+   * a client using 0x20 randomisation checks the case it sent.
+   */
+  private restoreClientHeader(answer: Buffer, packet: Buffer, query: ParsedQuery): Buffer {
+    answer.writeUInt16BE(query.id, 0);
+    packet.copy(answer, 12, 12, query.questionEnd);
+    return answer;
   }
 
   close(): void {

@@ -5,9 +5,9 @@ import type { MessageIdSource } from './message-id.js';
 import { UpstreamError } from './upstream-error.js';
 
 /**
- * Sends one query per connection to an upstream over TCP (RFC 7766 framing). Used for TCP clients
- * and whenever a UDP answer came back truncated. Connection reuse is a later optimisation; the
- * contract (fresh ID, question checked, bounded by the timeout) stays the same.
+ * Sends one query per connection to an upstream over TCP (RFC 7766 framing), for TCP clients
+ * (a UDP client that got TC=1 retries over TCP itself and so lands here). Connection reuse is a
+ * later optimisation; the contract (fresh ID, question checked, bounded by the timeout) stays.
  */
 export class TcpUpstream {
   readonly label: string;
