@@ -47,9 +47,10 @@ Options of serve (each also a config-file key and a FRAUDWALL_* environment vari
 precedence: flags > environment > config file > defaults):
   --config FILE                      YAML or JSON config file (env FRAUDWALL_CONFIG)
 ${SERVE_OPTIONS.map((spec) => {
-  const flag = `  --${spec.key} ${spec.kind === 'bool' ? 'true|false' : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : 'PATH'}`;
+  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : 'PATH'}`;
   const def = Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default);
-  return `${flag.padEnd(37)}${spec.description}\n${''.padEnd(37)}default ${def}; env ${envName(spec.key)}`;
+  const head = flag.length < 37 ? flag.padEnd(37) : `${flag}\n${''.padEnd(37)}`;
+  return `${head}${spec.description}\n${''.padEnd(37)}default ${def === '' ? '(none)' : def}; env ${envName(spec.key)}`;
 }).join('\n')}
 `;
 
@@ -59,7 +60,30 @@ function serveArgsConfig(): ParseArgsConfig['options'] {
   return options;
 }
 
-async function serve(args: string[]): Promise<number> {
+const BOOLEAN_KEYS = new Set(SERVE_OPTIONS.filter((spec) => spec.kind === 'bool').map((spec) => spec.key));
+
+/** `--require-lists` alone means true and `--no-local-zones` means false, as for any boolean flag. */
+function expandBooleanFlags(args: readonly string[]): string[] {
+  const out: string[] = [];
+  for (let i = 0; i < args.length; i++) {
+    const arg = args[i]!;
+    const negated = arg.startsWith('--no-') ? arg.slice(5) : undefined;
+    if (negated !== undefined && BOOLEAN_KEYS.has(negated)) {
+      out.push(`--${negated}=false`);
+    } else if (arg.startsWith('--') && !arg.includes('=') && BOOLEAN_KEYS.has(arg.slice(2))) {
+      const next = args[i + 1];
+      const nextIsValue = next !== undefined && /^(true|false|yes|no|on|off|1|0)$/i.test(next);
+      out.push(nextIsValue ? `${arg}=${next}` : `${arg}=true`);
+      if (nextIsValue) i++;
+    } else {
+      out.push(arg);
+    }
+  }
+  return out;
+}
+
+async function serve(rawArgs: string[]): Promise<number> {
+  const args = expandBooleanFlags(rawArgs);
   const { values } = parseArgs({ args, options: serveArgsConfig(), strict: true, allowPositionals: false }) as {
     values: Record<string, string | string[] | boolean | undefined>;
   };

@@ -22,6 +22,7 @@ import { QueryLog } from './querylog/query-log.js';
 import { BlockAnswers } from './resolver/block-answers.js';
 import { buildChain } from './resolver/build-chain.js';
 import { Forwarder } from './upstream/forwarder.js';
+import { LoopGuard } from './upstream/loop-guard.js';
 import { MessageIdSource } from './upstream/message-id.js';
 import { TcpUpstream } from './upstream/tcp-upstream.js';
 import { UdpUpstream } from './upstream/udp-upstream.js';
@@ -153,11 +154,19 @@ function createForwarder(config: Config, metrics: Metrics): Forwarder {
   const ids = new MessageIdSource();
   const labels = config.upstream.map((address) => formatHostPort(address));
   metrics.declareUpstreams(labels);
-  return new Forwarder(
+  const forwarder = new Forwarder(
     config.upstream.map((address, i) => ({ label: labels[i]!, udp: new UdpUpstream(address, ids), tcp: new TcpUpstream(address, ids) })),
     { attemptTimeoutMs: config.upstreamTimeoutMs, ednsUdpSize: config.ednsUdpSize },
     { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
   );
+  metrics.watchUpstreams(() =>
+    labels.map((upstream, i) => ({
+      upstream,
+      up: forwarder.health.isUp(i, performance.now()),
+      looping: forwarder.health.isLooping(i),
+    })),
+  );
+  return forwarder;
 }
 
 /** An open resolver on a public address is an amplification weapon; say so loudly at start. */
@@ -278,6 +287,8 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
 
     const forwarder = createForwarder(config, metrics);
     stoppers.push(() => forwarder.close());
+    const loopGuard = new LoopGuard(forwarder, logger, { probeTimeoutMs: 1500, intervalMs: 60_000 });
+    stoppers.push(() => loopGuard.stop());
     const synthesizer = new Synthesizer(config.ednsUdpSize);
     const queryLog = openQueryLog(config, metrics, logger);
     if (queryLog) stoppers.push(() => queryLog.close());
@@ -289,6 +300,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       synthesizer,
       metrics,
       maxInFlight: config.maxInFlight,
+      loopGuard,
       queryLog: queryLog && {
         log: queryLog,
         options: { anonymize: config.queryLogAnonymize, blockedOnly: config.queryLogBlockedOnly },
@@ -325,6 +337,10 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       while (handler.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
       await Promise.all(listeners.map((listener) => listener.close()));
     });
+    // A looping upstream answers a probe within one round trip, so probing in the background
+    // finds it before it matters; a silent upstream must not delay the start.
+    void loopGuard.probeAll();
+    loopGuard.start();
     health.ready = true;
     logger.info('fraudwall ready', {
       dns: listeners.map((listener) => formatHostPort(listener)),

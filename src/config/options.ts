@@ -38,7 +38,7 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     defaultPort: 53,
   },
   { key: 'lists', kind: 'path', description: 'directory of blocklists (*.txt, *.hosts, *.list)', default: SHIPPED_LISTS_DIR },
-  { key: 'http', kind: 'address', description: 'address of the health endpoints (/healthz, /readyz)', default: '127.0.0.1:8053' },
+  { key: 'http', kind: 'address', description: 'address of /healthz, /readyz, /metrics and the /v1 admin API', default: '127.0.0.1:8053' },
   {
     key: 'block-mode',
     kind: 'enum',

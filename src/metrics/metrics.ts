@@ -275,6 +275,29 @@ export class Metrics {
     this.verdictCacheEntries.set(stats.size);
   }
 
+  /** Exports each upstream's circuit-breaker and loop state, read at scrape time. */
+  watchUpstreams(read: () => readonly { upstream: string; up: boolean; looping: boolean }[]): void {
+    const registers = [this.registry];
+    new Gauge({
+      name: 'fraudwall_upstream_up',
+      help: '1 while an upstream is in use, 0 while its circuit breaker is open or it loops back to fraudwall.',
+      labelNames: ['upstream'],
+      registers,
+      collect() {
+        for (const state of read()) this.labels(state.upstream).set(state.up ? 1 : 0);
+      },
+    });
+    new Gauge({
+      name: 'fraudwall_upstream_looping',
+      help: '1 when an upstream was found forwarding fraudwall’s own queries back to it (skipped until fixed).',
+      labelNames: ['upstream'],
+      registers,
+      collect() {
+        for (const state of read()) this.labels(state.upstream).set(state.looping ? 1 : 0);
+      },
+    });
+  }
+
   /** Creates every upstream series at 0, so dashboards and rate() see them before the first error. */
   declareUpstreams(upstreams: readonly string[]): void {
     for (const upstream of upstreams) {

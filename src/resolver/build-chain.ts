@@ -6,6 +6,8 @@ import type { BlockAnswers } from './block-answers.js';
 import { LocalZoneResolver, type LocalZoneOptions } from './local-zone-resolver.js';
 import { MetricsResolver } from './metrics-resolver.js';
 import { MinimalAnyResolver } from './minimal-any-resolver.js';
+import { LoopGuardResolver } from './loop-guard-resolver.js';
+import type { LoopGuard } from '../upstream/loop-guard.js';
 import { PolicyResolver } from './policy-resolver.js';
 import { QueryLogResolver, type QueryLogResolverOptions } from './query-log-resolver.js';
 import type { QueryLog } from '../querylog/query-log.js';
@@ -19,6 +21,7 @@ export interface ChainParts {
   readonly forwarder: Forwarder;
   readonly synthesizer: Synthesizer;
   readonly metrics: Metrics;
+  readonly loopGuard?: LoopGuard;
   /** Queries allowed to wait for upstreams at once (load shedding beyond). */
   readonly maxInFlight?: number;
   readonly queryLog?: { readonly log: QueryLog; readonly options: QueryLogResolverOptions } | undefined;
@@ -26,7 +29,7 @@ export interface ChainParts {
 
 /**
  * The one place the order of the resolver chain lives:
- *   metrics → query log (when enabled) → policy (block answers) → local zones (names that must not
+ *   metrics → loop guard → query log (when enabled) → policy (block answers) → local zones (names that must not
  *   leave the network) → minimal ANY (RFC 8482) → upstream.
  * Access control and rate limiting run before the chain, in the query handler, because they may
  * drop a packet without any answer, which a chain element cannot express.
@@ -40,5 +43,6 @@ export function buildChain(parts: ChainParts): Resolver {
   const localZones = new LocalZoneResolver(parts.localZones, parts.synthesizer, minimalAny);
   const policy = new PolicyResolver(parts.policy, parts.blockAnswers, localZones);
   const logged = parts.queryLog ? new QueryLogResolver(parts.queryLog.log, parts.queryLog.options, policy) : policy;
-  return new MetricsResolver(parts.metrics, logged);
+  const guarded = parts.loopGuard ? new LoopGuardResolver(parts.loopGuard, parts.synthesizer, logged) : logged;
+  return new MetricsResolver(parts.metrics, guarded);
 }

@@ -3,6 +3,7 @@ import type { Transport } from '../resolver/resolver.js';
 import type { TcpUpstream } from './tcp-upstream.js';
 import type { UdpUpstream } from './udp-upstream.js';
 import { UpstreamError, type UpstreamFailure } from './upstream-error.js';
+import { UpstreamHealth, type UpstreamHealthOptions } from './upstream-health.js';
 
 /** One configured upstream, reachable over UDP and TCP on the same address. */
 export interface UpstreamServer {
@@ -16,7 +17,10 @@ export interface ForwarderOptions {
   readonly attemptTimeoutMs: number;
   /** Our own EDNS UDP size: forwarded queries never advertise more (DNS flag day 2020: 1232). */
   readonly ednsUdpSize: number;
+  readonly health?: UpstreamHealthOptions;
 }
+
+const DEFAULT_HEALTH: UpstreamHealthOptions = { failureThreshold: 3, baseBackoffMs: 2000, maxBackoffMs: 60_000 };
 
 /** Told about each upstream attempt; the metrics layer implements it. */
 export interface ForwarderObserver {
@@ -34,18 +38,20 @@ export interface ForwardRequest {
  * Forwards the client's own bytes (only the ID, and the EDNS size for UDP, are patched) to the
  * upstreams in failover order and returns the first usable answer with the client's ID restored.
  * SERVFAIL and REFUSED answers make it try the next upstream, but are returned if nothing better
- * comes. Starts from the upstream that answered last, so a dead first upstream costs one timeout,
- * not one per query.
+ * comes. Starts from the upstream that answered last, and skips upstreams whose circuit breaker
+ * is open (see UpstreamHealth), so a dead upstream costs a few timeouts, not one per query.
  */
 export class Forwarder {
   private preferred = 0;
+  readonly health: UpstreamHealth;
 
   constructor(
-    private readonly servers: readonly UpstreamServer[],
+    readonly servers: readonly UpstreamServer[],
     private readonly options: ForwarderOptions,
     private readonly observer?: ForwarderObserver,
   ) {
     if (servers.length === 0) throw new Error('at least one upstream is required');
+    this.health = new UpstreamHealth(servers.length, options.health ?? DEFAULT_HEALTH);
   }
 
   async forward(request: ForwardRequest): Promise<Buffer> {
@@ -56,12 +62,13 @@ export class Forwarder {
     }
     let fallbackAnswer: Buffer | undefined;
     let lastError: UpstreamError | undefined;
-    const count = this.servers.length;
-    const first = this.preferred;
-    for (let attempt = 0; attempt < count; attempt++) {
+    const order = this.health.order(this.preferred, performance.now());
+    if (order.length === 0) {
+      throw new UpstreamError('network', 'all upstreams', 'every upstream forwards queries back to fraudwall (forwarding loop); fix --upstream');
+    }
+    for (const index of order) {
       const remaining = deadline - performance.now();
       if (remaining < 1) break;
-      const index = (first + attempt) % count;
       const server = this.servers[index]!;
       const timeout = Math.min(this.options.attemptTimeoutMs, remaining);
       const started = performance.now();
@@ -74,15 +81,18 @@ export class Forwarder {
         if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
           const failure = rcode === Rcode.SERVFAIL ? 'servfail' : 'refused';
           this.observer?.attempt(server.label, (performance.now() - started) / 1000, failure);
+          this.health.success(index); // it answered: alive, just unhappy with this name
           fallbackAnswer = answer;
           continue;
         }
         this.observer?.attempt(server.label, (performance.now() - started) / 1000, undefined);
+        this.health.success(index);
         this.preferred = index;
         return this.restoreClientHeader(answer, packet, query);
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         this.observer?.attempt(server.label, (performance.now() - started) / 1000, error.reason);
+        if (error.reason !== 'mismatch') this.health.failure(index, performance.now());
         lastError = error;
       }
     }

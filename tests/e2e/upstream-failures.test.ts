@@ -5,6 +5,7 @@ import { afterEach, describe, expect, it } from 'vitest';
 import { buildQuery, decode, tcpQuery, udpQuery } from '../helpers/dns-client.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { freePort } from '../helpers/ports.js';
+import { LOOP_PROBE_SUFFIX } from '../../src/upstream/loop-guard.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -26,6 +27,9 @@ async function fraudwall(upstreams: string[], flags: Record<string, string> = {}
 
 const at = (upstream: FakeUpstream): string => `127.0.0.1:${upstream.port}`;
 
+/** What clients caused, without fraudwall's own forwarding-loop probes. */
+const forwarded = (upstream: FakeUpstream) => upstream.queries.filter((q) => !q.name.endsWith(LOOP_PROBE_SUFFIX));
+
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
   const value = await work;
@@ -41,7 +45,7 @@ describe('failover between upstreams', () => {
     const fw = await fraudwall([at(silent), at(good)]);
     const { value, ms } = await timed(udpQuery(fw.port, buildQuery('www.example.test', 'A')));
     expect(decode(value).answers.map((a) => a.data)).toEqual(['192.0.2.55']);
-    expect(silent.queries).toHaveLength(1);
+    expect(forwarded(silent)).toHaveLength(1);
     expect(ms).toBeGreaterThanOrEqual(250); // waited for the first upstream's attempt timeout
   });
 
@@ -64,7 +68,7 @@ describe('failover between upstreams', () => {
     b.setDefault({ kind: 'rcode', rcode: 2 });
     const fw = await fraudwall([at(a), at(b)]);
     expect(decode(await udpQuery(fw.port, buildQuery('x.example.test', 'A'))).rcode).toBe(2);
-    expect(a.queries.length + b.queries.length).toBe(2);
+    expect(forwarded(a).length + forwarded(b).length).toBe(2);
   });
 
   it('answers SERVFAIL with EDE within the query deadline when every upstream is down', async () => {
@@ -107,7 +111,7 @@ describe('transport choice towards the upstream', () => {
     const full = decode(overTcp!);
     expect(full.tc).toBe(false);
     expect(full.answers).toHaveLength(40);
-    expect(upstream.queries.map((q) => q.transport)).toEqual(['udp', 'tcp']);
+    expect(forwarded(upstream).map((q) => q.transport)).toEqual(['udp', 'tcp']);
   });
 
   it('truncates an answer bigger than the client’s UDP size itself (TC=1, question and OPT kept)', async () => {
@@ -137,11 +141,54 @@ describe('transport choice towards the upstream', () => {
     const fw = await fraudwall([at(upstream)]);
     const query = buildQuery('WwW.Example.TEST', 'A', { id: 4321, edns: { udpSize: 4096, do: true } });
     await udpQuery(fw.port, query);
-    const sent = upstream.queries[0]!.raw;
+    const sent = forwarded(upstream)[0]!.raw;
     expect(sent.readUInt16BE(0)).not.toBe(4321); // fresh ID towards the upstream
     const expected = Buffer.from(query);
     expected.writeUInt16BE(sent.readUInt16BE(0), 0);
     expected.writeUInt16BE(1232, query.length - 11 + 3); // OPT class = UDP size
     expect(sent.toString('hex')).toBe(expected.toString('hex'));
+  });
+});
+
+describe('upstream health', () => {
+  it('stops asking a dead upstream after three failures in a row (circuit breaker) and reports it down', async () => {
+    const silent = await fake();
+    silent.setDefault({ kind: 'silent' });
+    const unhappy = await fake(); // alive, but SERVFAILs: it never becomes the preferred upstream
+    unhappy.setDefault({ kind: 'rcode', rcode: 2 });
+    const fw = await fraudwall([at(silent), at(unhappy)], { 'upstream-timeout-ms': '100' });
+    for (let i = 0; i < 3; i++) {
+      const { ms } = await timed(udpQuery(fw.port, buildQuery(`n${i}.example.test`, 'A')));
+      expect(ms).toBeGreaterThanOrEqual(90); // waited for the silent upstream each time
+    }
+    expect(forwarded(silent)).toHaveLength(3);
+    const { value, ms } = await timed(udpQuery(fw.port, buildQuery('after.example.test', 'A')));
+    expect(decode(value).rcode).toBe(2);
+    expect(forwarded(silent)).toHaveLength(3); // breaker open: not asked
+    expect(ms).toBeLessThan(90);
+    const metrics = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
+    expect(metrics).toContain(`fraudwall_upstream_up{upstream="127.0.0.1:${silent.port}"} 0`);
+    expect(metrics).toContain(`fraudwall_upstream_up{upstream="127.0.0.1:${unhappy.port}"} 1`);
+  });
+
+  it('detects an upstream that forwards back to fraudwall itself, skips it, and keeps answering', async () => {
+    const good = await fake();
+    good.setDefault({ kind: 'answer', a: '192.0.2.44' });
+    const port = await freePort();
+    // The first upstream is fraudwall's own address: the shortest possible forwarding loop.
+    const fw = await fraudwall([`127.0.0.1:${port}`, at(good)], { listen: `127.0.0.1:${port}`, 'upstream-timeout-ms': '500' });
+    const deadline = Date.now() + 3000;
+    let metrics = '';
+    while (Date.now() < deadline) {
+      metrics = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
+      if (metrics.includes(`fraudwall_upstream_looping{upstream="127.0.0.1:${port}"} 1`)) break;
+      await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(metrics).toContain(`fraudwall_upstream_looping{upstream="127.0.0.1:${port}"} 1`);
+    for (let i = 0; i < 5; i++) {
+      const { value, ms } = await timed(udpQuery(fw.port, buildQuery(`loop${i}.example.test`, 'A')));
+      expect(decode(value).answers.map((a) => a.data)).toEqual(['192.0.2.44']);
+      expect(ms).toBeLessThan(300); // the looping upstream is not even tried
+    }
   });
 });

@@ -1,0 +1,75 @@
+export interface UpstreamHealthOptions {
+  /** Consecutive failed attempts (timeout, connection refused, network error) that mark an upstream down. */
+  readonly failureThreshold: number;
+  /** First time an upstream stays down; doubles on every failed probe, up to maxBackoffMs. */
+  readonly baseBackoffMs: number;
+  readonly maxBackoffMs: number;
+}
+
+interface State {
+  failures: number;
+  downUntil: number;
+  backoffMs: number;
+  /** Forwards our queries back to us (see LoopGuard): never used while set. */
+  looping: boolean;
+}
+
+/**
+ * A circuit breaker per upstream. After `failureThreshold` failures in a row an upstream is
+ * skipped until its backoff ends; then the next query probes it (half-open): success closes the
+ * breaker, failure doubles the backoff. When every upstream is down they are still tried, in
+ * order, rather than failing without asking anyone.
+ */
+export class UpstreamHealth {
+  private readonly states: State[];
+
+  constructor(
+    count: number,
+    private readonly options: UpstreamHealthOptions,
+  ) {
+    this.states = Array.from({ length: count }, () => ({ failures: 0, downUntil: 0, backoffMs: options.baseBackoffMs, looping: false }));
+  }
+
+  /** Indices to try, starting at `first`: the healthy ones; only when none is healthy, the down ones; looping ones never. */
+  order(first: number, now: number): number[] {
+    const healthy: number[] = [];
+    const down: number[] = [];
+    const count = this.states.length;
+    for (let i = 0; i < count; i++) {
+      const index = (first + i) % count;
+      const state = this.states[index]!;
+      if (state.looping) continue;
+      (state.downUntil <= now ? healthy : down).push(index);
+    }
+    return healthy.length > 0 ? healthy : down;
+  }
+
+  success(index: number): void {
+    const state = this.states[index]!;
+    state.failures = 0;
+    state.downUntil = 0;
+    state.backoffMs = this.options.baseBackoffMs;
+  }
+
+  failure(index: number, now: number): void {
+    const state = this.states[index]!;
+    state.failures++;
+    if (state.failures < this.options.failureThreshold) return;
+    // Already down and probed again: back off further.
+    if (state.downUntil > 0) state.backoffMs = Math.min(state.backoffMs * 2, this.options.maxBackoffMs);
+    state.downUntil = now + state.backoffMs;
+  }
+
+  setLooping(index: number, looping: boolean): void {
+    this.states[index]!.looping = looping;
+  }
+
+  isLooping(index: number): boolean {
+    return this.states[index]!.looping;
+  }
+
+  isUp(index: number, now: number): boolean {
+    const state = this.states[index]!;
+    return !state.looping && state.downUntil <= now;
+  }
+}
