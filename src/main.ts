@@ -3,6 +3,7 @@ import { readFile } from 'node:fs/promises';
 import { registerAdminApi } from './admin/admin-api.js';
 import { AdminAuth } from './admin/admin-auth.js';
 import { HttpServer, sendBody, type Health } from './admin/http-server.js';
+import { ResponseCache } from './cache/response-cache.js';
 import { formatHostPort } from './config/host-port.js';
 import type { Config } from './config/load-config.js';
 import { allowsEveryone, ClientGate } from './dns/client-gate.js';
@@ -150,6 +151,20 @@ function openQueryLog(config: Config, metrics: Metrics, logger: Logger): QueryLo
   });
 }
 
+function createResponseCache(config: Config, metrics: Metrics): ResponseCache | undefined {
+  if (config.cacheSize === 0) return undefined;
+  const cache = new ResponseCache({
+    maxEntries: config.cacheSize,
+    maxBytes: config.cacheMaxBytes,
+    minTtl: config.cacheMinTtl,
+    maxTtl: config.cacheMaxTtl,
+    maxNegativeTtl: config.cacheMaxNegativeTtl,
+    staleSeconds: config.serveStaleSeconds,
+  });
+  metrics.watchResponseCache(() => ({ ...cache.stats, entries: cache.size, bytes: cache.bytes }));
+  return cache;
+}
+
 function createForwarder(config: Config, metrics: Metrics): Forwarder {
   const ids = new MessageIdSource();
   const labels = config.upstream.map((address) => formatHostPort(address));
@@ -291,6 +306,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     stoppers.push(() => loopGuard.stop());
     const synthesizer = new Synthesizer(config.ednsUdpSize);
     const queryLog = openQueryLog(config, metrics, logger);
+    const responseCache = createResponseCache(config, metrics);
     if (queryLog) stoppers.push(() => queryLog.close());
     const chain = buildChain({
       policy: registry.store,
@@ -301,6 +317,10 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
       metrics,
       maxInFlight: config.maxInFlight,
       loopGuard,
+      responseCache: responseCache && {
+        cache: responseCache,
+        options: { staleAnswerAfterMs: config.staleAnswerTimeoutMs, prefetch: config.prefetch, maxCoalesced: config.maxInFlight },
+      },
       queryLog: queryLog && {
         log: queryLog,
         options: { anonymize: config.queryLogAnonymize, blockedOnly: config.queryLogBlockedOnly },

@@ -19,6 +19,14 @@ export interface Config {
   readonly upstreamTimeoutMs: number;
   readonly ednsUdpSize: number;
   readonly verdictCacheSize: number;
+  readonly cacheSize: number;
+  readonly cacheMaxBytes: number;
+  readonly cacheMinTtl: number;
+  readonly cacheMaxTtl: number;
+  readonly cacheMaxNegativeTtl: number;
+  readonly serveStaleSeconds: number;
+  readonly staleAnswerTimeoutMs: number;
+  readonly prefetch: boolean;
   readonly allowClients: readonly string[];
   readonly disallowedClients: 'refuse' | 'drop';
   readonly rateLimit: number;

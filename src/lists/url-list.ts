@@ -134,9 +134,19 @@ export class UrlListSource {
     await writeFileAtomic(files.meta, `${JSON.stringify(meta)}\n`);
     this.meta = meta;
     if (registry) {
-      const { generation } = await registry.update((records, nextGeneration) => {
+      const { result: taken, generation } = await registry.update((records, nextGeneration) => {
+        const existing = records.get(this.spec.name);
+        // A file or API list of the same name came first: the URL must not silently replace it.
+        if (existing !== undefined && existing.source !== 'url') return existing;
         records.set(this.spec.name, this.record(list, Date.now(), nextGeneration));
+        return undefined;
       });
+      if (taken !== undefined) {
+        this.logger.warn(
+          `URL list "${this.spec.name}" not applied: a list of that name comes from ${taken.source} (${taken.origin}); rename one of them`,
+        );
+        return 'rejected';
+      }
       this.logger.info(`URL list "${this.spec.name}" updated`, { entries: usable, skipped: list.skipped.length, generation });
     }
     return 'updated';

@@ -34,7 +34,7 @@ const QTYPE_INDEX = new Uint8Array(65536).fill(QTYPE_OTHER);
 
 export const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'other'] as const;
 export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
-export const SOURCES: readonly AnswerSource[] = ['blocked', 'local', 'upstream', 'error', 'refused'];
+export const SOURCES: readonly AnswerSource[] = ['blocked', 'local', 'cache', 'upstream', 'error', 'refused'];
 export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'refused', 'servfail', 'network', 'mismatch'];
 export const MALFORMED_REASONS: readonly MalformedReason[] = [
   'short-header',
@@ -296,6 +296,30 @@ export class Metrics {
         for (const state of read()) this.labels(state.upstream).set(state.looping ? 1 : 0);
       },
     });
+  }
+
+  /** Exports the response cache's counters, read at scrape time (the hot path bumps plain numbers). */
+  watchResponseCache(read: () => { hits: number; misses: number; stale: number; prefetches: number; entries: number; bytes: number }): void {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, field: 'hits' | 'misses' | 'stale' | 'prefetches'): void => {
+      let synced = 0;
+      new Counter({
+        name,
+        help,
+        registers,
+        collect() {
+          const value = read()[field];
+          if (value > synced) this.inc(value - synced);
+          synced = value;
+        },
+      });
+    };
+    counter('fraudwall_cache_hits_total', 'Answers served fresh from the response cache.', 'hits');
+    counter('fraudwall_cache_misses_total', 'Response-cache lookups that found nothing fresh.', 'misses');
+    counter('fraudwall_cache_stale_answers_total', 'Expired answers served because the upstream failed or was slow (RFC 8767).', 'stale');
+    counter('fraudwall_cache_prefetches_total', 'Popular entries refreshed from upstream shortly before expiry.', 'prefetches');
+    new Gauge({ name: 'fraudwall_cache_entries', help: 'Answers held in the response cache.', registers, collect() { this.set(read().entries); } });
+    new Gauge({ name: 'fraudwall_cache_bytes', help: 'Bytes accounted to the response cache (bounded by --cache-max-bytes).', registers, collect() { this.set(read().bytes); } });
   }
 
   /** Creates every upstream series at 0, so dashboards and rate() see them before the first error. */

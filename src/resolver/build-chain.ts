@@ -6,6 +6,8 @@ import type { BlockAnswers } from './block-answers.js';
 import { LocalZoneResolver, type LocalZoneOptions } from './local-zone-resolver.js';
 import { MetricsResolver } from './metrics-resolver.js';
 import { MinimalAnyResolver } from './minimal-any-resolver.js';
+import { CacheResolver, type CacheResolverOptions } from './cache-resolver.js';
+import type { ResponseCache } from '../cache/response-cache.js';
 import { LoopGuardResolver } from './loop-guard-resolver.js';
 import type { LoopGuard } from '../upstream/loop-guard.js';
 import { PolicyResolver } from './policy-resolver.js';
@@ -22,6 +24,7 @@ export interface ChainParts {
   readonly synthesizer: Synthesizer;
   readonly metrics: Metrics;
   readonly loopGuard?: LoopGuard;
+  readonly responseCache?: { readonly cache: ResponseCache; readonly options: CacheResolverOptions } | undefined;
   /** Queries allowed to wait for upstreams at once (load shedding beyond). */
   readonly maxInFlight?: number;
   readonly queryLog?: { readonly log: QueryLog; readonly options: QueryLogResolverOptions } | undefined;
@@ -30,7 +33,7 @@ export interface ChainParts {
 /**
  * The one place the order of the resolver chain lives:
  *   metrics → loop guard → query log (when enabled) → policy (block answers) → local zones (names that must not
- *   leave the network) → minimal ANY (RFC 8482) → upstream.
+ *   leave the network) → minimal ANY (RFC 8482) → response cache (when enabled) → upstream.
  * Access control and rate limiting run before the chain, in the query handler, because they may
  * drop a packet without any answer, which a chain element cannot express.
  * Metrics and the query log wrap everything so every answer is counted and logged with its source. Policy comes before local
@@ -39,7 +42,10 @@ export interface ChainParts {
  */
 export function buildChain(parts: ChainParts): Resolver {
   const upstream = new UpstreamResolver(parts.forwarder, parts.synthesizer, parts.maxInFlight, () => parts.metrics.shed.inc());
-  const minimalAny = new MinimalAnyResolver(parts.synthesizer, upstream);
+  const cached = parts.responseCache
+    ? new CacheResolver(parts.responseCache.cache, parts.synthesizer, parts.responseCache.options, upstream)
+    : upstream;
+  const minimalAny = new MinimalAnyResolver(parts.synthesizer, cached);
   const localZones = new LocalZoneResolver(parts.localZones, parts.synthesizer, minimalAny);
   const policy = new PolicyResolver(parts.policy, parts.blockAnswers, localZones);
   const logged = parts.queryLog ? new QueryLogResolver(parts.queryLog.log, parts.queryLog.options, policy) : policy;

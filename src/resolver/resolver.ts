@@ -4,7 +4,7 @@ import type { Verdict } from '../policy/rule.js';
 export type Transport = 'udp' | 'tcp';
 
 /** Where an answer came from; a metric label value, so the set is closed. */
-export type AnswerSource = 'blocked' | 'local' | 'upstream' | 'error' | 'refused';
+export type AnswerSource = 'blocked' | 'local' | 'cache' | 'upstream' | 'error' | 'refused';
 
 /** One client query on its way through the chain. Built once by the transport, never mutated. */
 export interface QueryContext {

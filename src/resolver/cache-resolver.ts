@@ -1,0 +1,112 @@
+import { ResponseCache, type CacheLookup } from '../cache/response-cache.js';
+import type { Synthesizer } from '../dns/synthesizer.js';
+import { QClass } from '../dns/wire.js';
+import type { Answer, QueryContext, Resolver } from './resolver.js';
+
+const EDE_STALE_ANSWER = 3;
+
+export interface CacheResolverOptions {
+  /** With a stale entry at hand, answer stale if the upstream has not answered by then (RFC 8767 client-response timer). */
+  readonly staleAnswerAfterMs: number;
+  /** Refresh a popular entry in the background when this share of its TTL is left. */
+  readonly prefetch: boolean;
+  /** Most distinct questions waiting on the upstream at once that later identical ones can join. */
+  readonly maxCoalesced: number;
+}
+
+/** A fresh entry asked at least this often is worth refreshing before it expires. */
+const PREFETCH_MIN_HITS = 3;
+const PREFETCH_SHARE = 0.1;
+
+/**
+ * Answers from the response cache, and on a miss asks `next` (the upstream), storing what comes
+ * back. Identical questions in flight share one upstream query. With serve-stale, an expired
+ * entry answers (TTL 30, EDE 3) when the upstream fails or is slower than the client-response
+ * timer; popular entries are prefetched shortly before they expire.
+ */
+export class CacheResolver implements Resolver {
+  private readonly inFlight = new Map<string, Promise<unknown>>();
+
+  constructor(
+    private readonly cache: ResponseCache,
+    private readonly synthesizer: Synthesizer,
+    private readonly options: CacheResolverOptions,
+    private readonly next: Resolver,
+  ) {}
+
+  resolve(ctx: QueryContext): Answer | Promise<Answer> {
+    if (ctx.query.qclass !== QClass.IN) return this.next.resolve(ctx);
+    const key = ResponseCache.key(ctx.query);
+    const hit = this.cache.lookup(key, performance.now());
+    if (hit?.fresh) {
+      if (this.options.prefetch) this.maybePrefetch(ctx, key, hit);
+      return { bytes: this.cache.render(hit, ctx.packet, ctx.query, this.synthesizer.opt(ctx.query.edns), false), source: 'cache' };
+    }
+    return this.miss(ctx, key, hit);
+  }
+
+  private async miss(ctx: QueryContext, key: string, stale: CacheLookup | undefined): Promise<Answer> {
+    const leader = this.inFlight.get(key);
+    if (leader !== undefined) {
+      await leader;
+      const shared = this.cache.lookup(key, performance.now());
+      if (shared?.fresh) {
+        return { bytes: this.cache.render(shared, ctx.packet, ctx.query, this.synthesizer.opt(ctx.query.edns), false), source: 'cache' };
+      }
+      // The leader's answer was not cacheable (SERVFAIL, TC…): ask for ourselves.
+    }
+    const upstream = this.fetch(ctx, key, leader === undefined);
+    if (stale === undefined) return upstream;
+    const answer = await this.raceStale(ctx, upstream);
+    if (answer !== undefined && answer.source !== 'error') return answer;
+    this.cache.stats.stale++;
+    return { bytes: this.renderStale(ctx, stale), source: 'cache' };
+  }
+
+  /** The upstream answer, or undefined when the stale timer fires first. */
+  private raceStale(ctx: QueryContext, upstream: Promise<Answer>): Promise<Answer | undefined> {
+    const wait = Math.max(0, Math.min(this.options.staleAnswerAfterMs, ctx.deadline - performance.now() - 50));
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => resolve(undefined), wait);
+      void upstream.then((answer) => {
+        clearTimeout(timer);
+        resolve(answer);
+      });
+    });
+  }
+
+  private renderStale(ctx: QueryContext, stale: CacheLookup): Buffer {
+    const opt = this.synthesizer.opt(ctx.query.edns, { infoCode: EDE_STALE_ANSWER, text: 'fraudwall: upstream unavailable, serving a stale answer' });
+    return this.cache.render(stale, ctx.packet, ctx.query, opt, true);
+  }
+
+  private async fetch(ctx: QueryContext, key: string, lead: boolean): Promise<Answer> {
+    const pending = Promise.resolve(this.next.resolve(ctx));
+    if (lead && this.inFlight.size < this.options.maxCoalesced) {
+      const settled = pending.then(
+        () => undefined,
+        () => undefined,
+      );
+      this.inFlight.set(key, settled);
+      void settled.then(() => this.inFlight.delete(key));
+    }
+    const answer = await pending;
+    if (answer.source === 'upstream') this.cache.store(key, answer.bytes, performance.now());
+    return answer;
+  }
+
+  private maybePrefetch(ctx: QueryContext, key: string, hit: CacheLookup): void {
+    const entry = hit.entry;
+    if (entry.prefetching || entry.hits < PREFETCH_MIN_HITS || this.inFlight.has(key)) return;
+    if (this.cache.remaining(hit) > Math.max(1, entry.ttl * PREFETCH_SHARE)) return;
+    entry.prefetching = true;
+    this.cache.stats.prefetches++;
+    const timeout = ctx.deadline - ctx.receivedAt;
+    const now = performance.now();
+    void this.fetch({ ...ctx, receivedAt: now, deadline: now + timeout }, key, true)
+      .catch(() => undefined)
+      .finally(() => {
+        entry.prefetching = false;
+      });
+  }
+}
