@@ -113,6 +113,17 @@ describe('fraudwall serve', () => {
     expect(decode(await udpQuery(fw.dnsPort, buildQuery('loan-scam.test', 'A'))).rcode).toBe(3);
   });
 
+  it('warns loudly when the allow-list admits everyone on a non-loopback address (open resolver)', async () => {
+    const lists = writeLists(TEST_LISTS);
+    const base = ['--http', '127.0.0.1:0', '--lists', lists, '--upstream', `127.0.0.1:${upstream.port}`];
+    // 127.0.0.2 is loopback too, so use a wildcard bind: 0.0.0.0 is not loopback.
+    const open = await serve([...base, '--listen', '0.0.0.0:0', '--allow-clients', '0.0.0.0/0', '--allow-clients', '::/0']);
+    expect(open.logs.some((line) => line.includes('OPEN RESOLVER') && line.includes('"warn"'))).toBe(true);
+    open.child.kill('SIGKILL');
+    const closed = await serve([...base, '--listen', '0.0.0.0:0']);
+    expect(closed.logs.some((line) => line.includes('OPEN RESOLVER'))).toBe(false);
+  });
+
   it('exits 2 and lists every configuration problem at once', () => {
     const result = spawnSync(process.execPath, [CLI, 'serve', '--block-mode', 'sinkhole', '--block-ttl=-5', '--listen', 'localhost'], {
       env: { PATH: process.env['PATH'] ?? '', FRAUDWALL_NO_SUCH_SETTING: '1' },
