@@ -39,6 +39,14 @@ export interface RunningServer {
   close(): Promise<void>;
 }
 
+/** How long DNS waits at start for a URL list that has no last good copy yet (unless failing closed). */
+const FIRST_DOWNLOAD_WAIT_MS = 3000;
+
+const sleep = <T>(ms: number, value: T): Promise<T> =>
+  new Promise((resolve) => {
+    setTimeout(() => resolve(value), ms).unref();
+  });
+
 /** Errors that mean "this host has no such address or family", e.g. IPv6 disabled in a container. */
 const UNAVAILABLE_ADDRESS_CODES = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT', 'EINVAL']);
 
@@ -91,6 +99,8 @@ async function loadInitialLists(config: Config, state: StateStore, urlSources: r
   };
   fileListRecords(lists, config.lists, 1).forEach(add);
 
+  // Leftovers of writes a crash interrupted before their rename: the targets hold the old content.
+  await state.removeInterruptedWrites();
   const stored = await state.loadLists();
   for (const problem of stored.problems) logger.warn(problem);
   failures.push(...stored.problems);
@@ -250,12 +260,19 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
         generation,
       ),
     );
-    // A URL list with no last good copy yet gets one download attempt before DNS is served.
-    for (const source of urlSources) {
-      if (registry.get(source.spec.name) === undefined && (await source.refresh(registry)) !== 'updated') {
-        initial.failures.push(`URL list "${source.spec.name}" (${source.spec.url}) could not be downloaded and has no last good copy`);
-      }
-    }
+    // A URL list with no last good copy yet gets its first download before DNS is served. Failing
+    // closed waits for it as long as the download timeout; otherwise DNS waits at most a few
+    // seconds and the download finishes in the background.
+    const firstDownloads = urlSources
+      .filter((source) => registry.get(source.spec.name) === undefined)
+      .map(async (source) => {
+        const download = source.refresh(registry);
+        const result = config.requireLists ? await download : await Promise.race([download, sleep(FIRST_DOWNLOAD_WAIT_MS, 'pending')]);
+        if (result !== 'updated' && result !== 'pending') {
+          initial.failures.push(`URL list "${source.spec.name}" (${source.spec.url}) could not be downloaded and has no last good copy`);
+        }
+      });
+    await Promise.all(firstDownloads);
     if (config.requireLists && initial.failures.length > 0) {
       throw new StartupError('E_LISTS_REQUIRED', `--require-lists: ${initial.failures.length} list(s) failed to load:\n  - ${initial.failures.join('\n  - ')}`);
     }

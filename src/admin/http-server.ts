@@ -100,12 +100,8 @@ export class HttpServer {
       if (!match) continue;
       pathMatched = true;
       if (route.method !== req.method) continue;
-      const params: Record<string, string> = {};
-      route.paramNames.forEach((name, i) => {
-        params[name] = decodeURIComponent(match[i + 1] ?? '');
-      });
       Promise.resolve()
-        .then(() => route.handler(req, res, params))
+        .then(() => route.handler(req, res, decodeParams(route.paramNames, match)))
         .catch((error: unknown) => sendError(res, error));
       return;
     }
@@ -119,6 +115,19 @@ export class HttpServer {
       this.server.closeAllConnections();
     });
   }
+}
+
+/** Path parameters, percent-decoded; a malformed escape is the client's error (400), never a crash. */
+function decodeParams(names: readonly string[], match: RegExpExecArray): Record<string, string> {
+  const params: Record<string, string> = {};
+  names.forEach((name, i) => {
+    try {
+      params[name] = decodeURIComponent(match[i + 1] ?? '');
+    } catch {
+      throw new HttpError(400, 'E_BAD_REQUEST', `path segment "${match[i + 1]}" is not valid percent-encoding`);
+    }
+  });
+  return params;
 }
 
 export function sendText(res: http.ServerResponse, status: number, body: string): void {

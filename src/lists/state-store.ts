@@ -50,11 +50,6 @@ export class StateStore {
     const problems: string[] = [];
     for (const file of files.sort()) {
       const full = path.join(dir, file);
-      // Leftovers of a write interrupted before its rename: the target still has the old content.
-      if (file.endsWith('.tmp')) {
-        await rm(full, { force: true });
-        continue;
-      }
       if (!file.endsWith('.json')) continue;
       try {
         lists.push(parseStoredList(await readFile(full, 'utf8'), file.slice(0, -'.json'.length)));
@@ -63,6 +58,15 @@ export class StateStore {
       }
     }
     return { lists, problems };
+  }
+
+  /** Removes temp files left by writes that a crash interrupted before their rename. */
+  async removeInterruptedWrites(): Promise<void> {
+    for (const sub of ['lists', 'url']) {
+      const dir = path.join(this.dir, sub);
+      const files = await readdir(dir).catch(() => [] as string[]);
+      await Promise.all(files.filter((file) => file.endsWith('.tmp')).map((file) => rm(path.join(dir, file), { force: true })));
+    }
   }
 
   urlCopyFiles(name: string): { body: string; meta: string } {
