@@ -38,16 +38,13 @@ export class AdminAuth {
     return this.expected !== undefined;
   }
 
-  /** Throws the HttpError to answer with unless the request carries the right token. */
+  /**
+   * Throws the HttpError to answer with unless the request carries the right token. The right
+   * token always works: failures are throttled per address, but every local client shares
+   * 127.0.0.1, and a noisy neighbour must not lock the operator out.
+   */
   authorize(req: http.IncomingMessage, write: boolean): string {
     const client = req.socket.remoteAddress ?? 'unknown';
-    const record = this.failures.get(client);
-    if (record !== undefined && record.count >= this.options.maxFailures) {
-      this.options.onFailure('rate-limited');
-      throw new HttpError(429, 'E_AUTH_RATE_LIMITED', 'too many failed attempts; wait a minute and check your token', undefined, {
-        'retry-after': String(Math.ceil(this.options.windowMs / 1000)),
-      });
-    }
     if (this.expected === undefined) {
       if (!write) return 'anonymous';
       this.options.onFailure('disabled');
@@ -59,17 +56,22 @@ export class AdminAuth {
     }
     const header = req.headers.authorization;
     const match = header === undefined ? null : /^Bearer\s+(\S+)\s*$/i.exec(header);
+    if (match !== null && timingSafeEqual(digest(match[1]!), this.expected)) return this.label;
+    const record = this.failures.get(client);
+    if (record !== undefined && record.count >= this.options.maxFailures) {
+      this.options.onFailure('rate-limited');
+      throw new HttpError(429, 'E_AUTH_RATE_LIMITED', 'too many failed attempts; wait a minute and check your token', undefined, {
+        'retry-after': String(Math.ceil(this.options.windowMs / 1000)),
+      });
+    }
     if (match === null) {
       this.fail(client, 'missing');
       throw new HttpError(401, 'E_AUTH_MISSING', 'send the admin token as "Authorization: Bearer <token>"', undefined, {
         'www-authenticate': 'Bearer realm="fraudwall"',
       });
     }
-    if (!timingSafeEqual(digest(match[1]!), this.expected)) {
-      this.fail(client, 'wrong');
-      throw new HttpError(403, 'E_AUTH_WRONG', 'the admin token is wrong');
-    }
-    return this.label;
+    this.fail(client, 'wrong');
+    throw new HttpError(403, 'E_AUTH_WRONG', 'the admin token is wrong');
   }
 
   private fail(client: string, reason: AuthFailure): void {

@@ -61,7 +61,7 @@ describe('authentication', () => {
     expect((await api(fw, 'GET', '/v1/lists', undefined, null)).status).toBe(200);
   });
 
-  it('answers 401 without a token, 403 with a wrong one, and 429 after repeated failures', async () => {
+  it('answers 401 without a token, 403 with a wrong one, 429 after repeated failures, and always accepts the right token', async () => {
     const fw = await start();
     const missing = await api(fw, 'PUT', '/v1/lists/x', 'a.test\n', null);
     expect(missing.status).toBe(401);
@@ -70,13 +70,16 @@ describe('authentication', () => {
     expect((await api(fw, 'GET', '/v1/lists', undefined, 'wrong-token')).status).toBe(403);
     // 1 missing + 2 wrong so far; 7 more wrong reach the limit of 10 failures per minute.
     for (let i = 0; i < 7; i++) expect((await api(fw, 'GET', '/v1/lists', undefined, 'wrong-token')).status).toBe(403);
-    const limited = await api(fw, 'GET', '/v1/lists', undefined, TEST_TOKEN);
-    expect(limited.status).toBe(429); // even the right token waits out the window
+    const limited = await api(fw, 'GET', '/v1/lists', undefined, 'another-wrong-token');
+    expect(limited.status).toBe(429);
     expect(limited.headers.get('retry-after')).toBe('60');
+    expect((await api(fw, 'PUT', '/v1/lists/x', 'a.test\n', null)).status).toBe(429);
+    // The right token still works: other local clients cannot lock the operator out.
+    expect((await api(fw, 'GET', '/v1/lists', undefined, TEST_TOKEN)).status).toBe(200);
     const metrics = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
     expect(metrics).toContain('fraudwall_admin_auth_failures_total{reason="wrong"} 9');
     expect(metrics).toContain('fraudwall_admin_auth_failures_total{reason="missing"} 1');
-    expect(metrics).toContain('fraudwall_admin_auth_failures_total{reason="rate-limited"} 1');
+    expect(metrics).toContain('fraudwall_admin_auth_failures_total{reason="rate-limited"} 2');
   });
 
   it('sends security headers on every response', async () => {

@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { freePort } from '../helpers/ports.js';
 import { admin, isBlocked, killHard, listLists, queryA, requireBuiltCli, sleep, spawnServe, type ServeProcess } from './admin-helpers.js';
 import { startTestServer, TEST_TOKEN, writeLists } from './harness.js';
 
@@ -126,6 +127,7 @@ describe('SIGKILL while lists are being pushed', () => {
 
       // Push in a tight loop, one sequential pusher per list, until the process is killed.
       let killed = false;
+      const pushErrors: unknown[] = [];
       const pusher = async (name: string): Promise<void> => {
         while (!killed) {
           const size = SIZES[Math.floor(Math.random() * SIZES.length)]!;
@@ -145,7 +147,8 @@ describe('SIGKILL while lists are being pushed', () => {
           }
         }
       };
-      const pushers = NAMES.map((name) => pusher(name));
+      // Errors before the kill are collected (not left as unhandled rejections) and reported below.
+      const pushers = NAMES.map((name) => pusher(name).catch((error: unknown) => void pushErrors.push(error)));
       const delay = 150 + Math.floor(Math.random() * 1200);
       stats.killDelays.push(delay);
       await sleep(delay);
@@ -153,6 +156,7 @@ describe('SIGKILL while lists are being pushed', () => {
       await killHard(fw.child);
       expect((await fw.exited).signal).toBe('SIGKILL');
       await Promise.all(pushers);
+      expect(pushErrors.map(String), `round ${round}: pushes failed before the kill`).toEqual([]);
 
       // On disk right after the kill: every NAME.json is a complete list of one push.
       const files = existsSync(listsDir) ? readdirSync(listsDir) : [];
@@ -209,6 +213,28 @@ describe('SIGKILL while lists are being pushed', () => {
     await killHard(fw.child);
 
     await expect(spawnServe([...args, '--require-lists', 'true'], env, children, 10_000)).rejects.toThrow(/exited \(1\) before ready[\s\S]*torn\.json/);
+  });
+});
+
+describe('temp files of interrupted URL copy writes', () => {
+  it('are removed from <state>/url at start, like those in <state>/lists', async () => {
+    const state = tempDir('fraudwall-crash-url-');
+    mkdirSync(path.join(state, 'url'), { recursive: true });
+    mkdirSync(path.join(state, 'lists'), { recursive: true });
+    // What a SIGKILL between write and rename leaves behind (same naming as writeFileAtomic).
+    const urlTemp = path.join(state, 'url', '.feed.txt.0123456789ab.tmp');
+    const listTemp = path.join(state, 'lists', '.alpha.json.0123456789ab.tmp');
+    writeFileSync(urlTemp, 'one.feed.test\ntwo.fe');
+    writeFileSync(listTemp, '{"format":1,"na');
+    const port = await freePort(); // nothing listens: the URL list stays undownloaded
+    const fw = await startTestServer(
+      { upstream: [`127.0.0.1:${upstream.port}`], state, 'url-lists': JSON.stringify([{ name: 'feed', url: `http://127.0.0.1:${port}/feed.txt`, refresh: 3600 }]) },
+      {},
+      { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN },
+    );
+    cleanups.push(() => fw.close());
+    expect(existsSync(listTemp)).toBe(false);
+    expect(readdirSync(path.join(state, 'url')), 'temp file of an interrupted URL copy write left in place').toEqual([]);
   });
 });
 
