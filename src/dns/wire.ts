@@ -130,37 +130,27 @@ export function skipQuestionName(buf: Buffer, offset: number): number {
   }
 }
 
+/** Scratch space for building a name: one toString per query instead of one per label. */
+const nameScratch = Buffer.allocUnsafe(256);
+
 /**
  * Presentation form of an uncompressed wire name, lowercased in ASCII only (DNS case-insensitivity,
  * RFC 4343). Non-ASCII octets are kept as latin1 characters; they never match a list entry.
  */
 export function readLowercaseName(buf: Buffer, offset: number, end: number): string {
-  if (end - offset <= 1) return '';
-  let needsLowering = false;
-  for (let i = offset; i < end; i++) {
-    const c = buf[i]!;
-    if (c >= 0x41 && c <= 0x5a) {
-      needsLowering = true;
-      break;
-    }
-  }
-  let name = '';
+  let out = 0;
   let pos = offset;
   for (;;) {
     const len = buf[pos]!;
     if (len === 0) break;
-    if (name.length > 0) name += '.';
-    if (needsLowering) {
-      for (let i = pos + 1; i <= pos + len; i++) {
-        const c = buf[i]!;
-        name += String.fromCharCode(c >= 0x41 && c <= 0x5a ? c | 0x20 : c);
-      }
-    } else {
-      name += buf.toString('latin1', pos + 1, pos + 1 + len);
+    if (out > 0) nameScratch[out++] = 0x2e; // '.'
+    for (let i = pos + 1; i <= pos + len; i++) {
+      const c = buf[i]!;
+      nameScratch[out++] = c >= 0x41 && c <= 0x5a ? c | 0x20 : c;
     }
     pos += len + 1;
   }
-  return name;
+  return out === 0 || end - offset <= 1 ? '' : nameScratch.toString('latin1', 0, out);
 }
 
 /**

@@ -2,6 +2,7 @@ import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MalformedReason } from '../dns/wire.js';
 import type { AnswerSource, Transport } from '../resolver/resolver.js';
 import type { UpstreamFailure } from '../upstream/upstream-error.js';
+import { FastCounter, FastHistogram } from './fast-metrics.js';
 
 /**
  * Every metric fraudwall exports, in one place. Labels never carry a domain or a client address:
@@ -77,12 +78,12 @@ export interface ListGaugeInput {
 export class Metrics {
   readonly registry = new Registry();
 
-  private readonly queries: Counter<'transport' | 'qtype'>;
-  private readonly blocked: Counter<'list' | 'category' | 'qtype'>;
-  private readonly responses: Counter<'rcode' | 'source'>;
-  private readonly queryDuration: Histogram<'source'>;
-  private readonly upstreamDuration: Histogram<'upstream'>;
-  private readonly upstreamErrors: Counter<'upstream' | 'reason'>;
+  private readonly queries: FastCounter;
+  private readonly blocked: FastCounter;
+  private readonly responses: FastCounter;
+  private readonly queryDuration: FastHistogram;
+  private readonly upstreamDuration: FastHistogram;
+  private readonly upstreamErrors: FastCounter;
   private readonly malformed: Counter<'reason'>;
   readonly verdictCacheHits: Counter;
   readonly verdictCacheMisses: Counter;
@@ -98,56 +99,37 @@ export class Metrics {
   private readonly gatedChildren: Map<string, Counter.Internal>;
   readonly shed: Counter;
 
-  // Pre-resolved children: [transport][qtype index], [source][rcode index], …
-  private readonly queryChildren: Counter.Internal[][];
-  private readonly responseChildren: Counter.Internal[][];
-  private readonly durationChildren: Histogram.Internal<'source'>[];
+  // Series indices resolved once: [transport][qtype index], [source][rcode index], …
+  private readonly queryChildren: number[][];
+  private readonly responseChildren: number[][];
+  private readonly durationChildren: number[];
   private readonly malformedChildren: Map<string, Counter.Internal>;
-  /** Blocked counters by list, then category, then qtype index; bounded by the configured lists. */
-  private readonly blockedChildren = new Map<string, Counter.Internal[]>();
+  /** Blocked series by list and category, then qtype index; bounded by the configured lists. */
+  private readonly blockedChildren = new Map<string, number[]>();
+  private readonly blockedCategory = new Map<string, string>();
+  private readonly upstreamSeries = new Map<string, { duration: number; errors: Map<string, number> }>();
   private syncedHits = 0;
   private syncedMisses = 0;
 
   constructor(version: string) {
     const registers = [this.registry];
-    this.queries = new Counter({
-      name: 'fraudwall_queries_total',
-      help: 'DNS queries that reached the resolver chain, by transport and query type.',
-      labelNames: ['transport', 'qtype'],
-      registers,
-    });
-    this.blocked = new Counter({
-      name: 'fraudwall_blocked_total',
-      help: 'Queries answered with a block, by the list and category of the rule that matched.',
-      labelNames: ['list', 'category', 'qtype'],
-      registers,
-    });
-    this.responses = new Counter({
-      name: 'fraudwall_responses_total',
-      help: 'Responses sent, by rcode and by where the answer came from.',
-      labelNames: ['rcode', 'source'],
-      registers,
-    });
-    this.queryDuration = new Histogram({
-      name: 'fraudwall_query_duration_seconds',
-      help: 'Time from receiving a query to having its answer, by answer source.',
-      labelNames: ['source'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.upstreamDuration = new Histogram({
-      name: 'fraudwall_upstream_duration_seconds',
-      help: 'Time of one attempt at an upstream, successful or not.',
-      labelNames: ['upstream'],
-      buckets: LATENCY_BUCKETS,
-      registers,
-    });
-    this.upstreamErrors = new Counter({
-      name: 'fraudwall_upstream_errors_total',
-      help: 'Failed upstream attempts, by upstream and reason.',
-      labelNames: ['upstream', 'reason'],
-      registers,
-    });
+    this.queries = new FastCounter('fraudwall_queries_total', 'DNS queries that reached the resolver chain, by transport and query type.');
+    this.blocked = new FastCounter('fraudwall_blocked_total', 'Queries answered with a block, by the list and category of the rule that matched.');
+    this.responses = new FastCounter('fraudwall_responses_total', 'Responses sent, by rcode and by where the answer came from.');
+    this.queryDuration = new FastHistogram(
+      'fraudwall_query_duration_seconds',
+      'Time from receiving a query to having its answer, by answer source.',
+      LATENCY_BUCKETS,
+    );
+    this.upstreamDuration = new FastHistogram(
+      'fraudwall_upstream_duration_seconds',
+      'Time of one attempt at an upstream, successful or not.',
+      LATENCY_BUCKETS,
+    );
+    this.upstreamErrors = new FastCounter('fraudwall_upstream_errors_total', 'Failed upstream attempts, by upstream and reason.');
+    for (const metric of [this.queries, this.blocked, this.responses, this.queryDuration, this.upstreamDuration, this.upstreamErrors]) {
+      this.registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+    }
     this.malformed = new Counter({
       name: 'fraudwall_malformed_queries_total',
       help: 'Packets that were not acceptable queries (answered FORMERR/NOTIMP or dropped), by reason.',
@@ -222,9 +204,9 @@ export class Metrics {
       .set(1);
     registerProcessMetrics(this.registry);
 
-    this.queryChildren = TRANSPORTS.map((transport) => QTYPE_NAMES.map((qtype) => this.queries.labels(transport, qtype)));
-    this.responseChildren = SOURCES.map((source) => RCODE_NAMES.map((rcode) => this.responses.labels(rcode, source)));
-    this.durationChildren = SOURCES.map((source) => this.queryDuration.labels(source));
+    this.queryChildren = TRANSPORTS.map((transport) => QTYPE_NAMES.map((qtype) => this.queries.series({ transport, qtype })));
+    this.responseChildren = SOURCES.map((source) => RCODE_NAMES.map((rcode) => this.responses.series({ rcode, source })));
+    this.durationChildren = SOURCES.map((source) => this.queryDuration.series({ source }));
     this.malformedChildren = new Map(MALFORMED_REASONS.map((reason) => [reason, this.malformed.labels(reason)]));
     // prom-client exports a labelled series only once it has a value: start the fixed sets at 0 so
     // rate() and increase() see the first event after startup.
@@ -232,23 +214,27 @@ export class Metrics {
   }
 
   countQuery(transport: Transport, qtype: number): void {
-    this.queryChildren[transport === 'udp' ? 0 : 1]![QTYPE_INDEX[qtype]!]!.inc();
+    this.queries.inc(this.queryChildren[transport === 'udp' ? 0 : 1]![QTYPE_INDEX[qtype]!]!);
   }
 
   countResponse(source: AnswerSource, rcode: number, seconds: number): void {
     const sourceIndex = SOURCES.indexOf(source);
-    this.responseChildren[sourceIndex]![rcode < 6 ? rcode : 6]!.inc();
-    this.durationChildren[sourceIndex]!.observe(seconds);
+    this.responses.inc(this.responseChildren[sourceIndex]![rcode < 6 ? rcode : 6]!);
+    this.queryDuration.observe(this.durationChildren[sourceIndex]!, seconds);
   }
 
   countBlocked(list: string, category: string, qtype: number): void {
-    const key = `${list}\u0000${category}`;
-    let children = this.blockedChildren.get(key);
-    if (children === undefined) {
-      children = QTYPE_NAMES.map((name) => this.blocked.labels(list, category, name));
-      this.blockedChildren.set(key, children);
+    let children = this.blockedChildren.get(list);
+    // A list's category can change on reload: the series set follows it.
+    if (children === undefined || this.blockedCategory.get(list) !== category) {
+      children = QTYPE_NAMES.map(() => -1);
+      this.blockedChildren.set(list, children);
+      this.blockedCategory.set(list, category);
     }
-    children[QTYPE_INDEX[qtype]!]!.inc();
+    const index = QTYPE_INDEX[qtype]!;
+    // Series appear on first use, so an unused qtype of a list costs no series.
+    if (children[index] === -1) children[index] = this.blocked.series({ list, category, qtype: QTYPE_NAMES[index]! });
+    this.blocked.inc(children[index]!);
   }
 
   countGated(decision: string): void {
@@ -260,8 +246,21 @@ export class Metrics {
   }
 
   observeUpstream(upstream: string, seconds: number, failure: UpstreamFailure | undefined): void {
-    this.upstreamDuration.labels(upstream).observe(seconds);
-    if (failure !== undefined) this.upstreamErrors.labels(upstream, failure).inc();
+    const series = this.seriesOfUpstream(upstream);
+    this.upstreamDuration.observe(series.duration, seconds);
+    if (failure !== undefined) this.upstreamErrors.inc(series.errors.get(failure)!);
+  }
+
+  private seriesOfUpstream(upstream: string): { duration: number; errors: Map<string, number> } {
+    let series = this.upstreamSeries.get(upstream);
+    if (series === undefined) {
+      series = {
+        duration: this.upstreamDuration.series({ upstream }),
+        errors: new Map(UPSTREAM_FAILURES.map((reason) => [reason, this.upstreamErrors.series({ upstream, reason })])),
+      };
+      this.upstreamSeries.set(upstream, series);
+    }
+    return series;
   }
 
   /** Brings the verdict-cache series up to date; called at scrape time so the hot path only bumps plain numbers. */
@@ -324,10 +323,7 @@ export class Metrics {
 
   /** Creates every upstream series at 0, so dashboards and rate() see them before the first error. */
   declareUpstreams(upstreams: readonly string[]): void {
-    for (const upstream of upstreams) {
-      this.upstreamDuration.zero({ upstream });
-      for (const reason of UPSTREAM_FAILURES) this.upstreamErrors.labels(upstream, reason).inc(0);
-    }
+    for (const upstream of upstreams) this.seriesOfUpstream(upstream);
   }
 
   /** Replaces the per-list gauges after a policy load or swap (removed lists disappear). */

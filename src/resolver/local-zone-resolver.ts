@@ -86,6 +86,8 @@ export class LocalZoneResolver implements Resolver {
   private readonly loopbackPtr = encodeRecord(QUESTION_NAME_POINTER, QType.PTR, LOCAL_TTL, encodeName('localhost'));
   /** Longest apex in labels: suffixes longer than this cannot be zones, so they are not looked up. */
   private readonly maxApexLabels: number;
+  /** Top-level labels under which some zone lives; any other name is passed on after one lookup. */
+  private readonly topLabels = new Set<string>();
 
   constructor(
     options: LocalZoneOptions,
@@ -98,7 +100,10 @@ export class LocalZoneResolver implements Resolver {
     }
     if (options.blockDohCanaries) for (const apex of DOH_CANARIES) this.add(apex, 'canary', CANARY_TTL);
     let maxLabels = 0;
-    for (const apex of this.zones.keys()) maxLabels = Math.max(maxLabels, apex.split('.').length);
+    for (const apex of this.zones.keys()) {
+      maxLabels = Math.max(maxLabels, apex.split('.').length);
+      this.topLabels.add(apex.slice(apex.lastIndexOf('.') + 1));
+    }
     this.maxApexLabels = maxLabels;
   }
 
@@ -115,6 +120,7 @@ export class LocalZoneResolver implements Resolver {
 
   private findZone(name: string): LocalZone | undefined {
     if (this.zones.size === 0 || name === '') return undefined;
+    if (!this.topLabels.has(name.slice(name.lastIndexOf('.') + 1))) return undefined;
     // Walk suffixes from the shortest (the TLD) to the longest allowed; most names miss at the TLD.
     let labels = 0;
     let start = name.length;
