@@ -21,12 +21,36 @@ interface MetricData {
   aggregator: string;
 }
 
+/** Label sets numbered in order of first use. */
+class SeriesIndex {
+  readonly labels: Labels[] = [];
+  private readonly byKey = new Map<string, number>();
+
+  /** The series number of `labels`, and whether this call created it. */
+  lookup(labels: Labels): { index: number; created: boolean } {
+    const key = JSON.stringify(labels);
+    const known = this.byKey.get(key);
+    if (known !== undefined) return { index: known, created: false };
+    const index = this.labels.length;
+    this.labels.push(labels);
+    this.byKey.set(key, index);
+    return { index, created: true };
+  }
+}
+
+/** `array` grown (doubled) until it holds `length` elements. */
+function ensureLength(array: Float64Array, length: number): Float64Array {
+  if (length <= array.length) return array;
+  const grown = new Float64Array(Math.max(length, array.length * 2));
+  grown.set(array);
+  return grown;
+}
+
 export class FastCounter {
   readonly type = 'counter';
   readonly aggregator = 'sum';
   private values = new Float64Array(16);
-  private readonly labels: Labels[] = [];
-  private readonly index = new Map<string, number>();
+  private readonly index = new SeriesIndex();
 
   constructor(
     readonly name: string,
@@ -35,18 +59,8 @@ export class FastCounter {
 
   /** The index of the series with `labels`, created at 0 on first use; callers keep it for inc(). */
   series(labels: Labels): number {
-    const key = JSON.stringify(labels);
-    let index = this.index.get(key);
-    if (index === undefined) {
-      index = this.labels.length;
-      this.labels.push(labels);
-      this.index.set(key, index);
-      if (index >= this.values.length) {
-        const grown = new Float64Array(this.values.length * 2);
-        grown.set(this.values);
-        this.values = grown;
-      }
-    }
+    const { index } = this.index.lookup(labels);
+    this.values = ensureLength(this.values, index + 1);
     return index;
   }
 
@@ -64,7 +78,7 @@ export class FastCounter {
       help: this.help,
       type: this.type,
       aggregator: this.aggregator,
-      values: this.labels.map((labels, i) => ({ labels, value: this.values[i]! })),
+      values: this.index.labels.map((labels, i) => ({ labels, value: this.values[i]! })),
     };
   }
 }
@@ -72,8 +86,7 @@ export class FastCounter {
 export class FastHistogram {
   readonly type = 'histogram';
   readonly aggregator = 'sum';
-  private readonly labels: Labels[] = [];
-  private readonly index = new Map<string, number>();
+  private readonly index = new SeriesIndex();
   /** Per series: one non-cumulative count per bucket plus one for +Inf. */
   private counts: Float64Array;
   private sums: Float64Array;
@@ -88,21 +101,9 @@ export class FastHistogram {
   }
 
   series(labels: Labels): number {
-    const key = JSON.stringify(labels);
-    let index = this.index.get(key);
-    if (index === undefined) {
-      index = this.labels.length;
-      this.labels.push(labels);
-      this.index.set(key, index);
-      if (index >= this.sums.length) {
-        const counts = new Float64Array(this.counts.length * 2);
-        counts.set(this.counts);
-        this.counts = counts;
-        const sums = new Float64Array(this.sums.length * 2);
-        sums.set(this.sums);
-        this.sums = sums;
-      }
-    }
+    const { index } = this.index.lookup(labels);
+    this.sums = ensureLength(this.sums, index + 1);
+    this.counts = ensureLength(this.counts, (index + 1) * (this.bounds.length + 1));
     return index;
   }
 
@@ -117,7 +118,7 @@ export class FastHistogram {
   async get(): Promise<MetricData> {
     const values: MetricValue[] = [];
     const width = this.bounds.length + 1;
-    this.labels.forEach((labels, series) => {
+    this.index.labels.forEach((labels, series) => {
       let cumulative = 0;
       for (let bucket = 0; bucket < width; bucket++) {
         cumulative += this.counts[series * width + bucket]!;
