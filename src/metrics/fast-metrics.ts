@@ -39,7 +39,7 @@ class SeriesIndex {
 }
 
 /** `array` grown (doubled) until it holds `length` elements. */
-function ensureLength(array: Float64Array, length: number): Float64Array {
+function ensureLength(array: Float64Array<ArrayBuffer>, length: number): Float64Array<ArrayBuffer> {
   if (length <= array.length) return array;
   const grown = new Float64Array(Math.max(length, array.length * 2));
   grown.set(array);
@@ -88,8 +88,8 @@ export class FastHistogram {
   readonly aggregator = 'sum';
   private readonly index = new SeriesIndex();
   /** Per series: one non-cumulative count per bucket plus one for +Inf. */
-  private counts: Float64Array;
-  private sums: Float64Array;
+  private counts: Float64Array<ArrayBuffer>;
+  private sums: Float64Array<ArrayBuffer>;
 
   constructor(
     readonly name: string,
