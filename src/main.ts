@@ -181,7 +181,7 @@ function createForwarder(config: Config, metrics: Metrics): Forwarder {
   metrics.declareUpstreams(labels);
   const forwarder = new Forwarder(
     config.upstream.map((address, i) => ({ label: labels[i]!, udp: new UdpUpstream(address, ids), tcp: new TcpUpstream(address, ids) })),
-    { attemptTimeoutMs: config.upstreamTimeoutMs, ednsUdpSize: config.ednsUdpSize },
+    { attemptTimeoutMs: config.upstreamTimeoutMs, ednsUdpSize: config.ednsUdpSize, strategy: config.upstreamStrategy },
     { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
   );
   metrics.watchUpstreams(() =>

@@ -17,6 +17,7 @@ export interface Config {
   readonly blockTtl: number;
   readonly queryTimeoutMs: number;
   readonly upstreamTimeoutMs: number;
+  readonly upstreamStrategy: 'failover' | 'fastest';
   readonly ednsUdpSize: number;
   readonly verdictCacheSize: number;
   readonly cacheSize: number;

@@ -64,6 +64,13 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     default: 1000,
   },
   {
+    key: 'upstream-strategy',
+    kind: 'enum',
+    values: ['failover', 'fastest'],
+    description: 'failover: in order, sticking to the last one that answered; fastest: lowest smoothed latency first',
+    default: 'failover',
+  },
+  {
     key: 'edns-udp-size',
     kind: 'int',
     min: 512,

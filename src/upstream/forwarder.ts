@@ -18,7 +18,15 @@ export interface ForwarderOptions {
   /** Our own EDNS UDP size: forwarded queries never advertise more (DNS flag day 2020: 1232). */
   readonly ednsUdpSize: number;
   readonly health?: UpstreamHealthOptions;
+  /**
+   * failover: in configured order, starting with the upstream that answered last; fastest: the
+   * healthy upstream with the lowest smoothed latency first (upstreams never measured go first).
+   */
+  readonly strategy?: 'failover' | 'fastest';
 }
+
+/** Weight of the newest sample in the smoothed latency (exponentially weighted moving average). */
+const LATENCY_SMOOTHING = 0.2;
 
 const DEFAULT_HEALTH: UpstreamHealthOptions = { failureThreshold: 3, baseBackoffMs: 2000, maxBackoffMs: 60_000 };
 
@@ -44,6 +52,8 @@ export interface ForwardRequest {
 export class Forwarder {
   private preferred = 0;
   readonly health: UpstreamHealth;
+  /** Smoothed latency per upstream in ms; 0 until the first answer. */
+  private readonly latency: Float64Array;
 
   constructor(
     readonly servers: readonly UpstreamServer[],
@@ -52,6 +62,18 @@ export class Forwarder {
   ) {
     if (servers.length === 0) throw new Error('at least one upstream is required');
     this.health = new UpstreamHealth(servers.length, options.health ?? DEFAULT_HEALTH);
+    this.latency = new Float64Array(servers.length);
+  }
+
+  private order(): number[] {
+    const order = this.health.order(this.preferred, performance.now());
+    if (this.options.strategy === 'fastest') order.sort((a, b) => this.latency[a]! - this.latency[b]!);
+    return order;
+  }
+
+  private recordLatency(index: number, ms: number): void {
+    const previous = this.latency[index]!;
+    this.latency[index] = previous === 0 ? ms : previous + LATENCY_SMOOTHING * (ms - previous);
   }
 
   async forward(request: ForwardRequest): Promise<Buffer> {
@@ -62,7 +84,7 @@ export class Forwarder {
     }
     let fallbackAnswer: Buffer | undefined;
     let lastError: UpstreamError | undefined;
-    const order = this.health.order(this.preferred, performance.now());
+    const order = this.order();
     if (order.length === 0) {
       throw new UpstreamError('network', 'all upstreams', 'every upstream forwards queries back to fraudwall (forwarding loop); fix --upstream');
     }
@@ -85,7 +107,9 @@ export class Forwarder {
           fallbackAnswer = answer;
           continue;
         }
-        this.observer?.attempt(server.label, (performance.now() - started) / 1000, undefined);
+        const elapsed = performance.now() - started;
+        this.observer?.attempt(server.label, elapsed / 1000, undefined);
+        this.recordLatency(index, elapsed);
         this.health.success(index);
         this.preferred = index;
         return this.restoreClientHeader(answer, packet, query);
@@ -93,6 +117,8 @@ export class Forwarder {
         if (!(error instanceof UpstreamError)) throw error;
         this.observer?.attempt(server.label, (performance.now() - started) / 1000, error.reason);
         if (error.reason !== 'mismatch') this.health.failure(index, performance.now());
+        // A failure counts as a slow answer, so "fastest" moves away from a flaky upstream.
+        this.recordLatency(index, Math.max(timeout, performance.now() - started));
         lastError = error;
       }
     }

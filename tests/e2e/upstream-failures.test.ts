@@ -192,3 +192,27 @@ describe('upstream health', () => {
     }
   });
 });
+
+describe('upstream strategy', () => {
+  it('fastest: moves to the upstream with the lower latency, whatever the configured order', async () => {
+    const slow = await fake();
+    slow.setDefault({ kind: 'delay', ms: 120, then: { kind: 'answer', a: '192.0.2.61' } });
+    const quick = await fake();
+    quick.setDefault({ kind: 'answer', a: '192.0.2.62' });
+    const fw = await fraudwall([at(slow), at(quick)], { 'upstream-strategy': 'fastest', 'cache-size': '0' });
+    const answers: string[] = [];
+    for (let i = 0; i < 6; i++) answers.push(decode(await udpQuery(fw.port, buildQuery(`f${i}.example.test`, 'A'))).answers[0]!.data as string);
+    // Both are tried once while unmeasured; after that every query goes to the quick one.
+    expect(answers.slice(2)).toEqual(['192.0.2.62', '192.0.2.62', '192.0.2.62', '192.0.2.62']);
+    expect(forwarded(slow).length).toBeLessThanOrEqual(1);
+  });
+
+  it('failover: keeps the configured order while the first upstream answers', async () => {
+    const slow = await fake();
+    slow.setDefault({ kind: 'delay', ms: 50, then: { kind: 'answer', a: '192.0.2.61' } });
+    const quick = await fake();
+    const fw = await fraudwall([at(slow), at(quick)], { 'cache-size': '0' });
+    for (let i = 0; i < 3; i++) expect(decode(await udpQuery(fw.port, buildQuery(`o${i}.example.test`, 'A'))).answers[0]!.data).toBe('192.0.2.61');
+    expect(forwarded(quick)).toHaveLength(0);
+  });
+});
