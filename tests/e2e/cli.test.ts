@@ -7,7 +7,10 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { buildQuery, decode, udpQuery } from '../helpers/dns-client.js';
+import http from 'node:http';
+import type { AddressInfo } from 'node:net';
+import { buildQuery, decode, udpQuery, udpSendNoReply } from '../helpers/dns-client.js';
+import { freePort } from '../helpers/ports.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { TEST_LISTS, writeLists } from './harness.js';
 
@@ -122,6 +125,34 @@ describe('fraudwall serve', () => {
     open.child.kill('SIGKILL');
     const closed = await serve([...base, '--listen', '0.0.0.0:0']);
     expect(closed.logs.some((line) => line.includes('OPEN RESOLVER'))).toBe(false);
+  });
+
+  it('answers /readyz 503 and keeps DNS closed until the initial lists are loaded', async () => {
+    // A URL list whose server never answers holds the start for a few seconds: long enough to look.
+    const hanging = http.createServer(() => undefined);
+    await new Promise<void>((resolve) => hanging.listen(0, '127.0.0.1', () => resolve()));
+    const urlPort = (hanging.address() as AddressInfo).port;
+    const [httpPort, dnsPort] = [await freePort(), await freePort()];
+    const lists = writeLists(TEST_LISTS);
+    const starting = serve([
+      '--listen', `127.0.0.1:${dnsPort}`,
+      '--http', `127.0.0.1:${httpPort}`,
+      '--lists', lists,
+      '--upstream', `127.0.0.1:${upstream.port}`,
+      '--url-lists', JSON.stringify([{ name: 'slow', url: `http://127.0.0.1:${urlPort}/list.txt` }]),
+    ]);
+    let early: number | undefined;
+    for (let i = 0; i < 50 && early === undefined; i++) {
+      early = await fetch(`http://127.0.0.1:${httpPort}/readyz`).then((r) => r.status, () => undefined);
+      if (early === undefined) await new Promise((r) => setTimeout(r, 50));
+    }
+    expect(early).toBe(503);
+    expect(await udpSendNoReply(dnsPort, buildQuery('loan-scam.test', 'A'), 300)).toBeNull();
+    const fw = await starting;
+    hanging.closeAllConnections();
+    hanging.close();
+    expect((await fetch(`http://127.0.0.1:${fw.httpPort}/readyz`)).status).toBe(200);
+    expect(decode(await udpQuery(fw.dnsPort, buildQuery('loan-scam.test', 'A'))).rcode).toBe(3);
   });
 
   it('exits 2 and lists every configuration problem at once', () => {
