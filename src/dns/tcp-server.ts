@@ -18,6 +18,9 @@ export interface TcpServerOptions {
 }
 
 const MAX_FRAME = 65535;
+const MAX_QUERIES_PER_TURN = 256;
+/** On close, connections get this long to flush their answers before they are destroyed. */
+const CLOSE_GRACE_MS = 250;
 
 /**
  * One client connection: 2-byte length framing, several pipelined queries answered as they
@@ -28,6 +31,9 @@ class TcpConnection {
   private pending: Buffer | undefined;
   private inFlight = 0;
   private writeBlocked = false;
+  /** Complete queries are waiting for the next turn (see drainFrames). */
+  private backlogged = false;
+  private clientEnded = false;
   private readDeadline: NodeJS.Timeout | undefined;
 
   constructor(
@@ -38,9 +44,15 @@ class TcpConnection {
     socket.setNoDelay(true);
     socket.setTimeout(options.idleTimeoutMs);
     socket.on('timeout', () => {
-      if (this.inFlight === 0) socket.end();
+      if (this.inFlight === 0 && !this.backlogged) socket.end();
     });
     socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // The client may half-close after its last query (RFC 7766 §6.2.4 lets it): answer what it
+    // sent, then close our side.
+    socket.on('end', () => {
+      this.clientEnded = true;
+      this.finishIfDone();
+    });
     socket.on('drain', () => {
       this.writeBlocked = false;
       this.updateFlow();
@@ -56,22 +68,49 @@ class TcpConnection {
   }
 
   private onData(chunk: Buffer): void {
-    let buffer = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
-    while (buffer.length >= 2) {
+    this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.drainFrames();
+  }
+
+  /**
+   * Answers the complete queries buffered so far, at most MAX_QUERIES_PER_TURN at a time: a client
+   * pipelining thousands of instantly answerable queries must not hold the event loop (and every
+   * other client) for the whole burst. The rest waits for the next turn with reading paused.
+   */
+  private drainFrames(): void {
+    let buffer = this.pending;
+    let handled = 0;
+    while (buffer !== undefined && buffer.length >= 2 && handled < MAX_QUERIES_PER_TURN) {
       const length = buffer.readUInt16BE(0);
       if (buffer.length < 2 + length) break;
       const message = buffer.subarray(2, 2 + length);
       buffer = buffer.subarray(2 + length);
       this.clearReadDeadline();
       this.dispatch(message);
+      handled++;
     }
-    this.pending = buffer.length > 0 ? buffer : undefined;
-    // A partial query starts the absolute read deadline; a complete one clears it.
-    if (this.pending === undefined) this.clearReadDeadline();
-    else if (this.readDeadline === undefined) {
-      this.readDeadline = setTimeout(() => this.socket.destroy(), this.options.queryReadTimeoutMs);
+    this.pending = buffer !== undefined && buffer.length > 0 ? buffer : undefined;
+    this.backlogged = this.pending !== undefined && handled === MAX_QUERIES_PER_TURN && this.pending.length >= 2;
+    if (this.backlogged) {
+      setImmediate(() => {
+        if (!this.socket.destroyed) this.drainFrames();
+      });
     }
     this.updateFlow();
+    this.finishIfDone();
+  }
+
+  private finishIfDone(): void {
+    if (this.clientEnded && !this.backlogged && this.inFlight === 0 && !this.socket.destroyed) this.socket.end();
+  }
+
+  /** A partial query runs the absolute read deadline, but only while we are actually reading. */
+  private armReadDeadline(): void {
+    if (this.pending === undefined || this.socket.isPaused() || this.backlogged) {
+      this.clearReadDeadline();
+    } else if (this.readDeadline === undefined) {
+      this.readDeadline = setTimeout(() => this.socket.destroy(), this.options.queryReadTimeoutMs);
+    }
   }
 
   private dispatch(message: Buffer): void {
@@ -86,6 +125,7 @@ class TcpConnection {
       this.inFlight--;
       this.write(bytes);
       this.updateFlow();
+      this.finishIfDone();
     });
   }
 
@@ -98,8 +138,9 @@ class TcpConnection {
   }
 
   private updateFlow(): void {
-    if (this.writeBlocked || this.inFlight >= this.options.maxInFlightPerConnection) this.socket.pause();
+    if (this.writeBlocked || this.backlogged || this.inFlight >= this.options.maxInFlightPerConnection) this.socket.pause();
     else if (this.socket.isPaused()) this.socket.resume();
+    this.armReadDeadline();
   }
 }
 
@@ -134,7 +175,7 @@ export class TcpServer {
 
   static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions): Promise<TcpServer> {
     let instance: TcpServer | undefined;
-    const server = net.createServer({ noDelay: true }, (socket) => {
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
       if (instance) instance.accept(socket, handler, options);
       else socket.destroy();
     });
@@ -151,10 +192,14 @@ export class TcpServer {
     });
   }
 
+  /** Stops accepting; open connections flush briefly, then a client that does not read is cut off. */
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
       for (const socket of this.sockets) socket.end();
+      setTimeout(() => {
+        for (const socket of this.sockets) socket.destroy();
+      }, CLOSE_GRACE_MS).unref();
     });
   }
 }

@@ -101,7 +101,8 @@ export class UdpUpstream {
   }
 
   private openSocket(): UpstreamSocket {
-    const socket = dgram.createSocket(this.address.family === 6 ? 'udp6' : 'udp4');
+    // A burst of answers must not overflow the kernel's default ~200 KB receive buffer.
+    const socket = dgram.createSocket({ type: this.address.family === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
     const pending = new Map<number, Pending>();
     let upstreamSocket: UpstreamSocket | undefined = undefined;
     const ready = new Promise<void>((resolve) =>
