@@ -3,7 +3,9 @@
 // process holds with the policy live, how fast lookups are, and how high memory goes while a second
 // policy is built beside the first (a reload).
 //
-//   npm run build && node bench/policy-memory.mjs [--n 1000000[,200000,...]] [--lookups 1000000] [--keep]
+//   npm run build && node bench/policy-memory.mjs [--n 1000000[,200000,10000000...]] [--lookups 100000] [--keep]
+//
+// (It runs against any build of dist/, including the one before packed lists: "data MB" is then "-".)
 //
 // The parent generates the list (random `label.tld` names, one a line, `# category: fraud` header) in a
 // temp directory and runs one fresh `node --expose-gc` child per size, so every figure starts from a
@@ -129,21 +131,24 @@ function parent() {
   printTable(rows);
 }
 
+/** A figure for the table; '-' when unknown (JSON turns NaN into null). */
+const fmt = (x, digits = 1) => (x == null || Number.isNaN(x) ? '-' : x.toFixed(digits));
+
 function printTable(rows) {
   const cols = [
     ['domains', (r) => r.n.toLocaleString('en')],
     ['load ms', (r) => `${Math.round(r.loadMs)} (${Math.round(r.parseMs)}+${Math.round(r.buildMs)})`],
-    ['rss MB', (r) => r.rss.toFixed(1)],
-    ['heap MB', (r) => r.heap.toFixed(1)],
-    ['data MB', (r) => (Number.isNaN(r.data) ? '-' : r.data.toFixed(1))],
-    ['base rss', (r) => r.baseRss.toFixed(1)],
-    ['rss-base', (r) => (r.rss - r.baseRss).toFixed(1)],
-    ['load peak', (r) => r.loadPeak.toFixed(1)],
-    ['swap peak', (r) => r.swapPeak.toFixed(1)],
-    ['2 live rss', (r) => r.twoLiveRss.toFixed(1)],
-    ['reloaded', (r) => r.reloadedRss.toFixed(1)],
-    ['blocked ns', (r) => r.blockedNs.toFixed(0)],
-    ['unlisted ns', (r) => r.unlistedNs.toFixed(0)],
+    ['rss MB', (r) => fmt(r.rss)],
+    ['heap MB', (r) => fmt(r.heap)],
+    ['data MB', (r) => fmt(r.data)],
+    ['base rss', (r) => fmt(r.baseRss)],
+    ['rss-base', (r) => fmt(r.rss - r.baseRss)],
+    ['load peak', (r) => fmt(r.loadPeak)],
+    ['swap peak', (r) => fmt(r.swapPeak)],
+    ['2 live rss', (r) => fmt(r.twoLiveRss)],
+    ['reloaded', (r) => fmt(r.reloadedRss)],
+    ['blocked ns', (r) => fmt(r.blockedNs, 0)],
+    ['unlisted ns', (r) => fmt(r.unlistedNs, 0)],
     ['rules', (r) => r.ruleCount.toLocaleString('en')],
   ];
   const cells = rows.map((r) => cols.map(([, f]) => f(r)));

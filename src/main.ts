@@ -247,13 +247,14 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     const started = performance.now();
     const initial = await loadInitialLists(config, state, urlSources, logger);
     const verdictCache = new VerdictCache({ max: config.verdictCacheSize });
-    const registry = new ListRegistry(initial.records, verdictCache, logger);
+    // splice: the closures below keep `initial` alive; the first lists must not stay pinned after a reload.
+    const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger);
     registry.onChange((records, generation) =>
       metrics.setLists(
         records.map((record) => ({
           name: record.list.name,
           category: record.list.category,
-          entries: record.list.rules.length,
+          entries: record.list.size,
           skipped: record.list.skipped.length,
           updatedAt: record.updatedAt / 1000,
         })),
@@ -276,9 +277,9 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     if (config.requireLists && initial.failures.length > 0) {
       throw new StartupError('E_LISTS_REQUIRED', `--require-lists: ${initial.failures.length} list(s) failed to load:\n  - ${initial.failures.join('\n  - ')}`);
     }
-    const entries = registry.all().reduce((sum, record) => sum + record.list.rules.length, 0);
+    const entries = registry.all().reduce((sum, record) => sum + record.list.size, 0);
     logger.info('blocklists loaded', {
-      lists: registry.all().map((r) => `${r.list.name}(${r.source},${r.list.kind},${r.list.category}):${r.list.rules.length}`),
+      lists: registry.all().map((r) => `${r.list.name}(${r.source},${r.list.kind},${r.list.category}):${r.list.size}`),
       entries,
       ms: Math.round(performance.now() - started),
     });

@@ -12,10 +12,15 @@ export function fileListRecords(lists: readonly ParsedList[], dir: string, gener
 /**
  * Re-reads the lists directory and replaces every file-sourced list in one policy swap. A file
  * list whose name is taken by an API or URL list is skipped with a warning.
+ *
+ * The files are read inside the registry's serialized update, not before it: reloads that overlap
+ * (SIGHUP, the watcher, POST /v1/reload) then parse one at a time, so memory never holds more than
+ * the live lists and policy plus one new set (a 10M-entry directory parsed twice at once would be a
+ * third copy).
  */
 export async function reloadFileLists(registry: ListRegistry, dir: string, logger: Logger): Promise<{ generation: number; warnings: string[] }> {
-  const { lists, warnings } = await loadListsDir(dir);
-  const { generation } = await registry.update((records, nextGeneration) => {
+  const { result, generation } = await registry.update(async (records, nextGeneration) => {
+    const { lists, warnings } = await loadListsDir(dir);
     for (const [name, record] of records) if (record.source === 'file') records.delete(name);
     for (const record of fileListRecords(lists, dir, nextGeneration)) {
       const taken = records.get(record.list.name);
@@ -25,9 +30,11 @@ export async function reloadFileLists(registry: ListRegistry, dir: string, logge
       }
       records.set(record.list.name, record);
     }
+    return { warnings, count: lists.length };
   });
+  const { warnings } = result;
   for (const warning of warnings) logger.warn(warning);
-  logger.info('list files reloaded', { dir, lists: lists.length, generation });
+  logger.info('list files reloaded', { dir, lists: result.count, generation });
   return { generation, warnings };
 }
 

@@ -34,7 +34,11 @@ export interface ListInfo {
 /** Receives the list set after every swap (metrics gauges, for instance). */
 export type ListsObserver = (records: readonly ListRecord[], generation: number) => void;
 
-/** Lists are combined in name order, so precedence between equal-depth blocks never depends on load order. */
+/**
+ * Lists are combined in name order, so precedence between equal-depth blocks never depends on load order.
+ * Only the array is new: the Policy built from it references each list's packed entries, so lists that
+ * did not change are shared by the live and the next policy, never copied.
+ */
 function sortedLists(records: ReadonlyMap<string, ListRecord>): ParsedList[] {
   return [...records.values()].sort((a, b) => (a.list.name < b.list.name ? -1 : 1)).map((record) => record.list);
 }
@@ -74,7 +78,7 @@ export class ListRegistry {
       name: record.list.name,
       kind: record.list.kind,
       category: record.list.category,
-      entries: record.list.rules.length,
+      entries: record.list.size,
       skipped: record.list.skipped.length,
       source: record.source,
       origin: record.origin,

@@ -50,9 +50,11 @@ function canonicalEntry(domain: string, scope: string, kind: RuleKind, listKind:
   return scope === 'subdomains' ? `*.${domain}` : domain;
 }
 
+/** Every distinct entry of `list` in canonical text form, in list order (read from the packed entries, no Rule objects). */
 export function canonicalEntries(list: ParsedList): string[] {
   const seen = new Set<string>();
-  for (const rule of list.rules) seen.add(canonicalEntry(rule.domain, rule.scope, rule.kind, list.kind));
+  const packed = list.packed;
+  for (let i = 0; i < packed.size; i++) seen.add(canonicalEntry(packed.domain(i), packed.scope(i), packed.ruleKind(i), list.kind));
   return [...seen];
 }
 
@@ -96,15 +98,15 @@ export class ListService {
       checkListName(name);
       checkCategory(category);
       const list = parseEntries(name, kind, category, text);
-      this.checkSize(list.rules.length);
+      this.checkSize(list.size);
       const { result, generation } = await this.registry.update(async (records, nextGeneration) => {
         const existing = records.get(name);
         this.checkWritable(name, existing);
         await this.persist(list, records, nextGeneration);
         return { created: existing === undefined };
       });
-      this.audit(who, result.created ? 'create' : 'replace', name, { entries: list.rules.length, generation });
-      return { name, kind: list.kind, category: list.category, entries: list.rules.length, generation, created: result.created };
+      this.audit(who, result.created ? 'create' : 'replace', name, { entries: list.size, generation });
+      return { name, kind: list.kind, category: list.category, entries: list.size, generation, created: result.created };
     });
   }
 
@@ -127,8 +129,8 @@ export class ListService {
         return { list, added: merged.size - kept.length, removed: before.length - kept.length };
       });
       const { list, added, removed } = result;
-      this.audit(who, 'delta', name, { added, removed, entries: list.rules.length, generation });
-      return { name, kind: list.kind, category: list.category, entries: list.rules.length, generation, added, removed };
+      this.audit(who, 'delta', name, { added, removed, entries: list.size, generation });
+      return { name, kind: list.kind, category: list.category, entries: list.size, generation, added, removed };
     });
   }
 

@@ -53,7 +53,8 @@ export class UrlListSource {
   async loadLastGood(generation: number): Promise<ListRecord | undefined> {
     const files = this.state.urlCopyFiles(this.spec.name);
     try {
-      const [body, meta] = await Promise.all([readFile(files.body, 'utf8'), readFile(files.meta, 'utf8')]);
+      // The body is parsed from its bytes: no string of the whole list is made.
+      const [body, meta] = await Promise.all([readFile(files.body), readFile(files.meta, 'utf8')]);
       const parsedMeta = JSON.parse(meta) as CopyMeta;
       // A changed URL must not send the old URL's validators (or be taken for its content's source).
       if (parsedMeta.url !== this.spec.url) return undefined;
@@ -111,9 +112,9 @@ export class UrlListSource {
       await response.body?.cancel();
       throw new Error(`HTTP ${response.status}`);
     }
-    const body = await this.readLimited(response);
+    let body: Buffer | undefined = await this.readLimited(response);
     const list = this.parse(body);
-    const usable = list.rules.length;
+    const usable = list.size;
     const total = usable + list.skipped.length;
     if (usable === 0 || usable / total < this.options.minValidRatio) {
       this.logger.warn(
@@ -131,6 +132,8 @@ export class UrlListSource {
     };
     const files = this.state.urlCopyFiles(this.spec.name);
     await writeFileAtomic(files.body, body);
+    // Written: let the download go before the next policy is built beside the live one.
+    body = undefined;
     await writeFileAtomic(files.meta, `${JSON.stringify(meta)}\n`);
     this.meta = meta;
     if (registry) {
@@ -152,7 +155,7 @@ export class UrlListSource {
     return 'updated';
   }
 
-  private async readLimited(response: Response): Promise<string> {
+  private async readLimited(response: Response): Promise<Buffer> {
     const chunks: Uint8Array[] = [];
     let size = 0;
     for await (const chunk of response.body as unknown as AsyncIterable<Uint8Array>) {
@@ -160,10 +163,10 @@ export class UrlListSource {
       if (size > this.options.maxBytes) throw new Error(`body larger than ${this.options.maxBytes} bytes`);
       chunks.push(chunk);
     }
-    return Buffer.concat(chunks).toString('utf8');
+    return Buffer.concat(chunks, size);
   }
 
-  private parse(text: string): ParsedList {
+  private parse(text: Uint8Array): ParsedList {
     return parseList(text, { name: this.spec.name, kind: this.spec.kind, category: this.spec.category });
   }
 

@@ -1,5 +1,9 @@
-// One immutable policy snapshot: the trie of every loaded list plus what the lists contained.
+// One immutable policy snapshot: the matcher over every loaded list plus what the lists contained.
 // A reload builds a new Policy with a higher generation; nothing here is ever mutated.
+//
+// Memory: the matcher references each list's packed storage (immutable) instead of copying it, so
+// the registry's lists and the live policy share one copy of every name, and a swap holds at most
+// the old and the new policy's tables plus the lists that actually changed.
 import { DomainTrie } from './domain-trie.js';
 import { PolicyError } from './errors.js';
 import type { ParsedList } from './parse-list.js';
@@ -28,11 +32,9 @@ export class Policy {
     }
     this.generation = generation;
     this.trie = DomainTrie.build(lists);
-    // Keep only counts: holding the ParsedLists would pin every rule array and skipped line.
+    // Keep only counts: the matcher already holds the packed entries; the skipped lines stay with the list.
     this.lists = Object.freeze(
-      lists.map((l) =>
-        Object.freeze({ name: l.name, kind: l.kind, category: l.category, entries: l.rules.length, skipped: l.skipped.length }),
-      ),
+      lists.map((l) => Object.freeze({ name: l.name, kind: l.kind, category: l.category, entries: l.size, skipped: l.skipped.length })),
     );
   }
 
@@ -41,7 +43,10 @@ export class Policy {
     return this.trie.ruleCount;
   }
 
-  /** Trie lookup only; callers on the query path go through PolicyStore, which caches. */
+  /**
+   * Matcher lookup only; callers on the query path go through PolicyStore, which caches. The Rule of
+   * a verdict is materialised here, once per (uncached) lookup that matched.
+   */
   evaluate(name: string): Verdict {
     const rule = this.trie.match(name);
     return rule === undefined ? NOT_LISTED : { action: rule.kind, rule };

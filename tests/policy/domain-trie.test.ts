@@ -3,6 +3,7 @@ import { DomainTrie } from '../../src/policy/domain-trie.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import type { ParsedList } from '../../src/policy/parse-list.js';
 import type { RuleKind } from '../../src/policy/rule.js';
+import { rulesOf } from './rules-of.js';
 
 type ListSpec = readonly [name: string, kind: RuleKind, text: string];
 
@@ -167,10 +168,14 @@ describe('DomainTrie.match', () => {
     });
   }
 
-  it('returns the parsed Rule object itself (referenced, not copied)', () => {
-    const parsed = lists(['b', 'block', 'x.com']);
+  it('returns the deciding entry as the parsed list materialises it (a fresh Rule per call)', () => {
+    const parsed = lists(['b', 'block', '# category: scam\nother.com\n*.x.com\nx.com']);
     const trie = DomainTrie.build(parsed);
-    expect(trie.match('a.x.com')).toBe(parsed[0]?.rules[0]);
+    const rule = trie.match('a.x.com');
+    expect(rule).toEqual(parsed[0]?.rule(1));
+    expect(rule).toEqual({ domain: 'x.com', scope: 'subdomains', kind: 'block', list: 'b', category: 'scam', line: 3, text: '*.x.com' });
+    expect(trie.match('x.com')).toEqual(parsed[0]?.rule(2));
+    expect(trie.match('a.x.com')).not.toBe(rule);
   });
 
   it('is empty when built from nothing', () => {
@@ -221,7 +226,7 @@ describe('DomainTrie at scale (the suffix filter must never hide an entry)', () 
     let missing = 0;
     let wrongSub = 0;
     let falseHits = 0;
-    for (const rule of list.rules) {
+    for (const rule of rulesOf(list)) {
       if (trie.match(rule.domain) === undefined) missing++;
       const sub = trie.match(`zz.${rule.domain}`);
       if (sub?.domain !== rule.domain && !domains.has(`zz.${rule.domain}`)) wrongSub++;

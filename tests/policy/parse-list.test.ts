@@ -1,12 +1,13 @@
 import { describe, expect, it } from 'vitest';
 import { parseList } from '../../src/policy/parse-list.js';
 import type { ParsedList } from '../../src/policy/parse-list.js';
+import { rulesOf } from './rules-of.js';
 
 const block = (text: string, category?: string): ParsedList =>
   parseList(text, category === undefined ? { name: 'test', kind: 'block' } : { name: 'test', kind: 'block', category });
 
 /** Compact view of the rules: `kind scope domain @line "text"`. */
-const view = (list: ParsedList): string[] => list.rules.map((r) => `${r.kind} ${r.scope} ${r.domain} @${r.line} ${JSON.stringify(r.text)}`);
+const view = (list: ParsedList): string[] => rulesOf(list).map((r) => `${r.kind} ${r.scope} ${r.domain} @${r.line} ${JSON.stringify(r.text)}`);
 
 describe('parseList: accepted line formats', () => {
   it.each([
@@ -43,7 +44,8 @@ describe('parseList: accepted line formats', () => {
 
   it('fills every Rule field', () => {
     const list = parseList('# category: phishing\n\n*.evil.com\n', { name: 'fraud', kind: 'block' });
-    expect(list.rules).toEqual([
+    expect(list.size).toBe(1);
+    expect(rulesOf(list)).toEqual([
       { domain: 'evil.com', scope: 'subdomains', kind: 'block', list: 'fraud', category: 'phishing', line: 3, text: '*.evil.com' },
     ]);
   });
@@ -51,7 +53,7 @@ describe('parseList: accepted line formats', () => {
   it('makes allow rules in an allowlist, including @@ lines', () => {
     const list = parseList('good.com\n@@||also-good.com^\n||fine.org^\n', { name: 'ok', kind: 'allow' });
     expect(list.kind).toBe('allow');
-    expect(list.rules.map((r) => [r.kind, r.domain])).toEqual([
+    expect(rulesOf(list).map((r) => [r.kind, r.domain])).toEqual([
       ['allow', 'good.com'],
       ['allow', 'also-good.com'],
       ['allow', 'fine.org'],
@@ -75,7 +77,7 @@ describe('parseList: ignored lines', () => {
     ['hosts system name with comment', '::1 localhost # loopback'],
   ])('%s', (_label, text) => {
     const list = block(`${text}\n`);
-    expect(list.rules).toEqual([]);
+    expect(list.size).toBe(0);
     expect(list.skipped).toEqual([]);
   });
 
@@ -115,14 +117,14 @@ describe('parseList: skipped lines', () => {
     ['words', 'evil.com and more', "unexpected whitespace ('evil.com' is not a hosts-file address)"],
   ])('%s', (_label, text, reason) => {
     const list = block(`good.example\n${text}\n`);
-    expect(list.rules.map((r) => r.domain)).toEqual(['good.example']);
+    expect(rulesOf(list).map((r) => r.domain)).toEqual(['good.example']);
     expect(list.skipped).toEqual([{ line: 2, text, reason }]);
   });
 
   it('skips an invalid category header and keeps the default category', () => {
     const list = block('# category: Phishing Sites\na.com\n');
     expect(list.category).toBe('uncategorized');
-    expect(list.rules.map((r) => r.category)).toEqual(['uncategorized']);
+    expect(rulesOf(list).map((r) => r.category)).toEqual(['uncategorized']);
     expect(list.skipped).toEqual([
       { line: 1, text: '# category: Phishing Sites', reason: "invalid category name 'phishing sites' (use a-z, 0-9, '-', '_')" },
     ]);
@@ -131,7 +133,7 @@ describe('parseList: skipped lines', () => {
   it('skips a category header after the first rule and keeps the earlier category', () => {
     const list = block('# category: scam\na.com\n! Category: phishing\nb.com\n');
     expect(list.category).toBe('scam');
-    expect(list.rules.map((r) => r.category)).toEqual(['scam', 'scam']);
+    expect(rulesOf(list).map((r) => r.category)).toEqual(['scam', 'scam']);
     expect(list.skipped).toEqual([
       { line: 3, text: '! Category: phishing', reason: 'category header after the first rule (move it to the top of the file)' },
     ]);
@@ -151,7 +153,7 @@ describe('parseList: category', () => {
   ])('%s', (_label, text, optCategory, expected) => {
     const list = block(text, optCategory);
     expect(list.category).toBe(expected);
-    for (const r of list.rules) expect(r.category).toBe(expected);
+    for (const r of rulesOf(list)) expect(r.category).toBe(expected);
     expect(list.skipped).toEqual([]);
   });
 });
@@ -172,7 +174,7 @@ describe('parseList: text encoding and line numbers', () => {
   it('treats a BOM-only or empty text as an empty list', () => {
     for (const text of ['', '\uFEFF', '\n\n', '\r\n']) {
       const list = block(text);
-      expect(list.rules).toEqual([]);
+      expect(list.size).toBe(0);
       expect(list.skipped).toEqual([]);
     }
   });
@@ -180,6 +182,6 @@ describe('parseList: text encoding and line numbers', () => {
   it('keeps duplicates (merging is the trie’s job) and returns name and kind', () => {
     const list = parseList('a.com\na.com\n', { name: 'dups', kind: 'block' });
     expect(list.name).toBe('dups');
-    expect(list.rules.map((r) => r.line)).toEqual([1, 2]);
+    expect(rulesOf(list).map((r) => r.line)).toEqual([1, 2]);
   });
 });

@@ -37,11 +37,21 @@ describe('Policy', () => {
     expect(policy.ruleCount).toBe(3);
   });
 
-  it('is a snapshot: later changes to the parsed lists do not affect it', () => {
+  it('is a snapshot: the parsed lists it shares are immutable', () => {
     const list = parseList('x.com\n', { name: 'l', kind: 'block' });
     const p = new Policy([list], 1);
-    list.rules.length = 0;
+    // The policy references the list's packed entries instead of copying them; nothing can change them.
+    expect(Object.isFrozen(list)).toBe(true);
+    expect(Object.isFrozen(list.packed)).toBe(true);
+    expect(Object.isFrozen(list.skipped)).toBe(true);
+    expect(() => {
+      (list as { size: number }).size = 0;
+    }).toThrow(TypeError);
+    expect(() => {
+      (list as { name: string }).name = 'other';
+    }).toThrow(TypeError);
     expect(p.evaluate('x.com').action).toBe('block');
+    expect(p.evaluate('x.com').rule).toMatchObject({ list: 'l', domain: 'x.com' });
     expect(p.lists[0]?.entries).toBe(1);
   });
 

@@ -1,21 +1,25 @@
-// The shared data sits beside the repository (/work/shared/data locally, ../shared in CI).
+// Real published lists, copied into tests/fixtures/lists (see its README for sources and licences).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { DomainTrie } from '../../src/policy/domain-trie.js';
 import { parseList } from '../../src/policy/parse-list.js';
+import { rulesOf } from './rules-of.js';
 
-const read = (file: string): string => readFileSync(new URL(`../../../shared/data/${file}`, import.meta.url), 'utf8');
+const read = (file: string): string => readFileSync(new URL(`../fixtures/lists/${file}`, import.meta.url), 'utf8');
 
 describe('real lists', () => {
   it('fraud-domains.txt: all 13,734 entries accepted, unchanged', () => {
     const text = read('fraud-domains.txt');
     const list = parseList(text, { name: 'fraud', kind: 'block' });
     expect(list.skipped).toEqual([]);
-    expect(list.rules).toHaveLength(13_734);
+    expect(list.size).toBe(13_734);
+    const rules = rulesOf(list);
     const lines = text.split('\n').filter((l) => l !== '');
-    expect(list.rules.map((r) => r.domain)).toEqual(lines);
-    expect(list.rules.filter((r) => r.domain.includes('_')).length).toBeGreaterThan(0);
-    expect(list.rules.filter((r) => r.domain.includes('xn--')).length).toBeGreaterThan(1000);
+    expect(rules.map((r) => r.domain)).toEqual(lines);
+    // Every line of this file is already canonical: each entry's text is its domain, at its line.
+    expect(rules.every((r, i) => r.text === r.domain && r.line === i + 1)).toBe(true);
+    expect(rules.filter((r) => r.domain.includes('_')).length).toBeGreaterThan(0);
+    expect(rules.filter((r) => r.domain.includes('xn--')).length).toBeGreaterThan(1000);
 
     const trie = DomainTrie.build([list]);
     expect(trie.ruleCount).toBe(13_734);
@@ -28,22 +32,22 @@ describe('real lists', () => {
   });
 
   it('eth-phishing-detect hosts file: every line is a 0.0.0.0 rule, localhost ignored', () => {
-    const text = read('raw/eth-phishing-detect-1.2.0.hosts.txt');
+    const text = read('eth-phishing-detect-1.2.0.hosts.txt');
     const list = parseList(text, { name: 'eth', kind: 'block' });
     expect(list.skipped).toEqual([]);
-    expect(list.rules).toHaveLength(1_071);
-    expect(list.rules.some((r) => r.domain === 'localhost')).toBe(false);
-    expect(list.rules[0]).toMatchObject({ domain: 'yearnson.finance', line: 2, text: 'yearnson.finance' });
+    expect(list.size).toBe(1_071);
+    expect(rulesOf(list).some((r) => r.domain === 'localhost')).toBe(false);
+    expect(list.rule(0)).toMatchObject({ domain: 'yearnson.finance', line: 2, text: 'yearnson.finance' });
   });
 
   it('urlhaus adblock list: IPs and path rules skipped, hostnames kept (= malware-domains.txt)', () => {
-    const list = parseList(read('raw/urlhaus-filter-online.txt'), { name: 'urlhaus', kind: 'block' });
+    const list = parseList(read('urlhaus-filter-online.txt'), { name: 'urlhaus', kind: 'block' });
     const reasons = new Map<string, number>();
     for (const s of list.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
     expect(Object.fromEntries(reasons)).toEqual({ 'IP address, not a domain': 2_307, 'adblock rule with a path': 3_345 });
 
     const expected = read('malware-domains.txt').split('\n').filter((l) => l !== '');
-    expect(list.rules.map((r) => r.domain).sort()).toEqual(expected.sort());
+    expect(rulesOf(list).map((r) => r.domain).sort()).toEqual(expected.sort());
 
     // Path rules on legitimate hosting must not block the host.
     const trie = DomainTrie.build([list]);
