@@ -28,8 +28,13 @@ export class Synthesizer {
   /** The OPT record for a reply to a query with `edns`, or undefined when the query had none. */
   opt(edns: EdnsInfo | undefined, ede?: ExtendedError): Buffer | undefined {
     if (edns === undefined) return undefined;
-    if (ede === undefined) return this.plainOpt[edns.dnssecOk ? 1 : 0];
-    return encodeOpt({ udpSize: this.ednsUdpSize, dnssecOk: edns.dnssecOk, ede });
+    return this.optFor(edns.dnssecOk, ede);
+  }
+
+  /** Our OPT record for a client with the given DO bit; callers may keep it (it is never mutated). */
+  optFor(dnssecOk: boolean, ede?: ExtendedError): Buffer {
+    if (ede === undefined) return this.plainOpt[dnssecOk ? 1 : 0];
+    return encodeOpt({ udpSize: this.ednsUdpSize, dnssecOk, ede });
   }
 
   error(packet: Buffer, questionEnd: number, edns: EdnsInfo | undefined, rcode: number, ede?: ExtendedError): Buffer {

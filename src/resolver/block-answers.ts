@@ -29,8 +29,11 @@ export class BlockAnswers {
   private readonly nullAAAA: EncodedRecord;
   /** Per blocking domain, built on first use (the SOA depends only on it and the fixed TTL). */
   private readonly soaByDomain = new LRUCache<string, EncodedRecord>({ max: SOA_CACHE_SIZE });
-  /** EDE text per list and category; both come from configuration, so this stays small. */
-  private readonly edeText = new Map<string, string>();
+  /**
+   * The OPT record with EDE 15 per list, for DO=0 and DO=1, so a blocked answer costs no encode.
+   * Lists come from configuration, so this stays small; a list whose category changed is re-encoded.
+   */
+  private readonly edeOpts = new Map<string, { category: string; opts: readonly [Buffer, Buffer] }>();
 
   constructor(
     private readonly mode: BlockMode,
@@ -42,7 +45,7 @@ export class BlockAnswers {
   }
 
   answer(packet: Buffer, query: ParsedQuery, rule: Rule): Buffer {
-    const opt = query.edns ? this.synthesizer.opt(query.edns, { infoCode: EDE_BLOCKED, text: this.textFor(rule) }) : undefined;
+    const opt = query.edns ? this.edeOptsFor(rule)[query.edns.dnssecOk ? 1 : 0] : undefined;
     const questionEnd = query.questionEnd;
     if (this.mode === 'refused') return writeResponse(packet, questionEnd, { rcode: Rcode.REFUSED, opt });
     if (this.mode === 'null' && query.type === QType.A) {
@@ -64,15 +67,13 @@ export class BlockAnswers {
     return soa;
   }
 
-  private textFor(rule: Rule): string {
-    const key = `${rule.list}\u0000${rule.category}`;
-    let text = this.edeText.get(key);
-    if (text === undefined) {
-      text = `blocked by fraudwall list ${rule.list} (${rule.category})`;
-      // A list may change category over time; cap the map rather than let renames grow it.
-      if (this.edeText.size >= 10_000) this.edeText.clear();
-      this.edeText.set(key, text);
-    }
-    return text;
+  private edeOptsFor(rule: Rule): readonly [Buffer, Buffer] {
+    const cached = this.edeOpts.get(rule.list);
+    if (cached !== undefined && cached.category === rule.category) return cached.opts;
+    const ede = { infoCode: EDE_BLOCKED, text: `blocked by fraudwall list ${rule.list} (${rule.category})` };
+    const opts = [this.synthesizer.optFor(false, ede), this.synthesizer.optFor(true, ede)] as const;
+    if (this.edeOpts.size >= 10_000) this.edeOpts.clear(); // bounded even if lists churn
+    this.edeOpts.set(rule.list, { category: rule.category, opts });
+    return opts;
   }
 }
