@@ -184,6 +184,9 @@ function createForwarder(config: Config, metrics: Metrics): Forwarder {
     { attemptTimeoutMs: config.upstreamTimeoutMs, ednsUdpSize: config.ednsUdpSize, strategy: config.upstreamStrategy },
     { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
   );
+  metrics.watchIgnoredAnswers(() =>
+    forwarder.servers.map((server) => ({ upstream: server.label, mismatch: server.udp.stats.mismatched, late: server.udp.stats.late })),
+  );
   metrics.watchUpstreams(() =>
     labels.map((upstream, i) => ({
       upstream,

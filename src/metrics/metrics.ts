@@ -297,6 +297,30 @@ export class Metrics {
     });
   }
 
+  /**
+   * Exports, per upstream, UDP answers that were ignored: `mismatch` (wrong question, no QR bit:
+   * spoofing attempts or broken upstreams) and `late` (an ID we no longer wait for).
+   */
+  watchIgnoredAnswers(read: () => readonly { upstream: string; mismatch: number; late: number }[]): void {
+    const synced = new Map<string, number>();
+    new Counter({
+      name: 'fraudwall_upstream_ignored_answers_total',
+      help: 'UDP answers from an upstream that were ignored, by reason: mismatch (wrong question or not a response; possible spoofing) or late (no query waiting for that ID).',
+      labelNames: ['upstream', 'reason'],
+      registers: [this.registry],
+      collect() {
+        for (const state of read()) {
+          for (const reason of ['mismatch', 'late'] as const) {
+            const key = `${state.upstream} ${reason}`;
+            const delta = state[reason] - (synced.get(key) ?? 0);
+            this.labels(state.upstream, reason).inc(delta > 0 ? delta : 0);
+            synced.set(key, state[reason]);
+          }
+        }
+      },
+    });
+  }
+
   /** Exports the response cache's counters, read at scrape time (the hot path bumps plain numbers). */
   watchResponseCache(read: () => { hits: number; misses: number; stale: number; prefetches: number; entries: number; bytes: number }): void {
     const registers = [this.registry];

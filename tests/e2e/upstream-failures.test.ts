@@ -94,6 +94,14 @@ describe('failover between upstreams', () => {
       const fw = await fraudwall([at(spoofing), at(good)]);
       const reply = decode(await udpQuery(fw.port, buildQuery('www.example.test', 'A')));
       expect(reply.answers.map((a) => a.data), kind).toEqual(['192.0.2.77']);
+      if (kind !== 'garbage') {
+        const metrics = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
+        const reason = kind === 'wrong-id' ? 'late' : 'mismatch';
+        // At least ours; fraudwall's own loop probe to that upstream gets the same treatment.
+        const series = `fraudwall_upstream_ignored_answers_total{upstream="127.0.0.1:${spoofing.port}",reason="${reason}"} `;
+        const line = metrics.split('\n').find((l) => l.startsWith(series));
+        expect(Number(line?.slice(series.length)), kind).toBeGreaterThanOrEqual(1);
+      }
     }
   });
 });
