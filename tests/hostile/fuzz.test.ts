@@ -5,6 +5,7 @@
  * from a seeded generator (printed; rerun with FUZZ_SEED=<seed>), and the test process runs each
  * through the server's own parseQuery to know how many the server must count as malformed.
  */
+import { MALFORMED_REASONS } from '../../src/metrics/metrics.js';
 import type { ChildProcess } from 'node:child_process';
 import { rmSync } from 'node:fs';
 import { afterAll, describe, expect, it } from 'vitest';
@@ -37,18 +38,7 @@ const FLOOD_SOCKETS = 4;
 const BURST_PER_SOCKET = 60;
 const BURST_BYTES = 1_000_000;
 const CLEAN_A = '192.0.2.77';
-const ALL_REASONS: readonly MalformedReason[] = [
-  'short-header',
-  'response',
-  'opcode',
-  'qdcount',
-  'sections',
-  'bad-name',
-  'truncated-question',
-  'bad-opt',
-  'trailing-bytes',
-  'oversized',
-];
+const ALL_REASONS: readonly MalformedReason[] = MALFORMED_REASONS;
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
