@@ -13,11 +13,15 @@ export interface ResponseCacheOptions {
   readonly staleSeconds: number;
 }
 
-/** A stored answer: its bytes without OPT, and where its TTLs are. */
+/**
+ * A stored answer, packed into one Latin-1 string: the message without its OPT record
+ * (`length` bytes), then per TTL field 6 bytes: its offset (16 bits) and the original TTL (32 bits).
+ * One string per entry costs a fraction of a Buffer plus a typed array (each a JS object with its
+ * own backing store), which is what bounds how many answers fit in --cache-max-bytes honestly.
+ */
 export interface CacheEntry {
-  readonly body: Buffer;
-  /** Pairs: offset of a TTL field in body, then that record's original TTL. */
-  readonly ttlFields: Uint32Array;
+  readonly data: string;
+  readonly length: number;
   readonly arcountWithoutOpt: number;
   readonly storedAt: number;
   /** Seconds the entry is fresh. */
@@ -37,11 +41,11 @@ export interface CacheLookup {
 export const STALE_TTL = 30;
 
 /**
- * Per-entry overhead counted against maxBytes besides the body and TTL fields: the entry object,
- * the two backing stores, the key string and lru-cache's bookkeeping (measured with heap
- * snapshots at 600–800 bytes, so the bound errs on the high side).
+ * Per-entry overhead counted against maxBytes besides the packed data: the entry object, the
+ * string header, the key string and lru-cache's bookkeeping (measured at 300–400 bytes; rounded up).
  */
-const ENTRY_OVERHEAD = 800;
+const ENTRY_OVERHEAD = 400;
+const TTL_FIELD_BYTES = 6;
 
 export interface CacheStats {
   hits: number;
@@ -66,7 +70,7 @@ export class ResponseCache {
     this.lru = new LRUCache<string, CacheEntry>({
       max: options.maxEntries,
       maxSize: options.maxBytes,
-      sizeCalculation: (entry) => entry.body.length + entry.ttlFields.byteLength + ENTRY_OVERHEAD,
+      sizeCalculation: (entry) => entry.data.length + ENTRY_OVERHEAD,
     });
   }
 
@@ -125,20 +129,20 @@ export class ResponseCache {
     }
     if (ttl <= 0) return false;
 
-    // The body gets its own allocation (allocUnsafeSlow, not a slice of Node's 8 KiB pool): a pooled
-    // slice would keep the whole slab alive for as long as the entry lives.
     const [optStart, optEnd] = layout.opt ?? [answer.length, answer.length];
-    const body = Buffer.allocUnsafeSlow(answer.length - (optEnd - optStart));
-    answer.copy(body, 0, 0, optStart);
-    answer.copy(body, optStart, optEnd);
-    const ttlFields = new Uint32Array(layout.ttlOffsets.length * 2);
-    layout.ttlOffsets.forEach((offset, i) => {
+    const length = answer.length - (optEnd - optStart);
+    const packed = Buffer.allocUnsafe(length + layout.ttlOffsets.length * TTL_FIELD_BYTES);
+    answer.copy(packed, 0, 0, optStart);
+    answer.copy(packed, optStart, optEnd);
+    let at = length;
+    for (const offset of layout.ttlOffsets) {
       const shifted = offset > optStart ? offset - (optEnd - optStart) : offset;
-      ttlFields[i * 2] = shifted;
-      ttlFields[i * 2 + 1] = body.readUInt32BE(shifted);
-    });
+      at = packed.writeUInt16BE(shifted, at);
+      at = packed.writeUInt32BE(packed.readUInt32BE(shifted), at);
+    }
     const arcount = answer.readUInt16BE(10) - (layout.opt ? 1 : 0);
-    this.lru.set(key, { body, ttlFields, arcountWithoutOpt: arcount, storedAt: now, ttl, hits: 0, prefetching: false });
+    const data = packed.toString('latin1');
+    this.lru.set(key, { data, length, arcountWithoutOpt: arcount, storedAt: now, ttl, hits: 0, prefetching: false });
     this.stats.inserts++;
     return true;
   }
@@ -149,19 +153,21 @@ export class ResponseCache {
    */
   render(lookup: CacheLookup, packet: Buffer, query: ParsedQuery, opt: Buffer | undefined, stale: boolean): Buffer {
     const { entry, age } = lookup;
-    const body = entry.body;
-    const out = Buffer.allocUnsafe(body.length + (opt?.length ?? 0));
-    body.copy(out, 0);
+    const { data, length } = entry;
+    const out = Buffer.allocUnsafe(length + (opt?.length ?? 0));
+    out.write(data, 0, length, 'latin1');
     out.writeUInt16BE(query.id, 0);
-    out.writeUInt16BE((body.readUInt16BE(2) & ~FLAG_RD) | (query.flags & FLAG_RD), 2);
+    out.writeUInt16BE((out.readUInt16BE(2) & ~FLAG_RD) | (query.flags & FLAG_RD), 2);
     packet.copy(out, HEADER_SIZE, HEADER_SIZE, query.questionEnd);
-    const fields = entry.ttlFields;
-    for (let i = 0; i < fields.length; i += 2) {
-      const remaining = Math.min(fields[i + 1]!, entry.ttl) - age;
-      out.writeUInt32BE(stale ? STALE_TTL : remaining > 0 ? remaining : 0, fields[i]!);
+    for (let at = length; at < data.length; at += TTL_FIELD_BYTES) {
+      const offset = (data.charCodeAt(at) << 8) | data.charCodeAt(at + 1);
+      const original =
+        data.charCodeAt(at + 2) * 0x1000000 + ((data.charCodeAt(at + 3) << 16) | (data.charCodeAt(at + 4) << 8) | data.charCodeAt(at + 5));
+      const remaining = Math.min(original, entry.ttl) - age;
+      out.writeUInt32BE(stale ? STALE_TTL : remaining > 0 ? remaining : 0, offset);
     }
     out.writeUInt16BE(entry.arcountWithoutOpt + (opt ? 1 : 0), 10);
-    if (opt) opt.copy(out, body.length);
+    if (opt) opt.copy(out, length);
     return out;
   }
 
