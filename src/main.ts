@@ -288,8 +288,8 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     });
     if (entries === 0) logger.warn(`no blocklist entries loaded: fraudwall will resolve every name; add NAME.txt files to ${config.lists}`);
 
+    metrics.watchVerdictCache(() => verdictCache);
     http.route('GET', '/metrics', async (_req, res) => {
-      metrics.syncVerdictCache(verdictCache);
       sendBody(res, 200, metrics.registry.contentType, await metrics.registry.metrics());
     });
 

@@ -131,3 +131,22 @@ export class FastHistogram {
     return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values };
   }
 }
+
+/**
+ * A counter whose values live elsewhere as running totals (cache hit counts, ignored answers…)
+ * and are read when Prometheus scrapes: nothing to keep in step, no deltas to track.
+ */
+export class ReadCounter {
+  readonly type = 'counter';
+  readonly aggregator = 'sum';
+
+  constructor(
+    readonly name: string,
+    readonly help: string,
+    private readonly read: () => readonly MetricValue[],
+  ) {}
+
+  async get(): Promise<MetricData> {
+    return { name: this.name, help: this.help, type: this.type, aggregator: this.aggregator, values: [...this.read()] };
+  }
+}

@@ -2,7 +2,7 @@ import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
 import type { MalformedReason } from '../dns/wire.js';
 import type { AnswerSource, Transport } from '../resolver/resolver.js';
 import type { UpstreamFailure } from '../upstream/upstream-error.js';
-import { FastCounter, FastHistogram } from './fast-metrics.js';
+import { FastCounter, FastHistogram, ReadCounter } from './fast-metrics.js';
 
 /**
  * Every metric fraudwall exports, in one place. Labels never carry a domain or a client address:
@@ -85,9 +85,6 @@ export class Metrics {
   private readonly upstreamDuration: FastHistogram;
   private readonly upstreamErrors: FastCounter;
   private readonly malformed: Counter<'reason'>;
-  readonly verdictCacheHits: Counter;
-  readonly verdictCacheMisses: Counter;
-  readonly verdictCacheEntries: Gauge;
   private readonly listEntries: Gauge<'list' | 'category'>;
   private readonly listSkipped: Gauge<'list'>;
   private readonly listUpdated: Gauge<'list'>;
@@ -108,8 +105,6 @@ export class Metrics {
   private readonly blockedChildren = new Map<string, number[]>();
   private readonly blockedCategory = new Map<string, string>();
   private readonly upstreamSeries = new Map<string, { duration: number; errors: Map<string, number> }>();
-  private syncedHits = 0;
-  private syncedMisses = 0;
 
   constructor(version: string) {
     const registers = [this.registry];
@@ -128,7 +123,7 @@ export class Metrics {
     );
     this.upstreamErrors = new FastCounter('fraudwall_upstream_errors_total', 'Failed upstream attempts, by upstream and reason.');
     for (const metric of [this.queries, this.blocked, this.responses, this.queryDuration, this.upstreamDuration, this.upstreamErrors]) {
-      this.registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+      this.register(metric);
     }
     this.malformed = new Counter({
       name: 'fraudwall_malformed_queries_total',
@@ -136,13 +131,6 @@ export class Metrics {
       labelNames: ['reason'],
       registers,
     });
-    this.verdictCacheHits = new Counter({ name: 'fraudwall_verdict_cache_hits_total', help: 'Policy verdicts served from the LRU.', registers });
-    this.verdictCacheMisses = new Counter({
-      name: 'fraudwall_verdict_cache_misses_total',
-      help: 'Policy verdicts computed from the domain trie.',
-      registers,
-    });
-    this.verdictCacheEntries = new Gauge({ name: 'fraudwall_verdict_cache_entries', help: 'Verdicts held in the LRU.', registers });
     this.listEntries = new Gauge({
       name: 'fraudwall_blocklist_entries',
       help: 'Rules loaded per list.',
@@ -263,15 +251,17 @@ export class Metrics {
     return series;
   }
 
-  /** Brings the verdict-cache series up to date; called at scrape time so the hot path only bumps plain numbers. */
-  syncVerdictCache(stats: { readonly hits: number; readonly misses: number; readonly size: number }): void {
-    const hitDelta = stats.hits - this.syncedHits;
-    const missDelta = stats.misses - this.syncedMisses;
-    if (hitDelta > 0) this.verdictCacheHits.inc(hitDelta);
-    if (missDelta > 0) this.verdictCacheMisses.inc(missDelta);
-    this.syncedHits = stats.hits;
-    this.syncedMisses = stats.misses;
-    this.verdictCacheEntries.set(stats.size);
+  private register(metric: FastCounter | FastHistogram | ReadCounter): void {
+    this.registry.registerMetric(metric as unknown as Parameters<Registry['registerMetric']>[0]);
+  }
+
+  /** Exports the verdict LRU's counters, read at scrape time (the hot path bumps plain numbers). */
+  watchVerdictCache(read: () => { readonly hits: number; readonly misses: number; readonly size: number }): void {
+    this.register(new ReadCounter('fraudwall_verdict_cache_hits_total', 'Policy verdicts served from the LRU.', () => [{ labels: {}, value: read().hits }]));
+    this.register(
+      new ReadCounter('fraudwall_verdict_cache_misses_total', 'Policy verdicts computed from the domain trie.', () => [{ labels: {}, value: read().misses }]),
+    );
+    new Gauge({ name: 'fraudwall_verdict_cache_entries', help: 'Verdicts held in the LRU.', registers: [this.registry], collect() { this.set(read().size); } });
   }
 
   /** Exports each upstream's circuit-breaker and loop state, read at scrape time. */
@@ -302,41 +292,24 @@ export class Metrics {
    * spoofing attempts or broken upstreams) and `late` (an ID we no longer wait for).
    */
   watchIgnoredAnswers(read: () => readonly { upstream: string; mismatch: number; late: number }[]): void {
-    const synced = new Map<string, number>();
-    new Counter({
-      name: 'fraudwall_upstream_ignored_answers_total',
-      help: 'UDP answers from an upstream that were ignored, by reason: mismatch (wrong question or not a response; possible spoofing) or late (no query waiting for that ID).',
-      labelNames: ['upstream', 'reason'],
-      registers: [this.registry],
-      collect() {
-        for (const state of read()) {
-          for (const reason of ['mismatch', 'late'] as const) {
-            const key = `${state.upstream} ${reason}`;
-            const delta = state[reason] - (synced.get(key) ?? 0);
-            this.labels(state.upstream, reason).inc(delta > 0 ? delta : 0);
-            synced.set(key, state[reason]);
-          }
-        }
-      },
-    });
+    this.register(
+      new ReadCounter(
+        'fraudwall_upstream_ignored_answers_total',
+        'UDP answers from an upstream that were ignored, by reason: mismatch (wrong question or not a response; possible spoofing) or late (no query waiting for that ID).',
+        () =>
+          read().flatMap((state) => [
+            { labels: { upstream: state.upstream, reason: 'mismatch' }, value: state.mismatch },
+            { labels: { upstream: state.upstream, reason: 'late' }, value: state.late },
+          ]),
+      ),
+    );
   }
 
   /** Exports the response cache's counters, read at scrape time (the hot path bumps plain numbers). */
   watchResponseCache(read: () => { hits: number; misses: number; stale: number; prefetches: number; entries: number; bytes: number }): void {
     const registers = [this.registry];
-    const counter = (name: string, help: string, field: 'hits' | 'misses' | 'stale' | 'prefetches'): void => {
-      let synced = 0;
-      new Counter({
-        name,
-        help,
-        registers,
-        collect() {
-          const value = read()[field];
-          if (value > synced) this.inc(value - synced);
-          synced = value;
-        },
-      });
-    };
+    const counter = (name: string, help: string, field: 'hits' | 'misses' | 'stale' | 'prefetches'): void =>
+      this.register(new ReadCounter(name, help, () => [{ labels: {}, value: read()[field] }]));
     counter('fraudwall_cache_hits_total', 'Answers served fresh from the response cache.', 'hits');
     counter('fraudwall_cache_misses_total', 'Response-cache lookups that found nothing fresh.', 'misses');
     counter('fraudwall_cache_stale_answers_total', 'Expired answers served because the upstream failed or was slow (RFC 8767).', 'stale');

@@ -26,6 +26,8 @@ describe('README', () => {
   it('documents every fraudwall metric', async () => {
     const metrics = new Metrics('test');
     metrics.watchUpstreams(() => []);
+    metrics.watchVerdictCache(() => ({ hits: 0, misses: 0, size: 0 }));
+    metrics.watchIgnoredAnswers(() => []);
     metrics.watchResponseCache(() => ({ hits: 0, misses: 0, stale: 0, prefetches: 0, entries: 0, bytes: 0 }));
     const names = metrics.registry
       .getMetricsAsArray()
