@@ -1,4 +1,4 @@
-import client, { Counter, Gauge, Histogram, Registry } from 'prom-client';
+import client, { Counter, Gauge, Registry } from 'prom-client';
 import type { MalformedReason } from '../dns/wire.js';
 import type { AnswerSource, Transport } from '../resolver/resolver.js';
 import type { UpstreamFailure } from '../upstream/upstream-error.js';

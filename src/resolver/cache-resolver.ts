@@ -40,9 +40,13 @@ export class CacheResolver implements Resolver {
     const hit = this.cache.lookup(key, performance.now());
     if (hit?.fresh) {
       if (this.options.prefetch) this.maybePrefetch(ctx, key, hit);
-      return { bytes: this.cache.render(hit, ctx.packet, ctx.query, this.synthesizer.opt(ctx.query.edns), false), source: 'cache' };
+      return this.fresh(ctx, hit);
     }
     return this.miss(ctx, key, hit);
+  }
+
+  private fresh(ctx: QueryContext, hit: CacheLookup): Answer {
+    return { bytes: this.cache.render(hit, ctx.packet, ctx.query, this.synthesizer.opt(ctx.query.edns), false), source: 'cache' };
   }
 
   private async miss(ctx: QueryContext, key: string, stale: CacheLookup | undefined): Promise<Answer> {
@@ -51,7 +55,7 @@ export class CacheResolver implements Resolver {
       await leader;
       const shared = this.cache.lookup(key, performance.now());
       if (shared?.fresh) {
-        return { bytes: this.cache.render(shared, ctx.packet, ctx.query, this.synthesizer.opt(ctx.query.edns), false), source: 'cache' };
+        return this.fresh(ctx, shared);
       }
       // The leader's answer was not cacheable (SERVFAIL, TC…): ask for ourselves.
     }
