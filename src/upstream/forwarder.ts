@@ -137,6 +137,9 @@ export class Forwarder {
   }
 
   close(): void {
-    for (const server of this.servers) server.udp.close();
+    for (const server of this.servers) {
+      server.udp.close();
+      server.tcp.close();
+    }
   }
 }
