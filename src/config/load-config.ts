@@ -37,6 +37,8 @@ export interface Config {
   readonly rateLimitAction: 'truncate' | 'drop';
   readonly rateLimitLoopback: boolean;
   readonly maxInFlight: number;
+  /** Processes serving DNS; 1 = this process does everything. */
+  readonly workers: number;
   readonly tcpIdleTimeoutMs: number;
   readonly tcpMaxConnections: number;
   readonly tcpMaxConnectionsPerClient: number;

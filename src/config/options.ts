@@ -155,6 +155,15 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
   },
   { key: 'rate-limit-loopback', kind: 'bool', description: 'rate-limit loopback clients too', default: false },
   {
+    key: 'workers',
+    kind: 'int',
+    min: 1,
+    max: 64,
+    description:
+      'processes serving DNS on the shared listen sockets (node:cluster); with more than 1, a primary process keeps the lists, admin API and /metrics, and the cache and in-flight limits are split among the workers',
+    default: 1,
+  },
+  {
     key: 'max-in-flight',
     kind: 'int',
     min: 1,

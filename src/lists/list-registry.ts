@@ -34,6 +34,9 @@ export interface ListInfo {
 /** Receives the list set after every swap (metrics gauges, for instance). */
 export type ListsObserver = (records: readonly ListRecord[], generation: number) => void;
 
+/** Carries a new policy to other copies of it (cluster workers); must not throw. */
+export type PolicyPropagator = (records: readonly ListRecord[], generation: number) => Promise<void>;
+
 /**
  * Lists are combined in name order, so precedence between equal-depth blocks never depends on load order.
  * Only the array is new: the Policy built from it references each list's packed entries, so lists that
@@ -55,6 +58,7 @@ export class ListRegistry {
   private records: ReadonlyMap<string, ListRecord>;
   private queue: Promise<unknown> = Promise.resolve();
   private readonly observers: ListsObserver[] = [];
+  private readonly propagators: PolicyPropagator[] = [];
 
   constructor(initial: readonly ListRecord[], cache: VerdictCache, private readonly logger: Logger) {
     this.records = new Map(initial.map((record) => [record.list.name, record]));
@@ -93,6 +97,15 @@ export class ListRegistry {
   }
 
   /**
+   * `propagate` runs inside each update, after the swap: the update (and so the admin API's answer)
+   * completes only once every copy of the policy is current, and the next update waits for it, so
+   * no copy ever holds more than the old and the new policy.
+   */
+  afterSwap(propagate: PolicyPropagator): void {
+    this.propagators.push(propagate);
+  }
+
+  /**
    * Applies `change` to a copy of the list set and swaps in a policy built from the result.
    * `change` gets the generation the new policy will have (to stamp changed records) and may throw
    * to reject the update, leaving everything as it was. Updates are serialized.
@@ -109,6 +122,7 @@ export class ListRegistry {
       this.logger.debug('policy swapped', { generation: nextGeneration, buildMs: Math.round(performance.now() - started) });
       const all = this.all();
       for (const observer of this.observers) observer(all, nextGeneration);
+      for (const propagate of this.propagators) await propagate(all, nextGeneration);
       return { result, generation: nextGeneration };
     };
     const done = this.queue.then(run, run);

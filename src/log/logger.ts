@@ -15,11 +15,16 @@ export interface Logger {
  * Lifecycle and error logs as one JSON object per line on stderr (stdout stays free for command
  * output). Never used per query at info level: the hot path has metrics for that.
  */
-export function createLogger(level: LogLevel, write: (line: string) => void = (line) => process.stderr.write(line)): Logger {
+export function createLogger(
+  level: LogLevel,
+  write: (line: string) => void = (line) => process.stderr.write(line),
+  /** Fields on every line (a cluster worker's number, for instance). */
+  base: LogFields = {},
+): Logger {
   const threshold = LEVEL_ORDER[level];
   const emit = (lvl: LogLevel, msg: string, fields?: LogFields): void => {
     if (LEVEL_ORDER[lvl] < threshold) return;
-    const entry: LogFields = { time: new Date().toISOString(), level: lvl, msg, ...fields };
+    const entry: LogFields = { time: new Date().toISOString(), level: lvl, msg, ...base, ...fields };
     if (fields?.['err'] instanceof Error) entry['err'] = { message: fields['err'].message, code: (fields['err'] as { code?: unknown }).code };
     write(`${JSON.stringify(entry)}\n`);
   };

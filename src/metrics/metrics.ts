@@ -136,20 +136,29 @@ export class Metrics {
       help: 'Rules loaded per list.',
       labelNames: ['list', 'category'],
       registers,
+      // With --workers, only the primary holds list figures: combining processes must not add them up.
+      aggregator: 'max',
     });
     this.listSkipped = new Gauge({
       name: 'fraudwall_blocklist_skipped_lines',
       help: 'Lines of a list that no format accepted (paths, IPs, regexes) and were skipped.',
       labelNames: ['list'],
       registers,
+      aggregator: 'max',
     });
     this.listUpdated = new Gauge({
       name: 'fraudwall_blocklist_last_update_timestamp_seconds',
       help: 'Unix time of the last successful load or update of a list.',
       labelNames: ['list'],
       registers,
+      aggregator: 'max',
     });
-    this.generation = new Gauge({ name: 'fraudwall_blocklist_generation', help: 'Generation of the live policy; rises on every swap.', registers });
+    this.generation = new Gauge({
+      name: 'fraudwall_blocklist_generation',
+      help: 'Generation of the live policy; rises on every swap. With --workers, the lowest generation any process serves.',
+      registers,
+      aggregator: 'min',
+    });
     this.queryLogDropped = new Counter({
       name: 'fraudwall_query_log_dropped_total',
       help: 'Query-log lines dropped because the log destination could not keep up.',
@@ -187,7 +196,7 @@ export class Metrics {
       help: 'Queries answered SERVFAIL at once because too many were already waiting for upstreams.',
       registers,
     });
-    new Gauge({ name: 'fraudwall_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers })
+    new Gauge({ name: 'fraudwall_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers, aggregator: 'max' })
       .labels(version)
       .set(1);
     registerProcessMetrics(this.registry);
@@ -269,9 +278,10 @@ export class Metrics {
     const registers = [this.registry];
     new Gauge({
       name: 'fraudwall_upstream_up',
-      help: '1 while an upstream is in use, 0 while its circuit breaker is open or it loops back to fraudwall.',
+      help: '1 while an upstream is in use, 0 while its circuit breaker is open or it loops back to fraudwall (with --workers: 0 if any worker has it out).',
       labelNames: ['upstream'],
       registers,
+      aggregator: 'min',
       collect() {
         for (const state of read()) this.labels(state.upstream).set(state.up ? 1 : 0);
       },
@@ -281,6 +291,7 @@ export class Metrics {
       help: '1 when an upstream was found forwarding fraudwall’s own queries back to it (skipped until fixed).',
       labelNames: ['upstream'],
       registers,
+      aggregator: 'max',
       collect() {
         for (const state of read()) this.labels(state.upstream).set(state.looping ? 1 : 0);
       },
@@ -288,14 +299,14 @@ export class Metrics {
   }
 
   /**
-   * Exports, per upstream, UDP answers that were ignored: `mismatch` (wrong question, no QR bit:
+   * Exports, per upstream, UDP and TCP answers that were ignored: `mismatch` (wrong question, no QR bit:
    * spoofing attempts or broken upstreams) and `late` (an ID we no longer wait for).
    */
   watchIgnoredAnswers(read: () => readonly { upstream: string; mismatch: number; late: number }[]): void {
     this.register(
       new ReadCounter(
         'fraudwall_upstream_ignored_answers_total',
-        'UDP answers from an upstream that were ignored, by reason: mismatch (wrong question or not a response; possible spoofing) or late (no query waiting for that ID).',
+        'Answers from an upstream (UDP or TCP) that were ignored, by reason: mismatch (wrong question or not a response; possible spoofing) or late (no query waiting for that ID).',
         () =>
           read().flatMap((state) => [
             { labels: { upstream: state.upstream, reason: 'mismatch' }, value: state.mismatch },

@@ -112,6 +112,21 @@ export class PackedRules {
     Object.freeze(this);
   }
 
+  /** @internal The arrays themselves (immutable), for copying a list to a cluster worker. */
+  storage(): PackedStorage {
+    return {
+      size: this.size,
+      bytes: this.bytes,
+      lengths: this.lengths,
+      blocks: this.blocks,
+      flags: this.flags,
+      lines: this.lines,
+      rawIndex: this.rawIndex,
+      rawOffsets: this.rawOffsets,
+      rawBytes: this.rawBytes,
+    };
+  }
+
   /** @internal Offset of entry i's domain in `bytes` (no range check: hot path). */
   start(i: number): number {
     const lengths = this.lengths;

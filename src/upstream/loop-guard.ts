@@ -21,6 +21,15 @@ function probeQuery(name: string): { message: Buffer; questionEnd: number } {
   return { message, questionEnd: message.length };
 }
 
+export interface LoopGuardOptions {
+  readonly probeTimeoutMs: number;
+  readonly intervalMs: number;
+  /** Wait after a probe's answer before judging it (cluster workers: news of other workers' sightings). */
+  readonly settleMs: number;
+  /** Called for a probe name this guard did not send (with workers: maybe a sibling's probe). */
+  readonly onForeignProbe?: ((name: string) => void) | undefined;
+}
+
 /**
  * Finds upstreams that forward our queries back to us (directly or through other resolvers): it
  * sends each upstream a query for a fresh random probe name and watches whether that name arrives
@@ -36,14 +45,20 @@ export class LoopGuard {
   constructor(
     private readonly forwarder: Forwarder,
     private readonly logger: Logger,
-    private readonly options: { readonly probeTimeoutMs: number; readonly intervalMs: number },
+    private readonly options: LoopGuardOptions,
   ) {}
 
   /** True when `name` is a loop probe (the caller refuses it so the loop ends here). */
   noteQuery(name: string): boolean {
     if (!name.endsWith(LOOP_PROBE_SUFFIX)) return false;
     if (this.pending.has(name)) this.hits.add(name);
+    else this.options.onForeignProbe?.(name);
     return true;
+  }
+
+  /** A probe that came back to another worker of this server (the shared socket picks the reader). */
+  noteProbeSeenElsewhere(name: string): void {
+    if (this.pending.has(name)) this.hits.add(name);
   }
 
   async probeAll(): Promise<void> {
@@ -57,6 +72,8 @@ export class LoopGuard {
     this.pending.set(name, index);
     try {
       await server.udp.query(message, questionEnd, this.options.probeTimeoutMs).catch(() => undefined);
+      // Word that another worker saw the probe travels through the primary: give it a moment.
+      if (this.options.settleMs > 0) await new Promise((resolve) => setTimeout(resolve, this.options.settleMs));
       const looping = this.hits.has(name);
       const wasLooping = this.forwarder.health.isLooping(index);
       this.forwarder.health.setLooping(index, looping);

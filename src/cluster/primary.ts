@@ -1,0 +1,318 @@
+// --workers N: this process becomes the primary. It runs the control plane (lists, admin API,
+// /metrics, persistence) and N node:cluster workers run the data plane on the listen sockets
+// node:cluster shares among them (Node 20's UDP has no SO_REUSEPORT; the primary holds the socket
+// and every worker reads from it). Each list change reaches every worker before the admin API
+// answers; /metrics adds up every worker's series.
+import cluster, { type Worker } from 'node:cluster';
+import { fileURLToPath } from 'node:url';
+import { AggregatorRegistry, Counter, Gauge } from 'prom-client';
+import type { Health } from '../admin/http-server.js';
+import type { Config } from '../config/load-config.js';
+import { startControlPlane } from '../control-plane.js';
+import { warnIfOpenResolver } from '../data-plane.js';
+import type { ListRecord } from '../lists/list-registry.js';
+import type { Logger } from '../log/logger.js';
+import { Metrics } from '../metrics/metrics.js';
+import { logReady, type RunningServer } from '../running-server.js';
+import { encodeList, type EncodedList } from '../policy/list-transfer.js';
+import type { ParsedList } from '../policy/parse-list.js';
+import { StartupError } from '../startup-error.js';
+import { VERSION } from '../version.js';
+import { isFromWorker, type FromWorker, type PolicyUpdate, type ToWorker } from './messages.js';
+
+const WORKER_ENTRY = fileURLToPath(new URL('./worker-entry.js', import.meta.url));
+/** A worker that has not confirmed a policy by then is restarted (it gets the current one at start). */
+const POLICY_ACK_TIMEOUT_MS = 15_000;
+const METRICS_TIMEOUT_MS = 2_000;
+const START_TIMEOUT_MS = 60_000;
+/** Restart delay after a crash doubles up to this; a worker that lived a minute resets it. */
+const MAX_RESTART_DELAY_MS = 30_000;
+const STABLE_AFTER_MS = 60_000;
+/** The primary answers explain requests only: a small verdict cache is plenty. */
+const PRIMARY_VERDICT_CACHE = 1000;
+
+/**
+ * The limits that bound memory or upstream load are totals: each worker gets its share. Per-client
+ * limits (rate limit, TCP connections per client) stay per worker: the kernel does not spread one
+ * client's packets evenly, and halving them could throttle a legitimate client.
+ */
+export function workerConfig(config: Config): Config {
+  const share = (total: number): number => (total === 0 ? 0 : Math.max(1, Math.ceil(total / config.workers)));
+  return {
+    ...config,
+    cacheSize: share(config.cacheSize),
+    cacheMaxBytes: share(config.cacheMaxBytes),
+    verdictCacheSize: share(config.verdictCacheSize),
+    maxInFlight: share(config.maxInFlight),
+    tcpMaxConnections: share(config.tcpMaxConnections),
+  };
+}
+
+interface Member {
+  readonly index: number;
+  readonly process: Worker;
+  readonly startedAt: number;
+  /** The lists this worker holds, as the primary sent them (identity tells what changed). */
+  lists: Map<string, ParsedList>;
+  /** The start message (with the policy of that moment) went out; later policies follow it. */
+  started: boolean;
+  ready: boolean;
+  /** Highest generation the worker confirmed. */
+  applied: number;
+}
+
+class WorkerPool {
+  private readonly members = new Map<number, Member>();
+  private snapshot: { records: readonly ListRecord[]; generation: number };
+  private stopping = false;
+  /** Every worker started once; from now on an exit means a restart. */
+  private up = false;
+  private restartDelayMs = 1000;
+  private nextMetricsId = 1;
+  private readonly waiters = new Set<{ check: () => boolean; resolve: () => void }>();
+  private readonly metricsReplies = new Map<number, (metrics: unknown[]) => void>();
+  private readonly restarts: Counter;
+  private readonly running: Gauge;
+
+  constructor(
+    private readonly config: Config,
+    private readonly logger: Logger,
+    private readonly metrics: Metrics,
+    initial: { records: readonly ListRecord[]; generation: number },
+  ) {
+    this.snapshot = initial;
+    const registers = [metrics.registry];
+    this.restarts = new Counter({
+      name: 'fraudwall_worker_restarts_total',
+      help: 'Workers started again after they exited unexpectedly (--workers > 1).',
+      registers,
+    });
+    this.running = new Gauge({
+      name: 'fraudwall_workers_ready',
+      help: 'Workers serving DNS; compare with the configured --workers.',
+      registers,
+    });
+    cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
+  }
+
+  /** Forks every worker and waits until all serve DNS; the first failure to start is fatal. */
+  async start(): Promise<readonly { host: string; port: number }[]> {
+    const started = await Promise.all(Array.from({ length: this.config.workers }, (_, index) => this.fork(index)));
+    this.up = true;
+    return started[0]!;
+  }
+
+  private fork(index: number): Promise<readonly { host: string; port: number }[]> {
+    const process = cluster.fork();
+    const member: Member = { index, process, startedAt: Date.now(), lists: new Map(), started: false, ready: false, applied: 0 };
+    this.members.set(index, member);
+    return new Promise((resolve, reject) => {
+      const timer = setTimeout(() => reject(new StartupError('E_WORKER_START', `worker ${index} did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      timer.unref();
+      process.on('message', (message: unknown) => {
+        if (!isFromWorker(message)) return;
+        if (message.type === 'waiting') {
+          this.send(member, { type: 'start', index, config: workerConfig(this.config), policy: this.updateFor(member, this.snapshot) });
+          member.started = true;
+          member.applied = this.snapshot.generation;
+        } else if (message.type === 'ready') {
+          clearTimeout(timer);
+          member.ready = true;
+          this.running.set(this.readyCount());
+          resolve(message.listeners);
+        } else if (message.type === 'start-failed') {
+          clearTimeout(timer);
+          reject(new StartupError(message.code, `worker ${index}: ${message.message}`));
+        } else {
+          this.onMessage(member, message);
+        }
+      });
+      process.on('exit', (code: number | null, signal: string | null) => {
+        clearTimeout(timer);
+        this.onExit(member, code, signal);
+        reject(new StartupError('E_WORKER_START', `worker ${index} exited during start (code ${code}, signal ${signal})`));
+      });
+    });
+  }
+
+  private onMessage(member: Member, message: FromWorker): void {
+    switch (message.type) {
+      case 'policy-applied':
+        member.applied = Math.max(member.applied, message.generation);
+        break;
+      case 'policy-failed':
+        this.logger.error(`worker ${member.index} could not apply policy ${message.generation} (${message.message}); restarting it`);
+        member.process.kill();
+        break;
+      case 'metrics':
+        this.metricsReplies.get(message.id)?.(message.metrics);
+        break;
+      case 'probe-seen':
+        // A loop probe reached this worker; the worker that sent it may be another one.
+        for (const other of this.members.values()) if (other !== member) this.send(other, { type: 'probe-seen', name: message.name });
+        break;
+      default:
+        break;
+    }
+    this.wake();
+  }
+
+  private onExit(member: Member, code: number | null, signal: string | null): void {
+    if (this.members.get(member.index) === member) this.members.delete(member.index);
+    this.running.set(this.readyCount());
+    this.wake();
+    // Before the pool is up, a failed start is fatal (start() reports it); afterwards workers come back.
+    if (this.stopping || !this.up) return;
+    if (Date.now() - member.startedAt > STABLE_AFTER_MS) this.restartDelayMs = 1000;
+    const delay = this.restartDelayMs;
+    this.restartDelayMs = Math.min(this.restartDelayMs * 2, MAX_RESTART_DELAY_MS);
+    this.logger.error(`worker ${member.index} exited (code ${code}, signal ${signal}); starting it again in ${delay} ms`);
+    setTimeout(() => {
+      if (this.stopping) return;
+      this.restarts.inc();
+      this.fork(member.index).catch((error: unknown) => this.logger.error(`worker ${member.index} did not start again; trying later`, { err: error }));
+    }, delay).unref();
+  }
+
+  /** The lists `member` lacks for `snapshot`; encodings are shared between workers of one update. */
+  private updateFor(member: Member, snapshot: { records: readonly ListRecord[]; generation: number }, encoded = new Map<ParsedList, EncodedList>()): PolicyUpdate {
+    const lists: EncodedList[] = [];
+    const held = new Map<string, ParsedList>();
+    for (const { list } of snapshot.records) {
+      held.set(list.name, list);
+      if (member.lists.get(list.name) === list) continue;
+      let copy = encoded.get(list);
+      if (copy === undefined) encoded.set(list, (copy = encodeList(list)));
+      lists.push(copy);
+    }
+    member.lists = held;
+    return { generation: snapshot.generation, order: snapshot.records.map((record) => record.list.name), lists };
+  }
+
+  /** Sends the new policy to every worker and waits (bounded) until each confirms it. */
+  async propagate(records: readonly ListRecord[], generation: number): Promise<void> {
+    this.snapshot = { records, generation };
+    const encoded = new Map<ParsedList, EncodedList>();
+    const targets = [...this.members.values()].filter((member) => member.started);
+    for (const member of targets) this.send(member, { type: 'policy', policy: this.updateFor(member, this.snapshot, encoded) });
+    const confirmed = await this.waitUntil(
+      () => targets.every((member) => member.applied >= generation || !this.members.has(member.index)),
+      POLICY_ACK_TIMEOUT_MS,
+    );
+    if (confirmed) return;
+    for (const member of targets) {
+      if (member.applied >= generation || !this.members.has(member.index)) continue;
+      this.logger.error(`worker ${member.index} did not confirm policy ${generation} within ${POLICY_ACK_TIMEOUT_MS / 1000} s; restarting it`);
+      member.process.kill();
+    }
+  }
+
+  /** Every worker's metrics plus the primary's, added up (counters, histograms) or combined per metric. */
+  async renderMetrics(): Promise<{ contentType: string; body: string }> {
+    const own = await this.metrics.registry.getMetricsAsJSON();
+    const replies = await Promise.all([...this.members.values()].filter((member) => member.ready).map((member) => this.workerMetrics(member)));
+    const registry = AggregatorRegistry.aggregate([own, ...replies.filter((reply) => reply !== undefined)]);
+    return { contentType: registry.contentType, body: await registry.metrics() };
+  }
+
+  private workerMetrics(member: Member): Promise<unknown[] | undefined> {
+    const id = this.nextMetricsId++;
+    return new Promise((resolve) => {
+      const timer = setTimeout(() => {
+        this.metricsReplies.delete(id);
+        this.logger.warn(`worker ${member.index} did not send its metrics within ${METRICS_TIMEOUT_MS} ms; this scrape leaves it out`);
+        resolve(undefined);
+      }, METRICS_TIMEOUT_MS);
+      this.metricsReplies.set(id, (metrics) => {
+        clearTimeout(timer);
+        this.metricsReplies.delete(id);
+        resolve(metrics);
+      });
+      this.send(member, { type: 'metrics', id });
+    });
+  }
+
+  /** Asks every worker to drain and leave; kills those still there after the query deadline. */
+  async stop(): Promise<void> {
+    this.stopping = true;
+    const members = [...this.members.values()];
+    for (const member of members) this.send(member, { type: 'stop' });
+    const gone = await this.waitUntil(() => this.members.size === 0, this.config.queryTimeoutMs + 2000);
+    if (!gone) for (const member of this.members.values()) member.process.kill('SIGKILL');
+  }
+
+  private readyCount(): number {
+    return [...this.members.values()].filter((member) => member.ready).length;
+  }
+
+  private send(member: Member, message: ToWorker): void {
+    if (!member.process.isConnected()) return;
+    member.process.send(message, (error: Error | null) => {
+      if (error) this.logger.warn(`message to worker ${member.index} failed (${error.message})`);
+    });
+  }
+
+  private waitUntil(check: () => boolean, timeoutMs: number): Promise<boolean> {
+    if (check()) return Promise.resolve(true);
+    return new Promise((resolve) => {
+      const waiter = {
+        check,
+        resolve: () => {
+          clearTimeout(timer);
+          this.waiters.delete(waiter);
+          resolve(true);
+        },
+      };
+      const timer = setTimeout(() => {
+        this.waiters.delete(waiter);
+        resolve(false);
+      }, timeoutMs);
+      this.waiters.add(waiter);
+    });
+  }
+
+  private wake(): void {
+    for (const waiter of [...this.waiters]) if (waiter.check()) waiter.resolve();
+  }
+}
+
+/** The primary of `--workers N`: control plane here, data plane in N workers. */
+export async function startCluster(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<RunningServer> {
+  const health: Health = { ready: false };
+  const metrics = new Metrics(VERSION);
+  let pool: WorkerPool | undefined;
+  const control = await startControlPlane(config, logger, env, metrics, health, {
+    verdictCacheSize: PRIMARY_VERDICT_CACHE,
+    renderMetrics: async () =>
+      pool ? pool.renderMetrics() : { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() },
+  });
+  const registry = control.registry;
+  pool = new WorkerPool(config, logger, metrics, { records: registry.all(), generation: registry.generation });
+  const workers = pool;
+  // Registered before the workers start: a change while they start reaches them after their start message.
+  registry.afterSwap((records, generation) => workers.propagate(records, generation));
+  let listeners: readonly { host: string; port: number }[];
+  try {
+    warnIfOpenResolver(config, logger);
+    listeners = await workers.start();
+  } catch (error) {
+    await workers.stop();
+    await control.close();
+    throw error;
+  }
+  health.ready = true;
+  const http = { host: control.http.host, port: control.http.port };
+  logReady(logger, config, { listeners, http, adminEnabled: control.adminEnabled });
+  return {
+    listeners,
+    http,
+    registry,
+    metrics,
+    reload: control.reload,
+    async close() {
+      health.ready = false;
+      await workers.stop();
+      await control.close();
+    },
+  };
+}

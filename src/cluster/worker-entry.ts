@@ -1,0 +1,4 @@
+// The script node:cluster starts for each worker (see primary.ts).
+import { runWorker } from './worker.js';
+
+runWorker();
