@@ -31,7 +31,8 @@ function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
   process.stderr.write(
     'usage: node bench/run.mjs [--sizes 200000,1000000] [--duration 10] [--peers unbound,dnsmasq] [--quick]\n' +
-      '                          [--fw-log-level info|warn] [--latency-seconds 3] [--keep-files] [--profile] [--wait-idle 30]\n' +
+      '                          [--fw-log-level info|warn] [--latency-seconds 3] [--keep-files] [--profile] [--wait-idle 30] [--fw-workers N]\n' +
+      '  --fw-workers N: run fraudwall with --workers N, pinned to cores 0..N-1 (so on a 2-core machine it shares core 1 with dnsperf)\n' +
       '  --wait-idle S: before each server, wait up to S seconds for other processes to leave the CPU (0: do not wait)\n' +
       '  --profile: run fraudwall under node --cpu-prof and print where its CPU time went (slows it a little)\n',
   );
@@ -52,6 +53,7 @@ function options() {
         'keep-files': { type: 'boolean', default: false },
         profile: { type: 'boolean', default: false },
         'wait-idle': { type: 'string', default: '30' },
+        'fw-workers': { type: 'string', default: '1' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -74,7 +76,9 @@ function options() {
     }
   }
   if (!['debug', 'info', 'warn', 'error'].includes(parsed['fw-log-level'])) usage('--fw-log-level must be debug|info|warn|error');
-  return { sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
+  const fwWorkers = Number(parsed['fw-workers']);
+  if (!Number.isInteger(fwWorkers) || fwWorkers < 1 || fwWorkers > 64) usage('--fw-workers must be 1..64');
+  return { fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
 }
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -290,6 +294,7 @@ async function main() {
             logLevel: opts.fwLogLevel,
             heapMB: n >= BIG_SIZE ? 16384 : undefined,
             profileDir: opts.profile ? path.join(BENCH_DIR, `profile-${stamp}-${n}`) : undefined,
+            workers: opts.fwWorkers,
             ...common,
           }),
       ],

@@ -91,13 +91,30 @@ export async function dnsperf({ port, file, qps, outstanding, limitSec, verboseF
 
 const CLOCK_TICKS = 100;
 
-/** utime + stime of a process (all threads), in clock ticks; null when unknown. */
+/** utime + stime of a process (all threads) and its children (cluster workers), in clock ticks; null when unknown. */
 function processTicks(pid) {
   if (!pid) return null;
-  try {
-    const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const ticks = (each) => {
+    const stat = readFileSync(`/proc/${each}/stat`, 'utf8');
     const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
     return Number(fields[11]) + Number(fields[12]);
+  };
+  try {
+    let total = ticks(pid);
+    let children = [];
+    try {
+      children = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean);
+    } catch {
+      children = [];
+    }
+    for (const child of children) {
+      try {
+        total += ticks(child);
+      } catch {
+        // exited meanwhile
+      }
+    }
+    return total;
   } catch {
     return null;
   }

@@ -86,9 +86,9 @@ export async function startUpstream(workDir) {
  * Common start logic of a server under test: spawn at t0, poll a blocked name every 20 ms until it
  * answers NXDOMAIN (the whole list is in effect), then check that a clean name resolves.
  */
-async function startMeasured({ name, cmd, args, port, blockedName, env, onLine, timeoutMs = 900_000 }) {
+async function startMeasured({ name, cmd, args, port, blockedName, env, onLine, timeoutMs = 900_000, cores = String(SERVER_CORE) }) {
   const t0 = performance.now();
-  const child = spawnTracked('taskset', ['-c', String(SERVER_CORE), cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
+  const child = spawnTracked('taskset', ['-c', cores, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   const output = collectOutput(child);
   if (onLine) {
     let pending = '';
@@ -119,7 +119,7 @@ async function startMeasured({ name, cmd, args, port, blockedName, env, onLine, 
 }
 
 /** fraudwall serve, with the flags the benchmark requires. */
-export async function startFraudwall({ root, lists, stateDir, upstreamPort, blockedName, logLevel, heapMB, profileDir, nodeArgs: extraNodeArgs = [] }) {
+export async function startFraudwall({ root, lists, stateDir, upstreamPort, blockedName, logLevel, heapMB, profileDir, nodeArgs: extraNodeArgs = [], workers = 1 }) {
   const port = await freePort();
   const httpPort = await freePort();
   const flags = [
@@ -130,6 +130,7 @@ export async function startFraudwall({ root, lists, stateDir, upstreamPort, bloc
     '--state', stateDir,
     '--rate-limit', '0',
     '--log-level', logLevel,
+    '--workers', String(workers),
   ];
   const nodeArgs = heapMB ? [`--max-old-space-size=${heapMB}`] : [];
   if (profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
@@ -138,6 +139,8 @@ export async function startFraudwall({ root, lists, stateDir, upstreamPort, bloc
   const server = await startMeasured({
     name: 'fraudwall',
     cmd: process.execPath,
+    // Workers spread over the first N cores (taskset's mask is inherited by the forked workers).
+    cores: workers > 1 ? `${SERVER_CORE}-${SERVER_CORE + workers - 1}` : String(SERVER_CORE),
     args: [...nodeArgs, path.join(root, 'dist', 'cli.js'), 'serve', ...flags],
     port,
     blockedName,

@@ -107,17 +107,36 @@ export async function freePort() {
 }
 
 /** VmRSS and VmHWM of a process in MB (null when it is gone). */
-export function memoryMB(pid) {
+/** Direct children of `pid` (a cluster primary's workers). */
+function childPids(pid) {
   try {
-    const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-    const field = (name) => {
-      const match = status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'));
-      return match ? Math.round(Number(match[1]) / 102.4) / 10 : null;
-    };
-    return { rss: field('VmRSS'), hwm: field('VmHWM') };
+    return readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim().split(/\s+/).filter(Boolean).map(Number);
   } catch {
-    return { rss: null, hwm: null };
+    return [];
   }
+}
+
+/** RSS and peak RSS in MB of `pid` and its children (with --workers, the primary and every worker). */
+export function memoryMB(pid) {
+  let rss = null;
+  let hwm = null;
+  for (const each of [pid, ...childPids(pid)]) {
+    try {
+      const status = readFileSync(`/proc/${each}/status`, 'utf8');
+      const field = (name) => {
+        const match = status.match(new RegExp(`^${name}:\\s+(\\d+) kB`, 'm'));
+        return match ? Number(match[1]) / 1024 : null;
+      };
+      const r = field('VmRSS');
+      const h = field('VmHWM');
+      if (r !== null) rss = (rss ?? 0) + r;
+      if (h !== null) hwm = (hwm ?? 0) + h;
+    } catch {
+      // gone meanwhile
+    }
+  }
+  const round = (mb) => (mb === null ? null : Math.round(mb * 10) / 10);
+  return { rss: round(rss), hwm: round(hwm) };
 }
 
 export function memAvailableBytes() {

@@ -56,8 +56,12 @@ export class Synthesizer {
   }
 }
 
+/** The SOA rdata of synthesized negative answers: MINIMUM is the TTL negative caches keep them (RFC 2308 §5). */
+export function blockSoaRdata(ttl: number, mname: string, rname: string): Buffer {
+  return soaRdata({ mname, rname, serial: 1, refresh: 3600, retry: 1200, expire: 604800, minimum: ttl });
+}
+
 /** A SOA record for synthesized negative answers, owned by `zone` (RFC 2308 §3). */
 export function negativeSoa(zone: string, ttl: number, mname: string, rname: string): EncodedRecord {
-  const rdata = soaRdata({ mname, rname, serial: 1, refresh: 3600, retry: 1200, expire: 604800, minimum: ttl });
-  return encodeRecord(encodeName(zone), QType.SOA, ttl, rdata);
+  return encodeRecord(encodeName(zone), QType.SOA, ttl, blockSoaRdata(ttl, mname, rname));
 }

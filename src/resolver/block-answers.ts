@@ -1,7 +1,7 @@
 import { LRUCache } from 'lru-cache';
 import { EDE_BLOCKED, encodeRecord, ipv4Rdata, ipv6Rdata, QUESTION_NAME_POINTER, writeResponse, type EncodedRecord } from '../dns/response-writer.js';
-import { negativeSoa, type Synthesizer } from '../dns/synthesizer.js';
-import { QType, Rcode, type ParsedQuery } from '../dns/wire.js';
+import { blockSoaRdata, negativeSoa, type Synthesizer } from '../dns/synthesizer.js';
+import { HEADER_SIZE, QType, Rcode, type ParsedQuery } from '../dns/wire.js';
 import type { Rule } from '../policy/rule.js';
 
 export type BlockMode = 'nxdomain' | 'null' | 'refused';
@@ -10,11 +10,12 @@ export const BLOCK_SOA_MNAME = 'fraudwall.invalid';
 export const BLOCK_SOA_RNAME = 'blocked.fraudwall.invalid';
 
 /**
- * Encoded SOAs kept, by the blocking rule's domain. Rules are materialised per lookup (the lists are
- * packed), so the same domain arrives as many Rule objects: the cache is keyed by the domain and
- * bounded. A hit saves one small encode; the hot blocked domains of a busy resolver fit easily.
+ * Encoded SOAs kept, by the blocking rule's domain, for the rare question names the pointer form
+ * cannot serve (see soaFor). Bounded; a hit saves one small encode.
  */
-const SOA_CACHE_SIZE = 4096;
+const SOA_CACHE_SIZE = 1024;
+/** A compression pointer holds 14 bits of offset; a question name ends well before 512. */
+const MAX_POINTER_OFFSET = 512;
 
 /**
  * Builds the answer for a blocked name:
@@ -27,7 +28,10 @@ const SOA_CACHE_SIZE = 4096;
 export class BlockAnswers {
   private readonly nullA: EncodedRecord;
   private readonly nullAAAA: EncodedRecord;
-  /** Per blocking domain, built on first use (the SOA depends only on it and the fixed TTL). */
+  /** SOA records owned by a pointer to offset i of the message, built on first use. */
+  private readonly soaAtOffset: (EncodedRecord | undefined)[] = [];
+  private readonly soaRdata: Buffer;
+  /** Fallback: per blocking domain, the SOA with its owner name written out. */
   private readonly soaByDomain = new LRUCache<string, EncodedRecord>({ max: SOA_CACHE_SIZE });
   /**
    * The OPT record with EDE 15 per list, for DO=0 and DO=1, so a blocked answer costs no encode.
@@ -42,6 +46,7 @@ export class BlockAnswers {
   ) {
     this.nullA = encodeRecord(QUESTION_NAME_POINTER, QType.A, ttl, ipv4Rdata('0.0.0.0'));
     this.nullAAAA = encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, ttl, ipv6Rdata('::'));
+    this.soaRdata = blockSoaRdata(ttl, BLOCK_SOA_MNAME, BLOCK_SOA_RNAME);
   }
 
   answer(packet: Buffer, query: ParsedQuery, rule: Rule): Buffer {
@@ -55,10 +60,28 @@ export class BlockAnswers {
       return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers: [this.nullAAAA], opt });
     }
     const rcode = this.mode === 'null' ? Rcode.NOERROR : Rcode.NXDOMAIN;
-    return writeResponse(packet, questionEnd, { rcode, authoritative: true, authorities: [this.soaFor(rule)], opt });
+    return writeResponse(packet, questionEnd, { rcode, authoritative: true, authorities: [this.soaFor(query, rule)], opt });
   }
 
-  private soaFor(rule: Rule): EncodedRecord {
+  /**
+   * The SOA owned by the blocking rule's domain. That domain is a suffix of the question name (it
+   * matched as one), so the owner is written as a compression pointer to where that suffix starts
+   * inside the question (RFC 1035 §4.1.4): one prebuilt record per offset, nothing encoded per query.
+   */
+  private soaFor(query: ParsedQuery, rule: Rule): EncodedRecord {
+    const nameEnd = query.questionEnd - 4;
+    const offset = nameEnd - (rule.domain.length + 2);
+    const name = query.name;
+    const plainName = name.length + 2 === nameEnd - HEADER_SIZE; // no escaped bytes: text and wire line up
+    const suffix = name.length === rule.domain.length || name.charCodeAt(name.length - rule.domain.length - 1) === 46; /* . */
+    if (plainName && suffix && offset >= HEADER_SIZE && offset < MAX_POINTER_OFFSET && name.endsWith(rule.domain)) {
+      let soa = this.soaAtOffset[offset];
+      if (soa === undefined) {
+        soa = encodeRecord(Buffer.from([0xc0 | (offset >> 8), offset & 0xff]), QType.SOA, this.ttl, this.soaRdata);
+        this.soaAtOffset[offset] = soa;
+      }
+      return soa;
+    }
     let soa = this.soaByDomain.get(rule.domain);
     if (soa === undefined) {
       soa = negativeSoa(rule.domain, this.ttl, BLOCK_SOA_MNAME, BLOCK_SOA_RNAME);

@@ -73,9 +73,10 @@ describe('BlockAnswers', () => {
       expect(packet.answers).toEqual([expect.objectContaining({ name, class: 1, ttl: TTL, ...expected.answer })]);
     }
     if (expected.soa) {
+      // The owner points into the question, so it keeps the client's case (names compare case-insensitively).
+      expect(packet.authorities[0]?.name.toLowerCase()).toBe('evil.example');
       expect(packet.authorities).toEqual([
         expect.objectContaining({
-          name: 'evil.example',
           type: QType.SOA,
           class: 1,
           ttl: TTL,
@@ -109,6 +110,29 @@ describe('BlockAnswers', () => {
       expect(packet.authorities[0]?.name).toBe(r.domain);
       expect(edesOf(packet)[0]?.extraText).toContain(`list ${r.list}`);
     }
+  });
+
+  it('writes the SOA owner as a compression pointer to the rule domain inside the question', () => {
+    const answers = new BlockAnswers('nxdomain', TTL, new Synthesizer(OUR_SIZE));
+    for (const [name, suffixAt] of [
+      ['evil.example', 12],
+      ['login.evil.example', 12 + 6],
+      ['a.b.login.evil.example', 12 + 2 + 2 + 6],
+    ] as const) {
+      const query = buildQuery(name, QType.A);
+      const reply = answers.answer(query, parsed(query), evil);
+      const authorityStart = parsed(query).questionEnd;
+      expect(reply.readUInt16BE(authorityStart)).toBe(0xc000 | suffixAt);
+      expect(decode(reply).authorities[0]?.name).toBe('evil.example');
+    }
+  });
+
+  it('writes the owner out in full when the rule domain is not a suffix of the question', () => {
+    const answers = new BlockAnswers('nxdomain', TTL, new Synthesizer(OUR_SIZE));
+    const query = buildQuery('a.evil.example', QType.A);
+    const reply = answers.answer(query, parsed(query), rule('scam.test'));
+    expect(reply[parsed(query).questionEnd]).toBe(4); // the length of the label "scam"
+    expect(decode(reply).authorities[0]?.name).toBe('scam.test');
   });
 
   it('a block TTL of 0 gives TTL 0 and SOA minimum 0', () => {
