@@ -70,7 +70,7 @@ class WorkerPool {
   private restartDelayMs = 1000;
   private nextMetricsId = 1;
   private readonly waiters = new Set<{ check: () => boolean; resolve: () => void }>();
-  private readonly metricsReplies = new Map<number, (metrics: unknown[]) => void>();
+  private readonly metricsReplies = new Map<number, { member: Member; resolve: (metrics: unknown[] | undefined) => void }>();
   private readonly restarts: Counter;
   private readonly running: Gauge;
 
@@ -142,10 +142,10 @@ class WorkerPool {
         break;
       case 'policy-failed':
         this.logger.error(`worker ${member.index} could not apply policy ${message.generation} (${message.message}); restarting it`);
-        member.process.kill();
+        this.replace(member, this.config.queryTimeoutMs + 1000);
         break;
       case 'metrics':
-        this.metricsReplies.get(message.id)?.(message.metrics);
+        this.metricsReplies.get(message.id)?.resolve(message.metrics);
         break;
       case 'probe-seen':
         // A loop probe reached this worker; the worker that sent it may be another one.
@@ -159,6 +159,8 @@ class WorkerPool {
 
   private onExit(member: Member, code: number | null, signal: string | null): void {
     if (this.members.get(member.index) === member) this.members.delete(member.index);
+    // A scrape waiting for this worker must not wait out its timeout (and then miss the restart).
+    for (const reply of this.metricsReplies.values()) if (reply.member === member) reply.resolve(undefined);
     this.running.set(this.readyCount());
     this.wake();
     // Before the pool is up, a failed start is fatal (start() reports it); afterwards workers come back.
@@ -195,22 +197,37 @@ class WorkerPool {
     const encoded = new Map<ParsedList, EncodedList>();
     const targets = [...this.members.values()].filter((member) => member.started);
     for (const member of targets) this.send(member, { type: 'policy', policy: this.updateFor(member, this.snapshot, encoded) });
-    const confirmed = await this.waitUntil(
-      () => targets.every((member) => member.applied >= generation || !this.members.has(member.index)),
-      POLICY_ACK_TIMEOUT_MS,
-    );
+    // A worker that died meanwhile is out of the question: its replacement starts with this policy.
+    const settled = (member: Member): boolean => member.applied >= generation || this.members.get(member.index) !== member;
+    const confirmed = await this.waitUntil(() => targets.every(settled), POLICY_ACK_TIMEOUT_MS);
     if (confirmed) return;
     for (const member of targets) {
-      if (member.applied >= generation || !this.members.has(member.index)) continue;
-      this.logger.error(`worker ${member.index} did not confirm policy ${generation} within ${POLICY_ACK_TIMEOUT_MS / 1000} s; restarting it`);
-      member.process.kill();
+      if (settled(member)) continue;
+      // Silent for that long: stuck, so no graceful drain (it would not run).
+      this.logger.error(`worker ${member.index} did not confirm policy ${generation} within ${POLICY_ACK_TIMEOUT_MS / 1000} s; killing it, it restarts with the current policy`);
+      this.replace(member, 0);
     }
+  }
+
+  /**
+   * Ends a worker so that onExit starts a new one: asks it to drain and leave, and SIGKILLs it after
+   * `graceMs` (workers ignore SIGTERM, and a stuck one would not drain).
+   */
+  private replace(member: Member, graceMs: number): void {
+    const kill = (): void => {
+      if (member.process.process.exitCode === null && member.process.process.signalCode === null) member.process.process.kill('SIGKILL');
+    };
+    if (graceMs <= 0) return kill();
+    this.send(member, { type: 'stop' });
+    setTimeout(kill, graceMs).unref();
   }
 
   /** Every worker's metrics plus the primary's, added up (counters, histograms) or combined per metric. */
   async renderMetrics(): Promise<{ contentType: string; body: string }> {
     const own = await this.metrics.registry.getMetricsAsJSON();
-    const replies = await Promise.all([...this.members.values()].filter((member) => member.ready).map((member) => this.workerMetrics(member)));
+    const replies = await Promise.all(
+      [...this.members.values()].filter((member) => member.ready && member.process.isConnected()).map((member) => this.workerMetrics(member)),
+    );
     const registry = AggregatorRegistry.aggregate([own, ...replies.filter((reply) => reply !== undefined)]);
     return { contentType: registry.contentType, body: await registry.metrics() };
   }
@@ -223,10 +240,13 @@ class WorkerPool {
         this.logger.warn(`worker ${member.index} did not send its metrics within ${METRICS_TIMEOUT_MS} ms; this scrape leaves it out`);
         resolve(undefined);
       }, METRICS_TIMEOUT_MS);
-      this.metricsReplies.set(id, (metrics) => {
-        clearTimeout(timer);
-        this.metricsReplies.delete(id);
-        resolve(metrics);
+      this.metricsReplies.set(id, {
+        member,
+        resolve: (metrics) => {
+          clearTimeout(timer);
+          this.metricsReplies.delete(id);
+          resolve(metrics);
+        },
       });
       this.send(member, { type: 'metrics', id });
     });
@@ -238,7 +258,7 @@ class WorkerPool {
     const members = [...this.members.values()];
     for (const member of members) this.send(member, { type: 'stop' });
     const gone = await this.waitUntil(() => this.members.size === 0, this.config.queryTimeoutMs + 2000);
-    if (!gone) for (const member of this.members.values()) member.process.kill('SIGKILL');
+    if (!gone) for (const member of this.members.values()) member.process.process.kill('SIGKILL');
   }
 
   private readyCount(): number {
