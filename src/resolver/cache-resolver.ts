@@ -4,6 +4,7 @@ import { QClass } from '../dns/wire.js';
 import type { Answer, QueryContext, Resolver } from './resolver.js';
 
 const EDE_STALE_ANSWER = 3;
+const ignore = (): void => undefined;
 
 export interface CacheResolverOptions {
   /** With a stale entry at hand, answer stale if the upstream has not answered by then (RFC 8767 client-response timer). */
@@ -52,7 +53,7 @@ export class CacheResolver implements Resolver {
   private async miss(ctx: QueryContext, key: string, stale: CacheLookup | undefined): Promise<Answer> {
     const leader = this.inFlight.get(key);
     if (leader !== undefined) {
-      await leader;
+      await leader.then(ignore, ignore);
       const shared = this.cache.lookup(key, performance.now());
       if (shared?.fresh) {
         return this.fresh(ctx, shared);
@@ -84,19 +85,27 @@ export class CacheResolver implements Resolver {
     return this.cache.render(stale, ctx.packet, ctx.query, opt, true);
   }
 
-  private async fetch(ctx: QueryContext, key: string, lead: boolean): Promise<Answer> {
-    const pending = Promise.resolve(this.next.resolve(ctx));
-    if (lead && this.inFlight.size < this.options.maxCoalesced) {
-      const settled = pending.then(
-        () => undefined,
-        () => undefined,
-      );
-      this.inFlight.set(key, settled);
-      void settled.then(() => this.inFlight.delete(key));
-    }
-    const answer = await pending;
-    if (answer.source === 'upstream') this.cache.store(key, answer.bytes, performance.now());
-    return answer;
+  /**
+   * Asks `next` and stores what the upstream said. The leader of a question registers its promise
+   * so identical questions can wait for it; it is removed once the answer is stored, so a waiter
+   * always finds the entry. One promise and one pair of callbacks per fetch: this runs for every
+   * query that misses the cache.
+   */
+  private fetch(ctx: QueryContext, key: string, lead: boolean): Promise<Answer> {
+    const registered = lead && this.inFlight.size < this.options.maxCoalesced;
+    const fetched = Promise.resolve(this.next.resolve(ctx)).then(
+      (answer) => {
+        if (answer.source === 'upstream') this.cache.store(key, answer.bytes, performance.now());
+        if (registered) this.inFlight.delete(key);
+        return answer;
+      },
+      (error: unknown) => {
+        if (registered) this.inFlight.delete(key);
+        throw error;
+      },
+    );
+    if (registered) this.inFlight.set(key, fetched);
+    return fetched;
   }
 
   private maybePrefetch(ctx: QueryContext, key: string, hit: CacheLookup): void {
