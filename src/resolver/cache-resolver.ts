@@ -50,8 +50,15 @@ export class CacheResolver implements Resolver {
     return { bytes: this.cache.render(hit, ctx.packet, ctx.query, this.synthesizer.opt(ctx.query.edns), false), source: 'cache' };
   }
 
-  private async miss(ctx: QueryContext, key: string, stale: CacheLookup | undefined): Promise<Answer> {
+  private miss(ctx: QueryContext, key: string, stale: CacheLookup | undefined): Promise<Answer> {
     const leader = this.inFlight.get(key);
+    // The common miss (nobody asking the same, nothing stale) adds no async frame of its own.
+    if (leader === undefined && stale === undefined) return this.fetch(ctx, key, true);
+    return this.missWithCompany(ctx, key, stale, leader);
+  }
+
+  /** A miss with an identical question already in flight, or with a stale entry to fall back on. */
+  private async missWithCompany(ctx: QueryContext, key: string, stale: CacheLookup | undefined, leader: Promise<unknown> | undefined): Promise<Answer> {
     if (leader !== undefined) {
       await leader.then(ignore, ignore);
       const shared = this.cache.lookup(key, performance.now());

@@ -31,19 +31,23 @@ export class UpstreamResolver implements Resolver {
     return this.forward(ctx);
   }
 
-  private async forward(ctx: QueryContext): Promise<Answer> {
+  private forward(ctx: QueryContext): Promise<Answer> {
     this.inFlight++;
-    try {
-      return { bytes: await this.forwarder.forward(ctx), source: 'upstream' };
-    } catch (error) {
-      const text = `fraudwall: no upstream answered (${error instanceof Error ? error.message : String(error)})`;
-      const bytes = this.synthesizer.error(ctx.packet, ctx.query.questionEnd, ctx.query.edns, Rcode.SERVFAIL, {
-        infoCode: EDE_NETWORK_ERROR,
-        text,
-      });
-      return { bytes, source: 'error' };
-    } finally {
-      this.inFlight--;
-    }
+    // then() rather than an async function: fewer promises and microtasks on every forwarded query.
+    return this.forwarder.forward(ctx).then(
+      (bytes): Answer => {
+        this.inFlight--;
+        return { bytes, source: 'upstream' };
+      },
+      (error: unknown): Answer => {
+        this.inFlight--;
+        const text = `fraudwall: no upstream answered (${error instanceof Error ? error.message : String(error)})`;
+        const bytes = this.synthesizer.error(ctx.packet, ctx.query.questionEnd, ctx.query.edns, Rcode.SERVFAIL, {
+          infoCode: EDE_NETWORK_ERROR,
+          text,
+        });
+        return { bytes, source: 'error' };
+      },
+    );
   }
 }
