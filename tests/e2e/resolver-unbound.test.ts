@@ -1,6 +1,7 @@
 /**
  * fraudwall between dig (the real client) and Unbound (a real upstream on 127.0.0.1), over real sockets.
  */
+import { readFileSync } from 'node:fs';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { buildQuery, decode, tcpQuery, udpQuery } from '../helpers/dns-client.js';
 import { runDig } from '../helpers/dig.js';
@@ -90,6 +91,27 @@ describe.skipIf(!haveTools)('fraudwall in front of Unbound, queried with dig', (
     expect(byId.get(101)?.rcode).toBe(3);
     expect(byId.get(102)?.answers.map((a) => a.data)).toEqual(['192.0.2.20']);
     expect(byId.get(103)?.answers.map((a) => a.data)).toEqual(['192.0.2.68']);
+  });
+
+  it('keeps its TCP connections to Unbound open and reuses them, instead of one connection per query', async () => {
+    // Our side of each connection to Unbound's port, by TCP state (/proc/net/tcp: 01 ESTABLISHED, 06 TIME_WAIT).
+    const upstreamSockets = (state: string): number =>
+      readFileSync('/proc/net/tcp', 'utf8')
+        .split('\n')
+        .slice(1)
+        .map((line) => line.trim().split(/\s+/))
+        .filter((f) => f.length > 3 && Number.parseInt(f[2]!.split(':')[1]!, 16) === unbound.port && f[3] === state).length;
+    const timeWaitBefore = upstreamSockets('06');
+    for (let i = 0; i < 30; i++) {
+      // A fresh client connection and a name nothing has cached: each query goes to Unbound over TCP.
+      const [reply] = (await tcpQuery(fw.port, [buildQuery(`reuse-${i}-${Date.now()}.example.test`, 'A', { id: i })])).map(decode);
+      expect(reply?.rcode).toBe(3);
+    }
+    const open = upstreamSockets('01');
+    expect(open).toBeGreaterThanOrEqual(1);
+    expect(open).toBeLessThanOrEqual(4);
+    // One connection per query would leave a closed connection (TIME_WAIT on the closing side) per query.
+    expect(upstreamSockets('06') - timeWaitBefore).toBeLessThan(5);
   });
 
   it('still answers good queries after malformed packets', async () => {
