@@ -35,6 +35,7 @@ export async function startServer(config: Config, logger: Logger, env: NodeJS.Pr
     throw error;
   }
   health.ready = true;
+  metrics.workersReady.set(1);
   const http = { host: control.http.host, port: control.http.port };
   logReady(logger, config, { listeners: data.listeners, http, adminEnabled: control.adminEnabled });
   return {

@@ -5,7 +5,7 @@
 // answers; /metrics adds up every worker's series.
 import cluster, { type Worker } from 'node:cluster';
 import { fileURLToPath } from 'node:url';
-import { AggregatorRegistry, Counter, Gauge } from 'prom-client';
+import { AggregatorRegistry } from 'prom-client';
 import type { Health } from '../admin/http-server.js';
 import type { Config } from '../config/load-config.js';
 import { startControlPlane } from '../control-plane.js';
@@ -71,8 +71,6 @@ class WorkerPool {
   private nextMetricsId = 1;
   private readonly waiters = new Set<{ check: () => boolean; resolve: () => void }>();
   private readonly metricsReplies = new Map<number, { member: Member; resolve: (metrics: unknown[] | undefined) => void }>();
-  private readonly restarts: Counter;
-  private readonly running: Gauge;
 
   constructor(
     private readonly config: Config,
@@ -81,17 +79,6 @@ class WorkerPool {
     initial: { records: readonly ListRecord[]; generation: number },
   ) {
     this.snapshot = initial;
-    const registers = [metrics.registry];
-    this.restarts = new Counter({
-      name: 'fraudwall_worker_restarts_total',
-      help: 'Workers started again after they exited unexpectedly (--workers > 1).',
-      registers,
-    });
-    this.running = new Gauge({
-      name: 'fraudwall_workers_ready',
-      help: 'Workers serving DNS; compare with the configured --workers.',
-      registers,
-    });
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
   }
 
@@ -118,7 +105,7 @@ class WorkerPool {
         } else if (message.type === 'ready') {
           clearTimeout(timer);
           member.ready = true;
-          this.running.set(this.readyCount());
+          this.metrics.workersReady.set(this.readyCount());
           resolve(message.listeners);
         } else if (message.type === 'start-failed') {
           clearTimeout(timer);
@@ -161,7 +148,7 @@ class WorkerPool {
     if (this.members.get(member.index) === member) this.members.delete(member.index);
     // A scrape waiting for this worker must not wait out its timeout (and then miss the restart).
     for (const reply of this.metricsReplies.values()) if (reply.member === member) reply.resolve(undefined);
-    this.running.set(this.readyCount());
+    this.metrics.workersReady.set(this.readyCount());
     this.wake();
     // Before the pool is up, a failed start is fatal (start() reports it); afterwards workers come back.
     if (this.stopping || !this.up) return;
@@ -171,7 +158,7 @@ class WorkerPool {
     this.logger.error(`worker ${member.index} exited (code ${code}, signal ${signal}); starting it again in ${delay} ms`);
     setTimeout(() => {
       if (this.stopping) return;
-      this.restarts.inc();
+      this.metrics.workerRestarts.inc();
       this.fork(member.index).catch((error: unknown) => this.logger.error(`worker ${member.index} did not start again; trying later`, { err: error }));
     }, delay).unref();
   }

@@ -95,6 +95,9 @@ export class Metrics {
   readonly urlListRefreshes: Counter<'list' | 'result'>;
   private readonly gatedChildren: Map<string, Counter.Internal>;
   readonly shed: Counter;
+  /** Processes serving DNS: 1 for a single process, the ready workers with --workers (set by the primary). */
+  readonly workersReady: Gauge;
+  readonly workerRestarts: Counter;
 
   // Series indices resolved once: [transport][qtype index], [source][rcode index], …
   private readonly queryChildren: number[][];
@@ -194,6 +197,18 @@ export class Metrics {
     this.shed = new Counter({
       name: 'fraudwall_shed_queries_total',
       help: 'Queries answered SERVFAIL at once because too many were already waiting for upstreams.',
+      registers,
+    });
+    this.workersReady = new Gauge({
+      name: 'fraudwall_workers_ready',
+      help: 'Processes serving DNS: 1 for a single process; with --workers, the workers that are ready (compare with the configured count).',
+      registers,
+      // Only the process that knows (the single process, or the primary) sets it; workers report 0.
+      aggregator: 'max',
+    });
+    this.workerRestarts = new Counter({
+      name: 'fraudwall_worker_restarts_total',
+      help: 'Workers started again after they exited or stopped answering (--workers > 1; stays 0 otherwise).',
       registers,
     });
     new Gauge({ name: 'fraudwall_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers, aggregator: 'max' })

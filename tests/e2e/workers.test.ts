@@ -487,6 +487,9 @@ describe('serve without --workers or with --workers 1', () => {
       expect(childPids(cluster.pid)).toEqual([]);
       const metrics = await scrape(cluster.serve.httpPort);
       expect(sample(metrics, 'fraudwall_blocklist_entries{list="fraud",category="phishing"}')).toBe(3);
+      // The same worker series as with --workers, so one dashboard fits both.
+      expect(sample(metrics, 'fraudwall_workers_ready')).toBe(1);
+      expect(sample(metrics, 'fraudwall_worker_restarts_total')).toBe(0);
       cluster.serve.child.kill('SIGTERM');
       expect(await Promise.race([cluster.serve.exited, sleep(5000).then(() => 'timeout' as const)])).toEqual({ code: 0, signal: null });
     }
