@@ -90,13 +90,16 @@ class WorkerPool {
   }
 
   private fork(index: number): Promise<readonly { host: string; port: number }[]> {
-    const process = cluster.fork();
-    const member: Member = { index, process, startedAt: Date.now(), lists: new Map(), started: false, ready: false, applied: 0 };
+    const child = cluster.fork();
+    const member: Member = { index, process: child, startedAt: Date.now(), lists: new Map(), started: false, ready: false, applied: 0 };
     this.members.set(index, member);
     return new Promise((resolve, reject) => {
-      const timer = setTimeout(() => reject(new StartupError('E_WORKER_START', `worker ${index} did not start within ${START_TIMEOUT_MS / 1000} s`)), START_TIMEOUT_MS);
+      const timer = setTimeout(() => {
+        reject(new StartupError('E_WORKER_START', `worker ${index} did not start within ${START_TIMEOUT_MS / 1000} s`));
+        this.replace(member, 0); // a hung start must not hold a slot forever: its exit brings a new try
+      }, START_TIMEOUT_MS);
       timer.unref();
-      process.on('message', (message: unknown) => {
+      child.on('message', (message: unknown) => {
         if (!isFromWorker(message)) return;
         if (message.type === 'waiting') {
           this.send(member, { type: 'start', index, config: workerConfig(this.config), policy: this.updateFor(member, this.snapshot) });
@@ -114,7 +117,7 @@ class WorkerPool {
           this.onMessage(member, message);
         }
       });
-      process.on('exit', (code: number | null, signal: string | null) => {
+      child.on('exit', (code: number | null, signal: string | null) => {
         clearTimeout(timer);
         this.onExit(member, code, signal);
         reject(new StartupError('E_WORKER_START', `worker ${index} exited during start (code ${code}, signal ${signal})`));

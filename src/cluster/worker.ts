@@ -102,7 +102,7 @@ class Worker {
     if (this.stopping) return;
     this.stopping = true;
     await this.data?.close();
-    process.exit(0);
+    process.exit(); // with process.exitCode: 1 after a failed start, else 0
   }
 }
 
