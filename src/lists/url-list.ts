@@ -1,3 +1,4 @@
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
@@ -29,7 +30,11 @@ interface CopyMeta {
   readonly etag?: string | undefined;
   readonly lastModified?: string | undefined;
   readonly fetchedAt: string;
+  /** SHA-256 of the body (hex): a publisher without validators sends the same bytes again. */
+  readonly sha256?: string | undefined;
 }
+
+const sha256 = (bytes: Uint8Array): string => createHash('sha256').update(bytes).digest('hex');
 
 /**
  * A list downloaded from a URL on a schedule. Conditional requests (ETag / If-Modified-Since) keep
@@ -113,6 +118,12 @@ export class UrlListSource {
       throw new Error(`HTTP ${response.status}`);
     }
     let body: Buffer | undefined = await this.readLimited(response);
+    const digest = sha256(body);
+    if (digest === this.meta?.sha256 && registry?.get(this.spec.name)?.origin === this.spec.url) {
+      // The same bytes as the list in effect (a publisher without ETag or Last-Modified): building
+      // a new policy, and copying it to every worker, would change nothing.
+      return 'not-modified';
+    }
     const list = this.parse(body);
     const usable = list.size;
     const total = usable + list.skipped.length;
@@ -129,6 +140,7 @@ export class UrlListSource {
       etag: response.headers.get('etag') ?? undefined,
       lastModified: response.headers.get('last-modified') ?? undefined,
       fetchedAt: new Date().toISOString(),
+      sha256: digest,
     };
     const files = this.state.urlCopyFiles(this.spec.name);
     await writeFileAtomic(files.body, body);

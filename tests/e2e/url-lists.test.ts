@@ -235,6 +235,24 @@ describe('a URL list', () => {
     expect(await isBlocked(fw.port, 'one.feed.test')).toBe(true);
   });
 
+  it('takes the same bytes from a publisher without ETag or Last-Modified as unchanged: no new policy, until the content changes', async () => {
+    const upstream = await fakeUpstream();
+    const feed = await startListServer({ kind: 'list', body: V1 });
+    const fw = await fraudwall(upstream, { 'url-lists': urlListsFlag(feed.url) });
+    expect(await isBlocked(fw.port, 'one.feed.test')).toBe(true);
+    const generation = (await listLists(fw.httpPort, TEST_TOKEN)).generation;
+    const updatesAtStart = await refreshes(fw, 'updated');
+    // Refreshed every second, always 200 with the full body, never a new generation.
+    expect(await waitFor(async () => (await refreshes(fw, 'not-modified')) >= 2, 5000), 'two unchanged refreshes within 5 s').toBe(true);
+    expect(feed.requests.filter((r) => r.status === 200).length).toBeGreaterThanOrEqual(3);
+    expect((await listLists(fw.httpPort, TEST_TOKEN)).generation).toBe(generation);
+    expect(await refreshes(fw, 'updated')).toBe(updatesAtStart);
+    feed.serve({ kind: 'list', body: V2 });
+    expect(await waitFor(async () => isBlocked(fw.port, 'four.feed.test'), 5000), 'changed content applied').toBe(true);
+    expect((await listLists(fw.httpPort, TEST_TOKEN)).generation).toBe(generation + 1);
+    expect(await isBlocked(fw.port, 'one.feed.test')).toBe(false);
+  });
+
   it('that was never downloaded and cannot be: startup goes on without it, and it appears once the publisher is up', async () => {
     const upstream = await fakeUpstream();
     const port = await freePort();
