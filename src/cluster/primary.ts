@@ -4,6 +4,10 @@
 // and every worker reads from it). Each list change reaches every worker before the admin API
 // answers; /metrics adds up every worker's series.
 import cluster, { type Worker } from 'node:cluster';
+import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
+import { rm } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry } from 'prom-client';
 import type { Health } from '../admin/http-server.js';
@@ -14,7 +18,7 @@ import type { ListRecord } from '../lists/list-registry.js';
 import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
 import { logReady, type RunningServer } from '../running-server.js';
-import { encodeList, type EncodedList } from '../policy/list-transfer.js';
+import { writeListFile, type EncodedList } from '../policy/list-transfer.js';
 import type { ParsedList } from '../policy/parse-list.js';
 import { StartupError } from '../startup-error.js';
 import { VERSION } from '../version.js';
@@ -57,13 +61,22 @@ interface Member {
   /** The start message (with the policy of that moment) went out; later policies follow it. */
   started: boolean;
   ready: boolean;
+  /** Generation of the policy in the start message; 'ready' confirms it. */
+  startGeneration: number;
+  /** Policy messages for this worker, in order (see deliver). */
+  outbox: Promise<void>;
   /** Highest generation the worker confirmed. */
   applied: number;
 }
 
+type Snapshot = { readonly records: readonly ListRecord[]; readonly generation: number };
+
 class WorkerPool {
   private readonly members = new Map<number, Member>();
-  private snapshot: { records: readonly ListRecord[]; generation: number };
+  private snapshot: Snapshot;
+  /** Where list files wait for the workers to read them (see list-transfer.ts); removed at stop. */
+  private readonly transferDir = openTransferDir();
+  private nextFile = 1;
   private stopping = false;
   /** Every worker started once; from now on an exit means a restart. */
   private up = false;
@@ -76,7 +89,7 @@ class WorkerPool {
     private readonly config: Config,
     private readonly logger: Logger,
     private readonly metrics: Metrics,
-    initial: { records: readonly ListRecord[]; generation: number },
+    initial: Snapshot,
   ) {
     this.snapshot = initial;
     cluster.setupPrimary({ exec: WORKER_ENTRY, args: [], serialization: 'advanced' });
@@ -91,7 +104,7 @@ class WorkerPool {
 
   private fork(index: number): Promise<readonly { host: string; port: number }[]> {
     const child = cluster.fork();
-    const member: Member = { index, process: child, startedAt: Date.now(), lists: new Map(), started: false, ready: false, applied: 0 };
+    const member: Member = { index, process: child, startedAt: Date.now(), lists: new Map(), started: false, ready: false, startGeneration: 0, applied: 0, outbox: Promise.resolve() };
     this.members.set(index, member);
     return new Promise((resolve, reject) => {
       const timer = setTimeout(() => {
@@ -102,12 +115,12 @@ class WorkerPool {
       child.on('message', (message: unknown) => {
         if (!isFromWorker(message)) return;
         if (message.type === 'waiting') {
-          this.send(member, { type: 'start', index, config: workerConfig(this.config), policy: this.updateFor(member, this.snapshot) });
-          member.started = true;
-          member.applied = this.snapshot.generation;
+          this.sendStart(member);
         } else if (message.type === 'ready') {
           clearTimeout(timer);
           member.ready = true;
+          member.applied = Math.max(member.applied, member.startGeneration);
+          this.wake();
           this.metrics.workersReady.set(this.readyCount());
           resolve(message.listeners);
         } else if (message.type === 'start-failed') {
@@ -166,27 +179,64 @@ class WorkerPool {
     }, delay).unref();
   }
 
-  /** The lists `member` lacks for `snapshot`; encodings are shared between workers of one update. */
-  private updateFor(member: Member, snapshot: { records: readonly ListRecord[]; generation: number }, encoded = new Map<ParsedList, EncodedList>()): PolicyUpdate {
-    const lists: EncodedList[] = [];
+  /**
+   * Messages that carry a policy go to a worker one at a time, in order, each built when its turn
+   * comes (writing list files takes a while): a worker never sees generations out of order, and a
+   * start always carries the newest policy of its moment. Files are removed once the worker has
+   * confirmed that generation, or is gone.
+   */
+  private deliver(member: Member, build: () => Promise<{ message: ToWorker; generation: number; files: readonly EncodedList[] }>): void {
+    member.outbox = member.outbox
+      .then(async () => {
+        if (this.members.get(member.index) !== member) return;
+        const { message, generation, files } = await build();
+        this.send(member, message);
+        const gone = (): boolean => this.members.get(member.index) !== member;
+        void this.waitUntil(() => member.applied >= generation || gone(), START_TIMEOUT_MS).then(() => removeFiles(files));
+      })
+      .catch((error: unknown) => {
+        this.logger.error(`could not hand the lists to worker ${member.index}; restarting it`, { err: error });
+        this.replace(member, 0);
+      });
+  }
+
+  private sendStart(member: Member): void {
+    this.deliver(member, async () => {
+      // From here on, updates queue behind this start; the ones before it are in this.snapshot.
+      member.started = true;
+      const snapshot = this.snapshot;
+      member.startGeneration = snapshot.generation;
+      const update = await this.transfer(member, snapshot);
+      return { message: { type: 'start', index: member.index, config: workerConfig(this.config), policy: update }, generation: snapshot.generation, files: update.lists };
+    });
+  }
+
+  /** The lists `member` lacks for `snapshot`, written to its own files (see list-transfer.ts). */
+  private async transfer(member: Member, snapshot: Snapshot): Promise<PolicyUpdate> {
+    const missing: ParsedList[] = [];
     const held = new Map<string, ParsedList>();
     for (const { list } of snapshot.records) {
       held.set(list.name, list);
-      if (member.lists.get(list.name) === list) continue;
-      let copy = encoded.get(list);
-      if (copy === undefined) encoded.set(list, (copy = encodeList(list)));
-      lists.push(copy);
+      if (member.lists.get(list.name) !== list) missing.push(list);
     }
     member.lists = held;
+    const lists = await Promise.all(missing.map((list) => writeListFile(list, path.join(this.transferDir, `${this.nextFile++}.list`))));
     return { generation: snapshot.generation, order: snapshot.records.map((record) => record.list.name), lists };
   }
 
   /** Sends the new policy to every worker and waits (bounded) until each confirms it. */
   async propagate(records: readonly ListRecord[], generation: number): Promise<void> {
-    this.snapshot = { records, generation };
-    const encoded = new Map<ParsedList, EncodedList>();
-    const targets = [...this.members.values()].filter((member) => member.started);
-    for (const member of targets) this.send(member, { type: 'policy', policy: this.updateFor(member, this.snapshot, encoded) });
+    const snapshot = { records, generation };
+    this.snapshot = snapshot;
+    // Workers still starting get this policy with their start; they are waited for all the same.
+    const targets = [...this.members.values()];
+    for (const member of targets) {
+      if (!member.started) continue;
+      this.deliver(member, async () => {
+        const update = await this.transfer(member, snapshot);
+        return { message: { type: 'policy', policy: update }, generation, files: update.lists };
+      });
+    }
     // A worker that died meanwhile is out of the question: its replacement starts with this policy.
     const settled = (member: Member): boolean => member.applied >= generation || this.members.get(member.index) !== member;
     const confirmed = await this.waitUntil(() => targets.every(settled), POLICY_ACK_TIMEOUT_MS);
@@ -249,6 +299,7 @@ class WorkerPool {
     for (const member of members) this.send(member, { type: 'stop' });
     const gone = await this.waitUntil(() => this.members.size === 0, this.config.queryTimeoutMs + 2000);
     if (!gone) for (const member of this.members.values()) member.process.process.kill('SIGKILL');
+    rmSync(this.transferDir, { recursive: true, force: true });
   }
 
   private readyCount(): number {
@@ -284,6 +335,34 @@ class WorkerPool {
   private wake(): void {
     for (const waiter of [...this.waiters]) if (waiter.check()) waiter.resolve();
   }
+}
+
+const TRANSFER_PREFIX = 'fraudwall-transfer-';
+
+/**
+ * A fresh directory for list files, named after this process. Directories of primaries that were
+ * killed before they could clean up (SIGKILL, OOM) are removed here: their pid is gone.
+ */
+function openTransferDir(): string {
+  for (const entry of readdirSync(tmpdir())) {
+    const pid = Number(entry.slice(TRANSFER_PREFIX.length).split('-')[0]);
+    if (!entry.startsWith(TRANSFER_PREFIX) || !Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
+    rmSync(path.join(tmpdir(), entry), { recursive: true, force: true });
+  }
+  return mkdtempSync(path.join(tmpdir(), `${TRANSFER_PREFIX}${process.pid}-`));
+}
+
+function isAlive(pid: number): boolean {
+  try {
+    process.kill(pid, 0);
+    return true;
+  } catch (error) {
+    return (error as NodeJS.ErrnoException).code === 'EPERM';
+  }
+}
+
+async function removeFiles(lists: readonly EncodedList[]): Promise<void> {
+  await Promise.all(lists.map((list) => rm(list.file, { force: true })));
 }
 
 /** The primary of `--workers N`: control plane here, data plane in N workers. */

@@ -4,7 +4,7 @@
 import { startDataPlane, type DataPlane } from '../data-plane.js';
 import { createLogger, type Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
-import { decodeList } from '../policy/list-transfer.js';
+import { readListFile } from '../policy/list-transfer.js';
 import type { ParsedList } from '../policy/parse-list.js';
 import { Policy } from '../policy/policy.js';
 import { PolicyStore } from '../policy/policy-store.js';
@@ -23,9 +23,9 @@ function send(message: FromWorker): void {
 class WorkerLists {
   private lists = new Map<string, ParsedList>();
 
-  apply(update: PolicyUpdate): Policy {
+  async apply(update: PolicyUpdate): Promise<Policy> {
     const next = new Map<string, ParsedList>();
-    for (const encoded of update.lists) next.set(encoded.name, decodeList(encoded));
+    for (const encoded of update.lists) next.set(encoded.name, await readListFile(encoded));
     const ordered = update.order.map((name) => {
       const list = next.get(name) ?? this.lists.get(name);
       if (list === undefined) throw new Error(`policy ${update.generation} names list "${name}" that this worker never received`);
@@ -45,13 +45,15 @@ class Worker {
   private metrics: Metrics | undefined;
   private logger: Logger = createLogger('info');
   private stopping = false;
+  /** Start and policy updates read files: they run one after another, in the order they came. */
+  private policyQueue: Promise<void> = Promise.resolve();
 
   async handle(message: ToWorker): Promise<void> {
     switch (message.type) {
       case 'start':
-        return this.start(message.index, message);
+        return this.inOrder(() => this.start(message.index, message));
       case 'policy':
-        return this.applyPolicy(message.policy);
+        return this.inOrder(() => this.applyPolicy(message.policy));
       case 'metrics':
         send({ type: 'metrics', id: message.id, metrics: this.metrics ? await this.metrics.registry.getMetricsAsJSON() : [] });
         return;
@@ -63,6 +65,12 @@ class Worker {
     }
   }
 
+  private inOrder(task: () => Promise<void>): Promise<void> {
+    const run = this.policyQueue.then(task);
+    this.policyQueue = run.catch(() => undefined);
+    return run;
+  }
+
   private async start(index: number, { config, policy }: Extract<ToWorker, { type: 'start' }>): Promise<void> {
     process.title = `fraudwall worker ${index}`;
     this.logger = createLogger(config.logLevel, undefined, { worker: index });
@@ -70,7 +78,7 @@ class Worker {
     this.metrics = metrics;
     const verdictCache = new VerdictCache({ max: config.verdictCacheSize });
     try {
-      this.store = new PolicyStore(this.lists.apply(policy), verdictCache);
+      this.store = new PolicyStore(await this.lists.apply(policy), verdictCache);
       metrics.generation.set(policy.generation);
       this.data = await startDataPlane(config, this.logger, metrics, { store: this.store, verdictCache }, {
         onForeignProbe: (name) => send({ type: 'probe-seen', name }),
@@ -85,10 +93,10 @@ class Worker {
     }
   }
 
-  private applyPolicy(update: PolicyUpdate): void {
+  private async applyPolicy(update: PolicyUpdate): Promise<void> {
     try {
       if (this.store === undefined) throw new Error('policy update before start');
-      this.store.swap(this.lists.apply(update));
+      this.store.swap(await this.lists.apply(update));
       this.metrics?.generation.set(update.generation);
       send({ type: 'policy-applied', generation: update.generation });
     } catch (error) {

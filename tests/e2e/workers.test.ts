@@ -9,7 +9,7 @@
  */
 import type { ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -413,6 +413,27 @@ describe('serve --workers 2', () => {
     await expectEachWorkerServes(cluster, `stuck-${t}.test`, 'after replacing the stuck worker');
     expect(sample(await scrape(http), 'fraudwall_blocklist_generation')).toBe(2);
   }, 45_000);
+
+  it('hands lists to workers through files it removes, and a primary killed with SIGKILL has its files removed by the next one', async () => {
+    const transferDirs = (pid: number): string[] => readdirSync(tmpdir()).filter((entry) => entry.startsWith(`fraudwall-transfer-${pid}-`));
+    const first = await startCluster();
+    const [dir] = transferDirs(first.pid);
+    expect(dir, 'the primary has its own transfer directory').toBeDefined();
+    // Every worker confirmed its start: nothing is left to read.
+    expect(await waitFor(() => readdirSync(path.join(tmpdir(), dir!)).length === 0, 3000)).toBe(true);
+    const put = await admin(first.serve.httpPort, 'PUT', '/v1/lists/transfer', { token: TOKEN, body: `transfer-${tag()}.test\n` });
+    expect(put.status).toBe(201);
+    expect(await waitFor(() => readdirSync(path.join(tmpdir(), dir!)).length === 0, 3000), 'files removed after the update').toBe(true);
+
+    const workers = workersOf(first);
+    signal(first.pid, 'SIGKILL');
+    for (const pid of workers) signal(pid, 'SIGKILL');
+    expect(await waitFor(() => !isRunning(first.pid), 3000)).toBe(true);
+    expect(transferDirs(first.pid)).toEqual([dir]);
+    const second = await startCluster();
+    expect(transferDirs(first.pid), 'the dead primary\'s directory').toEqual([]);
+    expect(transferDirs(second.pid)).toHaveLength(1);
+  });
 
   it('on SIGTERM drains the workers (an answer in flight is delivered) and exits 0 with no worker left', async () => {
     const cluster = await startCluster();
