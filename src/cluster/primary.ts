@@ -344,12 +344,28 @@ const TRANSFER_PREFIX = 'fraudwall-transfer-';
  * killed before they could clean up (SIGKILL, OOM) are removed here: their pid is gone.
  */
 function openTransferDir(): string {
-  for (const entry of readdirSync(tmpdir())) {
+  for (const entry of readdirSyncOrEmpty(tmpdir())) {
     const pid = Number(entry.slice(TRANSFER_PREFIX.length).split('-')[0]);
     if (!entry.startsWith(TRANSFER_PREFIX) || !Number.isInteger(pid) || pid <= 0 || isAlive(pid)) continue;
     rmSync(path.join(tmpdir(), entry), { recursive: true, force: true });
   }
-  return mkdtempSync(path.join(tmpdir(), `${TRANSFER_PREFIX}${process.pid}-`));
+  try {
+    return mkdtempSync(path.join(tmpdir(), `${TRANSFER_PREFIX}${process.pid}-`));
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new StartupError(
+      'E_WORKERS_TMPDIR',
+      `--workers needs a writable temporary directory to hand lists to the workers; ${tmpdir()} is not (${code}): set TMPDIR to one, or run with --workers 1`,
+    );
+  }
+}
+
+function readdirSyncOrEmpty(dir: string): string[] {
+  try {
+    return readdirSync(dir);
+  } catch {
+    return [];
+  }
 }
 
 function isAlive(pid: number): boolean {
@@ -376,7 +392,12 @@ export async function startCluster(config: Config, logger: Logger, env: NodeJS.P
       pool ? pool.renderMetrics() : { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() },
   });
   const registry = control.registry;
-  pool = new WorkerPool(config, logger, metrics, { records: registry.all(), generation: registry.generation });
+  try {
+    pool = new WorkerPool(config, logger, metrics, { records: registry.all(), generation: registry.generation });
+  } catch (error) {
+    await control.close();
+    throw error;
+  }
   const workers = pool;
   // Registered before the workers start: a change while they start reaches them after their start message.
   registry.afterSwap((records, generation) => workers.propagate(records, generation));

@@ -7,7 +7,7 @@
  * one socket shared by all workers, so a stopped worker simply does not read from it and the one
  * left running answers everything.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { mkdirSync, mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -17,7 +17,7 @@ import { buildQuery, decode, tcpQuery, type DecodedMessage } from '../helpers/dn
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { freePort } from '../helpers/ports.js';
 import { metricByLabel, metricSum } from '../hostile/hostile-helpers.js';
-import { admin, killHard, requireBuiltCli, sample, scrape, sleep, spawnServe, waitFor, type ServeProcess } from './admin-helpers.js';
+import { admin, childEnv, CLI, killHard, requireBuiltCli, sample, scrape, sleep, spawnServe, waitFor, type ServeProcess } from './admin-helpers.js';
 import {
   PortFleet,
   childPids,
@@ -491,6 +491,20 @@ describe('serve --workers 2', () => {
     expect(relay.otherQueries).toEqual([]);
     const metrics = await scrape(cluster.serve.httpPort);
     expect(metrics).toContain(`fraudwall_upstream_looping{upstream="127.0.0.1:${cluster.upstream.port}"} 0`);
+  });
+});
+
+describe('serve --workers without a writable temporary directory', () => {
+  it('exits 1 before serving, saying to set TMPDIR or use --workers 1', () => {
+    const result = spawnSync(
+      process.execPath,
+      [CLI, 'serve', '--workers', '2', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--watch-lists', 'false', '--state', path.join(tmpdir(), `fw-no-tmp-${tag()}`)],
+      { env: childEnv({ TMPDIR: '/nonexistent/fraudwall-tmp' }), encoding: 'utf8', timeout: 15_000 },
+    );
+    expect(result.status).toBe(1);
+    expect(result.stderr).toContain('E_WORKERS_TMPDIR');
+    expect(result.stderr).toContain('set TMPDIR');
+    expect(result.stderr).not.toContain('fraudwall ready');
   });
 });
 
