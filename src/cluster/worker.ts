@@ -14,6 +14,26 @@ import { isToWorker, type FromWorker, type PolicyUpdate, type ToWorker } from '.
 
 /** Long enough for a sibling's "I saw your probe" to come round through the primary. */
 const LOOP_PROBE_SETTLE_MS = 100;
+/**
+ * Foreign probe names relayed to the primary per second at most. Real probes are a handful a
+ * minute (one per upstream per worker); anyone can send queries for probe names, and each relay
+ * costs every worker an IPC message, so a flood of them must not become a flood of messages.
+ */
+const PROBE_RELAYS_PER_SECOND = 20;
+
+/** Lets through at most `perSecond` calls in each second. */
+export function perSecondLimit(perSecond: number): () => boolean {
+  let second = 0;
+  let used = 0;
+  return () => {
+    const now = Math.floor(performance.now() / 1000);
+    if (now !== second) {
+      second = now;
+      used = 0;
+    }
+    return ++used <= perSecond;
+  };
+}
 
 function send(message: FromWorker): void {
   process.send?.(message);
@@ -77,11 +97,14 @@ class Worker {
     const metrics = new Metrics(VERSION);
     this.metrics = metrics;
     const verdictCache = new VerdictCache({ max: config.verdictCacheSize });
+    const mayRelay = perSecondLimit(PROBE_RELAYS_PER_SECOND);
     try {
       this.store = new PolicyStore(await this.lists.apply(policy), verdictCache);
       metrics.generation.set(policy.generation);
       this.data = await startDataPlane(config, this.logger, metrics, { store: this.store, verdictCache }, {
-        onForeignProbe: (name) => send({ type: 'probe-seen', name }),
+        onForeignProbe: (name) => {
+          if (mayRelay()) send({ type: 'probe-seen', name });
+        },
         loopProbeSettleMs: LOOP_PROBE_SETTLE_MS,
       });
       send({ type: 'ready', listeners: this.data.listeners });

@@ -118,15 +118,15 @@ export function parseList(text: string | Uint8Array, opts: ParseListOptions): Pa
   return parser.end();
 }
 
-/**
- * Incremental parser: `write` chunks of UTF-8 as they are read (chunk boundaries may fall anywhere,
- * even inside a character), then `end`. Chunks are not retained; only a partial last line is copied.
- */
 /** A list made of packed storage that was parsed elsewhere (another process of this server). */
 export function listFromPacked(packed: PackedRules, skipped: readonly SkippedLine[]): ParsedList {
   return new PackedParsedList(packed, Object.freeze([...skipped]));
 }
 
+/**
+ * Incremental parser: `write` chunks of UTF-8 as they are read (chunk boundaries may fall anywhere,
+ * even inside a character), then `end`. Chunks are not retained; only a partial last line is copied.
+ */
 export class ListParser {
   private readonly name: string;
   private readonly kind: RuleKind;
