@@ -10,14 +10,11 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { AggregatorRegistry } from 'prom-client';
-import type { Health } from '../admin/http-server.js';
 import type { Config } from '../config/load-config.js';
-import { startControlPlane } from '../control-plane.js';
-import { warnIfOpenResolver } from '../data-plane.js';
 import type { ListRecord } from '../lists/list-registry.js';
 import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';
-import { logReady, type RunningServer } from '../running-server.js';
+import { composeServer, type RunningServer } from '../running-server.js';
 import { writeListFile, type EncodedList } from '../policy/list-transfer.js';
 import type { ParsedList } from '../policy/parse-list.js';
 import { StartupError } from '../startup-error.js';
@@ -383,46 +380,24 @@ async function removeFiles(lists: readonly EncodedList[]): Promise<void> {
 
 /** The primary of `--workers N`: control plane here, data plane in N workers. */
 export async function startCluster(config: Config, logger: Logger, env: NodeJS.ProcessEnv): Promise<RunningServer> {
-  const health: Health = { ready: false };
   const metrics = new Metrics(VERSION);
   let pool: WorkerPool | undefined;
-  const control = await startControlPlane(config, logger, env, metrics, health, {
+  const options = {
     verdictCacheSize: PRIMARY_VERDICT_CACHE,
     renderMetrics: async () =>
       pool ? pool.renderMetrics() : { contentType: metrics.registry.contentType, body: await metrics.registry.metrics() },
-  });
-  const registry = control.registry;
-  try {
-    pool = new WorkerPool(config, logger, metrics, { records: registry.all(), generation: registry.generation });
-  } catch (error) {
-    await control.close();
-    throw error;
-  }
-  const workers = pool;
-  // Registered before the workers start: a change while they start reaches them after their start message.
-  registry.afterSwap((records, generation) => workers.propagate(records, generation));
-  let listeners: readonly { host: string; port: number }[];
-  try {
-    warnIfOpenResolver(config, logger);
-    listeners = await workers.start();
-  } catch (error) {
-    await workers.stop();
-    await control.close();
-    throw error;
-  }
-  health.ready = true;
-  const http = { host: control.http.host, port: control.http.port };
-  logReady(logger, config, { listeners, http, adminEnabled: control.adminEnabled });
-  return {
-    listeners,
-    http,
-    registry,
-    metrics,
-    reload: control.reload,
-    async close() {
-      health.ready = false;
-      await workers.stop();
-      await control.close();
-    },
   };
+  return composeServer(config, logger, env, metrics, options, async (control) => {
+    const registry = control.registry;
+    const workers = new WorkerPool(config, logger, metrics, { records: registry.all(), generation: registry.generation });
+    pool = workers;
+    // Registered before the workers start: a change while they start reaches them after their start message.
+    registry.afterSwap((records, generation) => workers.propagate(records, generation));
+    try {
+      return { listeners: await workers.start(), close: () => workers.stop() };
+    } catch (error) {
+      await workers.stop();
+      throw error;
+    }
+  });
 }
