@@ -4,17 +4,11 @@
  * 127.0.0.1 only, and every wait is bounded.
  */
 import { spawn, type ChildProcess } from 'node:child_process';
-import { existsSync } from 'node:fs';
-import { fileURLToPath } from 'node:url';
+import { CLI, killHard as killChild, waitFor as pollUntil } from '../helpers/built-cli.js';
 import { buildQuery, decode, udpQuery } from '../helpers/dns-client.js';
 import type { DecodedMessage } from '../helpers/dns-client.js';
 
-export const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-/** Throws with the fix when `dist/` has not been built. */
-export function requireBuiltCli(): void {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does it)`);
-}
+export { CLI, requireBuiltCli, scrape, sleep } from '../helpers/built-cli.js';
 
 export interface AdminReply {
   readonly status: number;
@@ -75,17 +69,8 @@ export async function listLists(httpPort: number, token: string): Promise<{ gene
 }
 
 /** Polls `check` every `intervalMs` until it returns true; false when `timeoutMs` passed first. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (performance.now() >= deadline) return false;
-    await sleep(intervalMs);
-  }
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
+export function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<boolean> {
+  return pollUntil(check, timeoutMs, intervalMs);
 }
 
 /** A UDP A query for `name`; the decoded reply (rejects on timeout). */
@@ -102,12 +87,6 @@ export async function isBlocked(port: number, name: string): Promise<boolean> {
 export function sample(text: string, series: string): number {
   const line = text.split('\n').find((l) => l.startsWith(`${series} `));
   return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
-
-export async function scrape(httpPort: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
-  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
-  return response.text();
 }
 
 /** An environment for child processes: PATH only, plus `extra` (nothing from this process leaks in). */
@@ -205,9 +184,6 @@ export function runCli(args: readonly string[], options: { env?: Record<string, 
 }
 
 /** SIGKILLs `child` (if still running) and waits, bounded, for it to be gone. */
-export async function killHard(child: ChildProcess, waitMs = 5000): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await Promise.race([gone, sleep(waitMs)]);
+export function killHard(child: ChildProcess, waitMs = 5000): Promise<void> {
+  return killChild(child, waitMs);
 }

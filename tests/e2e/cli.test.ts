@@ -2,23 +2,19 @@
  * The command line as scripts and the README use it: the built `dist/cli.js`, run as a child process.
  */
 import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
-import { existsSync, mkdtempSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { fileURLToPath } from 'node:url';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
+import { CLI, requireBuiltCli } from '../helpers/built-cli.js';
 import { buildQuery, decode, udpQuery, udpSendNoReply } from '../helpers/dns-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { TEST_LISTS, writeLists } from './harness.js';
 
-const CLI = fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-beforeAll(() => {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does it)`);
-});
+beforeAll(() => requireBuiltCli());
 
 interface Started {
   child: ChildProcess;

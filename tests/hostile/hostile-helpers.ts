@@ -5,32 +5,18 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
-import { existsSync, readdirSync, readFileSync } from 'node:fs';
+import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { fileURLToPath } from 'node:url';
+import { CLI, killHard as killChild, waitFor as pollUntil } from '../helpers/built-cli.js';
 import { assertLoopback } from '../helpers/loopback.js';
 import type { FakeQuery, FakeUpstream } from '../helpers/fake-upstream.js';
 import { LOOP_PROBE_SUFFIX } from '../../src/upstream/loop-guard.js';
 
-/** The built CLI; FRAUDWALL_CLI points the suites at another build (e.g. a patched copy to check a fix). */
-export const CLI = process.env['FRAUDWALL_CLI'] ?? fileURLToPath(new URL('../../dist/cli.js', import.meta.url));
-
-export function requireBuiltCli(): void {
-  if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first`);
-}
-
-export function sleep(ms: number): Promise<void> {
-  return new Promise((resolve) => setTimeout(resolve, ms));
-}
+export { CLI, requireBuiltCli, scrape, sleep } from '../helpers/built-cli.js';
 
 /** Polls `check` until true; false when `timeoutMs` passed first. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 25): Promise<boolean> {
-  const deadline = performance.now() + timeoutMs;
-  for (;;) {
-    if (await check()) return true;
-    if (performance.now() >= deadline) return false;
-    await sleep(intervalMs);
-  }
+export function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 25): Promise<boolean> {
+  return pollUntil(check, timeoutMs, intervalMs);
 }
 
 /** What clients caused at a fake upstream, without fraudwall's own forwarding-loop probes. */
@@ -124,11 +110,8 @@ export function spawnServe(
 }
 
 /** SIGKILL and wait (bounded) for the exit. */
-export async function killHard(child: ChildProcess): Promise<void> {
-  if (child.exitCode !== null || child.signalCode !== null) return;
-  const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
-  child.kill('SIGKILL');
-  await Promise.race([gone, sleep(3000)]);
+export function killHard(child: ChildProcess): Promise<void> {
+  return killChild(child, 3000);
 }
 
 /** Resident set size of a process in bytes (VmRSS of /proc/PID/status). */
@@ -156,13 +139,6 @@ export function fdLimit(): number {
   const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
   if (!match || match[1] === 'unlimited') return Number.POSITIVE_INFINITY;
   return Number(match[1]);
-}
-
-export async function scrape(httpPort: number): Promise<string> {
-  // A fresh connection per scrape (no keep-alive) so no HTTP socket outlives the call.
-  const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000), headers: { connection: 'close' } });
-  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
-  return response.text();
 }
 
 /** Sum over every label set of metric `name` in Prometheus text format. */
