@@ -31,6 +31,9 @@ import { closeSync, mkdirSync, mkdtempSync, openSync, readFileSync, rmSync, writ
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath, pathToFileURL } from 'node:url';
+// The same deterministic generator and TLDs as the benchmark's lists (bench/lib).
+import { TLDS } from './lib/gen.mjs';
+import { prng, randomLabel } from './lib/util.mjs';
 
 const here = path.dirname(fileURLToPath(import.meta.url));
 const dist = path.join(here, '..', 'dist');
@@ -39,28 +42,6 @@ const MB = 1024 * 1024;
 function arg(name, fallback) {
   const i = process.argv.indexOf(`--${name}`);
   return i >= 0 && i + 1 < process.argv.length ? process.argv[i + 1] : fallback;
-}
-
-/** mulberry32: deterministic, so every run measures the same lists. */
-function prng(seed) {
-  let a = seed >>> 0;
-  return () => {
-    a = (a + 0x6d2b79f5) >>> 0;
-    let t = a;
-    t = Math.imul(t ^ (t >>> 15), t | 1);
-    t ^= t + Math.imul(t ^ (t >>> 7), t | 61);
-    return ((t ^ (t >>> 14)) >>> 0) / 4294967296;
-  };
-}
-
-const ALPHABET = 'abcdefghijklmnopqrstuvwxyz0123456789';
-const TLDS = ['com', 'net', 'org', 'info', 'biz', 'xyz', 'top', 'site', 'online', 'shop', 'club', 'ru', 'cn', 'io', 'co', 'me', 'tk', 'ml', 'ga', 'cf'];
-
-function label(rand, min, max) {
-  const length = min + Math.floor(rand() * (max - min + 1));
-  let s = '';
-  for (let i = 0; i < length; i++) s += ALPHABET[Math.floor(rand() * 36)];
-  return s;
 }
 
 // ------------------------------------------------------------------------------------------------
@@ -78,7 +59,7 @@ function generate(dir, n, lookups) {
   const blocked = [];
   let chunk = '';
   for (let i = 0; i < n; i++) {
-    const domain = `${label(rand, 8, 14)}.${TLDS[Math.floor(rand() * TLDS.length)]}`;
+    const domain = `${randomLabel(rand, 8, 14)}.${TLDS[Math.floor(rand() * TLDS.length)]}`;
     chunk += `${domain}\n`;
     if (i % every === 0 && blocked.length < lookups) blocked.push(i % 2 === 0 ? domain : `www.${domain}`);
     if ((i & 16383) === 16383) {
@@ -93,7 +74,7 @@ function generate(dir, n, lookups) {
   const urand = prng(0xc1ea ^ n);
   const unlisted = [];
   for (let i = 0; i < lookups; i++) {
-    const base = `${label(urand, 16, 20)}.${TLDS[Math.floor(urand() * TLDS.length)]}`;
+    const base = `${randomLabel(urand, 16, 20)}.${TLDS[Math.floor(urand() * TLDS.length)]}`;
     unlisted.push(i % 2 === 0 ? base : `cdn.${base}`);
   }
   writeFileSync(path.join(dir, 'blocked-sample.txt'), blocked.join('\n'));

@@ -146,20 +146,17 @@ export function warmPool(blockedSample, cleanNames, seed = 7) {
   return pool;
 }
 
-/** A dnsperf input file of exactly `lines` queries taken round-robin from `pool` starting at `offset`. */
-export function writeFromPool(file, pool, lines, offset = 0) {
+/** A dnsperf input file of `lines` A queries, the i-th for `nameAt(i)` (ChunkWriter batches the writes). */
+function writeQueries(file, lines, nameAt) {
   const writer = new ChunkWriter(file);
-  let chunk = '';
-  for (let i = 0; i < lines; i++) {
-    chunk += `${pool[(offset + i) % pool.length]} A\n`;
-    if ((i & 8191) === 8191) {
-      writer.write(chunk);
-      chunk = '';
-    }
-  }
-  writer.write(chunk);
+  for (let i = 0; i < lines; i++) writer.write(`${nameAt(i)} A\n`);
   writer.close();
   return file;
+}
+
+/** A dnsperf input file of exactly `lines` queries taken round-robin from `pool` starting at `offset`. */
+export function writeFromPool(file, pool, lines, offset = 0) {
+  return writeQueries(file, lines, (i) => pool[(offset + i) % pool.length]);
 }
 
 let coldSerial = 0;
@@ -167,16 +164,5 @@ let coldSerial = 0;
 export function writeCold(file, lines) {
   const rand = prng((Date.now() ^ (process.pid << 8) ^ (++coldSerial * 0x9e3779b1)) >>> 0);
   const tag = `${(coldSerial % 1296).toString(36).padStart(2, '0')}`;
-  const writer = new ChunkWriter(file);
-  let chunk = '';
-  for (let i = 0; i < lines; i++) {
-    chunk += `c${tag}${randomLabel(rand, 10, 14)}.${ZONE} A\n`;
-    if ((i & 8191) === 8191) {
-      writer.write(chunk);
-      chunk = '';
-    }
-  }
-  writer.write(chunk);
-  writer.close();
-  return file;
+  return writeQueries(file, lines, () => `c${tag}${randomLabel(rand, 10, 14)}.${ZONE}`);
 }
