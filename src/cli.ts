@@ -3,11 +3,11 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { envName, SERVE_OPTIONS, SHIPPED_LISTS_DIR } from './config/options.js';
 import { createLogger } from './log/logger.js';
-import { startServer } from './main.js';
+import { startServer } from './app/start-server.js';
 import { readFile } from 'node:fs/promises';
 import { adminRequest, clientToken, type AdminResponse } from './admin/admin-client.js';
 import { explainName, formatExplanation, type Explanation } from './policy/explain.js';
-import { loadListsDir } from './policy/load-lists.js';
+import { loadListsDir } from './lists/load-lists.js';
 import { Policy } from './policy/policy.js';
 import { VERSION } from './version.js';
 
@@ -60,7 +60,7 @@ function serveArgsConfig(): ParseArgsConfig['options'] {
   return options;
 }
 
-const BOOLEAN_KEYS = new Set(SERVE_OPTIONS.filter((spec) => spec.kind === 'bool').map((spec) => spec.key));
+const BOOLEAN_KEYS = new Set<string>(SERVE_OPTIONS.filter((spec) => spec.kind === 'bool').map((spec) => spec.key));
 
 /** `--require-lists` alone means true and `--no-local-zones` means false, as for any boolean flag. */
 function expandBooleanFlags(args: readonly string[]): string[] {

@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { ListRegistry } from '../lists/list-registry.js';
 import { canonicalEntries, ListChangeError, type ListService } from '../lists/list-service.js';
 import { explainName } from '../policy/explain.js';
-import type { RuleKind } from '../policy/rule.js';
+import type { RuleKind } from '../query/rule.js';
 import type { AdminAuth } from './admin-auth.js';
 import { HttpError, sendJson, type HttpServer } from './http-server.js';
 import { parseJsonBody, readBody } from './read-body.js';

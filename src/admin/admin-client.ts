@@ -1,4 +1,5 @@
 import { readFile } from 'node:fs/promises';
+import { FraudwallError } from '../errors.js';
 
 /** What a script gets back from the admin API: the HTTP status and the parsed JSON body. */
 export interface AdminResponse {
@@ -6,8 +7,10 @@ export interface AdminResponse {
   readonly body: Record<string, unknown>;
 }
 
-export class AdminClientError extends Error {
-  readonly code = 'E_ADMIN_UNREACHABLE';
+export class AdminClientError extends FraudwallError {
+  constructor(message: string, options?: { cause?: unknown }) {
+    super('E_ADMIN_UNREACHABLE', message, options);
+  }
 }
 
 export interface AdminClientOptions {

@@ -1,5 +1,6 @@
 import http from 'node:http';
 import type { HostPort } from '../config/host-port.js';
+import { FraudwallError, type ErrorCode } from '../errors.js';
 
 export type RouteParams = Readonly<Record<string, string>>;
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, params: RouteParams) => void | Promise<void>;
@@ -10,16 +11,15 @@ export interface Health {
 }
 
 /** An error with the HTTP status and JSON body it should produce; anything else becomes a 500. */
-export class HttpError extends Error {
+export class HttpError extends FraudwallError {
   constructor(
     readonly status: number,
-    readonly code: string,
+    code: ErrorCode,
     message: string,
     readonly details?: Record<string, unknown>,
     readonly headers?: Record<string, string>,
   ) {
-    super(message);
-    this.name = 'HttpError';
+    super(code, message);
   }
 }
 

@@ -1,77 +1,23 @@
 import { readFileSync } from 'node:fs';
 import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
-import type { LogLevel } from '../log/logger.js';
-import type { BlockMode } from '../resolver/block-answers.js';
+import { isValidName } from '../query/rule.js';
 import { parseHostPort, type HostPort } from './host-port.js';
-import { envName, SERVE_OPTIONS, type OptionSpec } from './options.js';
-import type { UrlListSpec } from '../lists/url-list.js';
-import { parseCidr } from '../dns/client-gate.js';
+import { envName, SERVE_OPTIONS, settingName, type Config, type OptionSpec, type UrlListSpec } from './options.js';
 
-export interface Config {
-  readonly listen: readonly HostPort[];
-  readonly upstream: readonly HostPort[];
-  readonly lists: string;
-  readonly http: HostPort;
-  readonly blockMode: BlockMode;
-  readonly blockTtl: number;
-  readonly queryTimeoutMs: number;
-  readonly upstreamTimeoutMs: number;
-  readonly upstreamStrategy: 'failover' | 'fastest';
-  readonly ednsUdpSize: number;
-  readonly verdictCacheSize: number;
-  readonly cacheSize: number;
-  readonly cacheMaxBytes: number;
-  readonly cacheMinTtl: number;
-  readonly cacheMaxTtl: number;
-  readonly cacheMaxNegativeTtl: number;
-  readonly serveStaleSeconds: number;
-  readonly staleAnswerTimeoutMs: number;
-  readonly prefetch: boolean;
-  readonly allowClients: readonly string[];
-  readonly disallowedClients: 'refuse' | 'drop';
-  readonly rateLimit: number;
-  readonly rateLimitBurst: number;
-  readonly rateLimitIpv4Prefix: number;
-  readonly rateLimitIpv6Prefix: number;
-  readonly rateLimitAction: 'truncate' | 'drop';
-  readonly rateLimitLoopback: boolean;
-  readonly maxInFlight: number;
-  /** Processes serving DNS; 1 = this process does everything. */
-  readonly workers: number;
-  readonly tcpIdleTimeoutMs: number;
-  readonly tcpMaxConnections: number;
-  readonly tcpMaxConnectionsPerClient: number;
-  readonly tcpMaxInFlight: number;
-  readonly tcpQueryReadTimeoutMs: number;
-  readonly localZones: boolean;
-  readonly blockDohCanaries: boolean;
-  readonly state: string;
-  /** 'off' when no token file is configured. */
-  readonly adminTokenFile: string;
-  readonly adminMaxBodyBytes: number;
-  readonly adminMaxEntries: number;
-  readonly watchLists: boolean;
-  readonly requireLists: boolean;
-  readonly urlLists: readonly UrlListSpec[];
-  readonly urlMinValidPercent: number;
-  readonly queryLog: string;
-  readonly queryLogAnonymize: boolean;
-  readonly queryLogBlockedOnly: boolean;
-  readonly logLevel: LogLevel;
-  /** The config file that was read, if any. */
-  readonly configFile: string | undefined;
-}
+export type { Config } from './options.js';
+import { parseCidr } from './ip-address.js';
+import { FraudwallError } from '../errors.js';
 
-export class ConfigError extends Error {
-  readonly code = 'E_CONFIG_INVALID';
+
+export class ConfigError extends FraudwallError {
   constructor(readonly problems: readonly string[]) {
     super(
+      'E_CONFIG_INVALID',
       `invalid configuration (${problems.length} problem${problems.length === 1 ? '' : 's'}):\n` +
         problems.map((p) => `  - ${p}`).join('\n') +
         '\nFix these and start again; `fraudwall serve --help` lists every setting.',
     );
-    this.name = 'ConfigError';
   }
 }
 
@@ -86,7 +32,6 @@ export interface ConfigSources {
 
 type Value = string | number | boolean | HostPort | readonly HostPort[] | readonly string[] | readonly UrlListSpec[];
 
-const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** `url-lists`: an array of {name, url, category?, kind?, refresh?}; a JSON string from env or flags. */
 function convertUrlLists(raw: unknown, fail: (why: string) => undefined): readonly UrlListSpec[] | undefined {
@@ -107,7 +52,7 @@ function convertUrlLists(raw: unknown, fail: (why: string) => undefined): readon
     const { name, url, category = 'uncategorized', kind = 'block', refresh = 3600, ...rest } = item as Record<string, unknown>;
     const unknown = Object.keys(rest);
     if (unknown.length > 0) problems.push(`${at}: unknown key(s) ${unknown.join(', ')}`);
-    if (typeof name !== 'string' || !NAME_PATTERN.test(name)) problems.push(`${at}: name must match [a-z0-9][a-z0-9_-]{0,63}`);
+    if (typeof name !== 'string' || !isValidName(name)) problems.push(`${at}: name must match [a-z0-9][a-z0-9_-]{0,63}`);
     let parsedUrl: URL | undefined;
     try {
       parsedUrl = typeof url === 'string' ? new URL(url) : undefined;
@@ -115,7 +60,7 @@ function convertUrlLists(raw: unknown, fail: (why: string) => undefined): readon
       parsedUrl = undefined;
     }
     if (!parsedUrl || !['http:', 'https:'].includes(parsedUrl.protocol)) problems.push(`${at}: url must be an http(s) URL`);
-    if (typeof category !== 'string' || !NAME_PATTERN.test(category)) problems.push(`${at}: category must match [a-z0-9][a-z0-9_-]{0,63}`);
+    if (typeof category !== 'string' || !isValidName(category)) problems.push(`${at}: category must match [a-z0-9][a-z0-9_-]{0,63}`);
     if (kind !== 'block' && kind !== 'allow') problems.push(`${at}: kind must be block or allow`);
     if (typeof refresh !== 'number' || !Number.isInteger(refresh) || refresh < 1 || refresh > 604800) {
       problems.push(`${at}: refresh must be whole seconds from 1 to 604800`);
@@ -232,8 +177,6 @@ function readConfigFile(file: string, problems: string[]): Record<string, unknow
   return data as Record<string, unknown>;
 }
 
-const camel = (key: string): string => key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-
 /**
  * Merges defaults < config file < environment < flags, validating everything once and reporting
  * every problem together. A repeatable option given by a source replaces the lower source's list.
@@ -241,7 +184,7 @@ const camel = (key: string): string => key.replace(/-([a-z])/g, (_, c: string) =
 export function loadConfig(sources: ConfigSources): Config {
   const cwd = sources.cwd ?? process.cwd();
   const problems: string[] = [];
-  const known = new Map(SERVE_OPTIONS.map((spec) => [spec.key, spec]));
+  const known = new Map<string, OptionSpec>(SERVE_OPTIONS.map((spec) => [spec.key, spec]));
 
   const configFlag = sources.flags['config'];
   const configFile =
@@ -266,7 +209,7 @@ export function loadConfig(sources: ConfigSources): Config {
     }
   }
 
-  const envNames = new Map(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
+  const envNames = new Map<string, OptionSpec>(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
   // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key.
   const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', ...(sources.extraEnv ?? [])]);
   for (const [name, raw] of Object.entries(sources.env)) {
@@ -289,6 +232,6 @@ export function loadConfig(sources: ConfigSources): Config {
 
   if (problems.length > 0) throw new ConfigError(problems);
   const config: Record<string, unknown> = { configFile };
-  for (const [key, value] of values) config[camel(key)] = value;
+  for (const [key, value] of values) config[settingName(key)] = value;
   return Object.freeze(config) as unknown as Config;
 }

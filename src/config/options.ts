@@ -1,8 +1,26 @@
+// The one table of `fraudwall serve` settings. Everything else is derived from it: the Config type
+// (each key in camelCase), the command-line flags, the config-file keys, the FRAUDWALL_* variables,
+// `--help` and the README table (a test compares them). A component takes its section of Config
+// under the same names (e.g. `Pick<Config, 'rateLimit' | 'rateLimitBurst'>`), never a renamed copy.
 import { fileURLToPath } from 'node:url';
-import { PRIVATE_CLIENT_RANGES } from '../dns/client-gate.js';
+import type { RuleKind } from '../query/rule.js';
+import type { HostPort } from './host-port.js';
 
 /** The lists shipped with the package: <package>/blocklists, from both src/config and dist/config. */
 export const SHIPPED_LISTS_DIR = fileURLToPath(new URL('../../blocklists', import.meta.url));
+
+/** Default allow-list: loopback, RFC 1918, CGNAT, link-local and ULA; never the whole internet. */
+export const PRIVATE_CLIENT_RANGES: readonly string[] = [
+  '127.0.0.0/8',
+  '10.0.0.0/8',
+  '172.16.0.0/12',
+  '192.168.0.0/16',
+  '100.64.0.0/10',
+  '169.254.0.0/16',
+  '::1/128',
+  'fc00::/7',
+  'fe80::/10',
+];
 
 export type OptionKind = 'string' | 'path' | 'int' | 'bool' | 'enum' | 'address' | 'addresses' | 'cidrs' | 'url-lists';
 
@@ -23,7 +41,7 @@ export interface OptionSpec {
   readonly defaultPort?: number;
 }
 
-export const SERVE_OPTIONS: readonly OptionSpec[] = [
+export const SERVE_OPTIONS = [
   {
     key: 'listen',
     kind: 'addresses',
@@ -302,8 +320,54 @@ export const SERVE_OPTIONS: readonly OptionSpec[] = [
     description: 'lowest level of log lines written to stderr',
     default: 'info',
   },
-];
+] as const satisfies readonly OptionSpec[];
 
 export function envName(key: string): string {
   return `FRAUDWALL_${key.toUpperCase().replace(/-/g, '_')}`;
+}
+
+/** One list downloaded on a schedule (`url-lists`). */
+export interface UrlListSpec {
+  readonly name: string;
+  readonly url: string;
+  readonly category: string;
+  readonly kind: RuleKind;
+  readonly refreshSeconds: number;
+}
+
+/** What each kind of option holds once converted. */
+interface KindValues {
+  string: string;
+  path: string;
+  int: number;
+  bool: boolean;
+  address: HostPort;
+  addresses: readonly HostPort[];
+  cidrs: readonly string[];
+  'url-lists': readonly UrlListSpec[];
+}
+
+type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;
+
+type SettingValue<O> = O extends { readonly kind: 'enum'; readonly values: readonly (infer V)[] }
+  ? V
+  : O extends { readonly kind: infer K extends keyof KindValues }
+    ? KindValues[K]
+    : never;
+
+type ServeOption = (typeof SERVE_OPTIONS)[number];
+
+/** Every setting of `fraudwall serve`, by its key in camelCase (`rate-limit-burst` → `rateLimitBurst`). */
+export type Settings = { readonly [O in ServeOption as CamelCase<O['key']>]: SettingValue<O> };
+
+export type Config = Settings & {
+  /** The config file that was read, if any. */
+  readonly configFile: string | undefined;
+};
+
+export type BlockMode = Config['blockMode'];
+
+/** The config key of a setting in camelCase, as it appears in Config. */
+export function settingName(key: string): string {
+  return key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
 }

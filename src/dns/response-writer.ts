@@ -4,7 +4,6 @@
  * Records are encoded once, off the hot path (see `encodeRecord`), so a block answer is a few
  * buffer copies. dns2 is used by the tests to decode and check every shape written here.
  */
-import { isIP } from 'node:net';
 import {
   FLAG_AA,
   FLAG_CD,
@@ -74,28 +73,6 @@ export function soaRdata(soa: SoaFields): Buffer {
   for (const value of [soa.serial, soa.refresh, soa.retry, soa.expire, soa.minimum]) {
     pos = out.writeUInt32BE(value >>> 0, pos);
   }
-  return out;
-}
-
-export function ipv4Rdata(address: string): Buffer {
-  if (isIP(address) !== 4) throw new Error(`invalid IPv4 address "${address}"`);
-  return Buffer.from(address.split('.').map(Number));
-}
-
-export function ipv6Rdata(address: string): Buffer {
-  if (isIP(address) !== 6 || address.includes('.')) throw new Error(`invalid IPv6 address "${address}"`);
-  const [head = '', tail] = address.split('::');
-  const headGroups = head === '' ? [] : head.split(':');
-  const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
-  const missing = 8 - headGroups.length - tailGroups.length;
-  if ((tail === undefined && missing !== 0) || missing < 0) throw new Error(`invalid IPv6 address "${address}"`);
-  const groups = [...headGroups, ...new Array<string>(missing).fill('0'), ...tailGroups];
-  const out = Buffer.alloc(16);
-  groups.forEach((group, i) => {
-    const value = Number.parseInt(group, 16);
-    if (!/^[0-9a-f]{1,4}$/i.test(group) || Number.isNaN(value)) throw new Error(`invalid IPv6 address "${address}"`);
-    out.writeUInt16BE(value, i * 2);
-  });
   return out;
 }
 

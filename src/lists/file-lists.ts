@@ -1,6 +1,6 @@
 import { watch, type FSWatcher } from 'node:fs';
 import type { Logger } from '../log/logger.js';
-import { loadListsDir } from '../policy/load-lists.js';
+import { loadListsDir } from './load-lists.js';
 import type { ParsedList } from '../policy/parse-list.js';
 import type { ListRecord, ListRegistry } from './list-registry.js';
 

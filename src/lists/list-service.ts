@@ -1,11 +1,9 @@
 import type { Logger } from '../log/logger.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
-import type { RuleKind } from '../policy/rule.js';
+import { isValidName, NAME_RULE, type RuleKind } from '../query/rule.js';
 import type { ListRecord, ListRegistry } from './list-registry.js';
 import type { StateStore, StoredList } from './state-store.js';
 
-export const LIST_NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
-const CATEGORY_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 
 /** One reason an entry of a pushed list was refused. */
 export interface EntryProblem {
@@ -69,14 +67,14 @@ export function parseEntries(name: string, kind: RuleKind, category: string, tex
 }
 
 export function checkListName(name: string): void {
-  if (!LIST_NAME_PATTERN.test(name)) {
-    throw new ListChangeError('invalid', `list name "${name}" is not valid: use a-z, 0-9, '-' and '_', starting with a letter or digit, at most 64 characters`);
+  if (!isValidName(name)) {
+    throw new ListChangeError('invalid', `list name "${name}" is not valid: use ${NAME_RULE}`);
   }
 }
 
 export function checkCategory(category: string): void {
-  if (!CATEGORY_PATTERN.test(category)) {
-    throw new ListChangeError('invalid', `category "${category}" is not valid: use a-z, 0-9, '-' and '_', at most 64 characters`);
+  if (!isValidName(category)) {
+    throw new ListChangeError('invalid', `category "${category}" is not valid: use ${NAME_RULE}`);
   }
 }
 

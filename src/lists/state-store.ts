@@ -1,6 +1,6 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { RuleKind } from '../policy/rule.js';
+import type { RuleKind } from '../query/rule.js';
 import { removeFileDurably, writeFileAtomic } from './atomic-file.js';
 
 /** A list pushed through the admin API, as persisted. Entries are in canonical text form. */

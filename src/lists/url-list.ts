@@ -1,19 +1,13 @@
+import type { UrlListSpec } from '../config/options.js';
 import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
-import type { RuleKind } from '../policy/rule.js';
+import type { RuleKind } from '../query/rule.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ListRecord, ListRegistry } from './list-registry.js';
 import type { StateStore } from './state-store.js';
 
-export interface UrlListSpec {
-  readonly name: string;
-  readonly url: string;
-  readonly category: string;
-  readonly kind: RuleKind;
-  readonly refreshSeconds: number;
-}
 
 export interface UrlListOptions {
   /** A download whose share of usable lines is below this is garbage, not a list. */

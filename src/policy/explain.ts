@@ -2,7 +2,7 @@
 // it is normalised like a list entry (case, trailing dot, Unicode names), unlike wire names.
 import { normalizeListDomain } from './normalize-domain.js';
 import type { Policy } from './policy.js';
-import type { RuleKind, RuleScope } from './rule.js';
+import type { RuleKind, RuleScope } from '../query/rule.js';
 
 export interface ExplainedRule {
   readonly list: string;

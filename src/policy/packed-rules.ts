@@ -22,7 +22,7 @@
 // A Rule is materialised only when something asks for one (a match, explain, the admin API), and
 // the verdict LRU in front of the policy keeps the few that queries need. Instances are immutable
 // after `PackedRulesBuilder.finish`: policies share them across swaps instead of copying.
-import type { Rule, RuleKind, RuleScope } from './rule.js';
+import type { Rule, RuleKind, RuleScope } from '../query/rule.js';
 import { region, u32WithRoom, u8WithRoom } from './typed-memory.js';
 
 /** Entry is `*.d` (subdomains only). */

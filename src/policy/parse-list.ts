@@ -23,7 +23,7 @@ import {
   type TextPrefix,
   type TextSuffix,
 } from './packed-rules.js';
-import type { Rule, RuleKind, RuleScope } from './rule.js';
+import { isValidName, type Rule, type RuleKind, type RuleScope } from '../query/rule.js';
 
 export interface SkippedLine {
   line: number;
@@ -61,7 +61,6 @@ export interface ParseListOptions {
   category?: string;
 }
 
-const CATEGORY_NAME = /^[a-z0-9][a-z0-9_-]{0,63}$/;
 const CATEGORY_HEADER = /^[#!][\s#!]*category\s*:\s*(.*)$/i;
 const ADBLOCK_HEADER = /^\[adblock/i;
 
@@ -313,7 +312,7 @@ export class ListParser {
       if (header === null) return;
       const value = (header[1] ?? '').trim().toLowerCase();
       if (this.builder.size > 0) this.skip(lineNo, line, 'category header after the first rule (move it to the top of the file)');
-      else if (!CATEGORY_NAME.test(value)) this.skip(lineNo, line, `invalid category name '${value}' (use a-z, 0-9, '-', '_')`);
+      else if (!isValidName(value)) this.skip(lineNo, line, `invalid category name '${value}' (use a-z, 0-9, '-', '_')`);
       else this.category = value;
       return;
     }

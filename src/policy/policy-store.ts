@@ -1,8 +1,8 @@
 // Holds the policy in effect. Swapping is a single reference assignment: a query that already
 // read `current` (or got its verdict) keeps using that snapshot, later queries see the new one.
-import { PolicyError } from './errors.js';
+import { PolicyError } from './policy-error.js';
 import type { Policy } from './policy.js';
-import type { Verdict } from './rule.js';
+import type { Verdict } from '../query/rule.js';
 import type { VerdictCache } from './verdict-cache.js';
 
 export class PolicyStore {

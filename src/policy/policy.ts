@@ -4,10 +4,10 @@
 // Memory: the matcher references each list's packed storage (immutable) instead of copying it, so
 // the registry's lists and the live policy share one copy of every name, and a swap holds at most
 // the old and the new policy's tables plus the lists that actually changed.
-import { DomainTrie } from './domain-trie.js';
-import { PolicyError } from './errors.js';
+import { RuleIndex } from './rule-index.js';
+import { PolicyError } from './policy-error.js';
 import type { ParsedList } from './parse-list.js';
-import type { RuleKind, Verdict } from './rule.js';
+import type { RuleKind, Verdict } from '../query/rule.js';
 
 export interface ListSummary {
   readonly name: string;
@@ -24,21 +24,21 @@ const NOT_LISTED: Verdict = Object.freeze({ action: 'none', rule: undefined });
 export class Policy {
   readonly generation: number;
   readonly lists: readonly ListSummary[];
-  private readonly trie: DomainTrie;
+  private readonly trie: RuleIndex;
 
   constructor(lists: readonly ParsedList[], generation: number) {
     if (!Number.isSafeInteger(generation) || generation < 0) {
       throw new PolicyError('E_POLICY_GENERATION', `policy generation must be a non-negative integer, got ${generation}`);
     }
     this.generation = generation;
-    this.trie = DomainTrie.build(lists);
+    this.trie = RuleIndex.build(lists);
     // Keep only counts: the matcher already holds the packed entries; the skipped lines stay with the list.
     this.lists = Object.freeze(
       lists.map((l) => Object.freeze({ name: l.name, kind: l.kind, category: l.category, entries: l.size, skipped: l.skipped.length })),
     );
   }
 
-  /** Distinct entries in effect (see DomainTrie.ruleCount). */
+  /** Distinct entries in effect (see RuleIndex.ruleCount). */
   get ruleCount(): number {
     return this.trie.ruleCount;
   }

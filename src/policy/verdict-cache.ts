@@ -2,8 +2,8 @@
 // under, so a reload invalidates the whole cache in O(1) (no clear, no sweep) and can never serve a
 // verdict from an older policy.
 import { LRUCache } from 'lru-cache';
-import { PolicyError } from './errors.js';
-import type { Verdict } from './rule.js';
+import { PolicyError } from './policy-error.js';
+import type { Verdict } from '../query/rule.js';
 
 /** Wrapped so the stored value is never undefined (lru-cache cannot store it). */
 interface CacheEntry {

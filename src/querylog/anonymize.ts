@@ -1,5 +1,5 @@
+import { ipv6Bytes } from '../config/ip-address.js';
 import { isIP } from 'node:net';
-import { ipv6Rdata } from '../dns/response-writer.js';
 
 /**
  * Truncates a client address for privacy-preserving logs: IPv4 to its /24, IPv6 to its /48
@@ -10,7 +10,7 @@ export function anonymizeAddress(address: string): string {
   const family = isIP(mapped);
   if (family === 4) return `${mapped.slice(0, mapped.lastIndexOf('.'))}.0`;
   if (family === 6) {
-    const bytes = ipv6Rdata(mapped.split('%')[0]!);
+    const bytes = ipv6Bytes(mapped.split('%')[0]!);
     const groups = [0, 2, 4].map((offset) => bytes.readUInt16BE(offset).toString(16));
     return `${groups.join(':')}::`;
   }

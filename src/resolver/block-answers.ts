@@ -1,10 +1,11 @@
+import type { BlockMode } from '../config/options.js';
+import { ipv4Bytes, ipv6Bytes } from '../config/ip-address.js';
 import { LRUCache } from 'lru-cache';
-import { EDE_BLOCKED, encodeRecord, ipv4Rdata, ipv6Rdata, QUESTION_NAME_POINTER, writeResponse, type EncodedRecord } from '../dns/response-writer.js';
+import { EDE_BLOCKED, encodeRecord, QUESTION_NAME_POINTER, writeResponse, type EncodedRecord } from '../dns/response-writer.js';
 import { blockSoaRdata, negativeSoa, type Synthesizer } from '../dns/synthesizer.js';
 import { HEADER_SIZE, QType, Rcode, type ParsedQuery } from '../dns/wire.js';
-import type { Rule } from '../policy/rule.js';
+import type { Rule } from '../query/rule.js';
 
-export type BlockMode = 'nxdomain' | 'null' | 'refused';
 
 export const BLOCK_SOA_MNAME = 'fraudwall.invalid';
 export const BLOCK_SOA_RNAME = 'blocked.fraudwall.invalid';
@@ -44,8 +45,8 @@ export class BlockAnswers {
     private readonly ttl: number,
     private readonly synthesizer: Synthesizer,
   ) {
-    this.nullA = encodeRecord(QUESTION_NAME_POINTER, QType.A, ttl, ipv4Rdata('0.0.0.0'));
-    this.nullAAAA = encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, ttl, ipv6Rdata('::'));
+    this.nullA = encodeRecord(QUESTION_NAME_POINTER, QType.A, ttl, ipv4Bytes('0.0.0.0'));
+    this.nullAAAA = encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, ttl, ipv6Bytes('::'));
     this.soaRdata = blockSoaRdata(ttl, BLOCK_SOA_MNAME, BLOCK_SOA_RNAME);
   }
 

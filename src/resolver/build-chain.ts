@@ -13,7 +13,7 @@ import type { LoopGuard } from '../upstream/loop-guard.js';
 import { PolicyResolver } from './policy-resolver.js';
 import { QueryLogResolver, type QueryLogResolverOptions } from './query-log-resolver.js';
 import type { QueryLog } from '../querylog/query-log.js';
-import type { Resolver } from './resolver.js';
+import type { Resolver } from '../query/resolver.js';
 import { UpstreamResolver } from './upstream-resolver.js';
 
 export interface ChainParts {

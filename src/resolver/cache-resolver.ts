@@ -1,19 +1,14 @@
 import { ResponseCache, type CacheLookup } from '../cache/response-cache.js';
 import type { Synthesizer } from '../dns/synthesizer.js';
 import { QClass } from '../dns/wire.js';
-import type { Answer, QueryContext, Resolver } from './resolver.js';
+import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
+import type { Config } from '../config/options.js';
 
 const EDE_STALE_ANSWER = 3;
 const ignore = (): void => undefined;
 
-export interface CacheResolverOptions {
-  /** With a stale entry at hand, answer stale if the upstream has not answered by then (RFC 8767 client-response timer). */
-  readonly staleAnswerAfterMs: number;
-  /** Refresh a popular entry in the background when this share of its TTL is left. */
-  readonly prefetch: boolean;
-  /** Most distinct questions waiting on the upstream at once that later identical ones can join. */
-  readonly maxCoalesced: number;
-}
+/** This component's section of the settings (see config/options.ts for what each means). */
+export type CacheResolverOptions = Pick<Config, 'staleAnswerTimeoutMs' | 'prefetch' | 'maxInFlight'>;
 
 /** A fresh entry asked at least this often is worth refreshing before it expires. */
 const PREFETCH_MIN_HITS = 3;
@@ -77,7 +72,7 @@ export class CacheResolver implements Resolver {
 
   /** The upstream answer, or undefined when the stale timer fires first. */
   private raceStale(ctx: QueryContext, upstream: Promise<Answer>): Promise<Answer | undefined> {
-    const wait = Math.max(0, Math.min(this.options.staleAnswerAfterMs, ctx.deadline - performance.now() - 50));
+    const wait = Math.max(0, Math.min(this.options.staleAnswerTimeoutMs, ctx.deadline - performance.now() - 50));
     return new Promise((resolve) => {
       const timer = setTimeout(() => resolve(undefined), wait);
       void upstream.then((answer) => {
@@ -99,7 +94,7 @@ export class CacheResolver implements Resolver {
    * query that misses the cache.
    */
   private fetch(ctx: QueryContext, key: string, lead: boolean): Promise<Answer> {
-    const registered = lead && this.inFlight.size < this.options.maxCoalesced;
+    const registered = lead && this.inFlight.size < this.options.maxInFlight;
     const fetched = Promise.resolve(this.next.resolve(ctx)).then(
       (answer) => {
         if (answer.source === 'upstream') this.cache.store(key, answer.bytes, performance.now());

@@ -1,16 +1,16 @@
+import { ipv4Bytes, ipv6Bytes } from '../config/ip-address.js';
 import {
   EDE_FILTERED,
   encodeName,
   encodeRecord,
-  ipv4Rdata,
-  ipv6Rdata,
   QUESTION_NAME_POINTER,
   writeResponse,
   type EncodedRecord,
 } from '../dns/response-writer.js';
 import { negativeSoa, type Synthesizer } from '../dns/synthesizer.js';
 import { QType, Rcode } from '../dns/wire.js';
-import type { Answer, QueryContext, Resolver } from './resolver.js';
+import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
+import type { Config } from '../config/options.js';
 
 /** How a locally served zone answers names at or below its apex. */
 type ZoneKind =
@@ -68,12 +68,7 @@ export const DOH_CANARIES: readonly string[] = ['use-application-dns.net', 'mask
 
 const LOOPBACK_PTR_NAMES = new Set(['1.0.0.127.in-addr.arpa', IPV6_LOOPBACK_REVERSE]);
 
-export interface LocalZoneOptions {
-  /** Serve localhost, RFC 6303 reverse zones and special-use names locally. */
-  readonly localZones: boolean;
-  /** Answer DoH canary names with NXDOMAIN. */
-  readonly blockDohCanaries: boolean;
-}
+export type LocalZoneOptions = Pick<Config, 'localZones' | 'blockDohCanaries'>;
 
 /**
  * Answers names that belong to this network or to nobody (RFC 6761, RFC 6303) so that they never
@@ -81,8 +76,8 @@ export interface LocalZoneOptions {
  */
 export class LocalZoneResolver implements Resolver {
   private readonly zones = new Map<string, LocalZone>();
-  private readonly loopbackA = encodeRecord(QUESTION_NAME_POINTER, QType.A, LOCAL_TTL, ipv4Rdata('127.0.0.1'));
-  private readonly loopbackAAAA = encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, LOCAL_TTL, ipv6Rdata('::1'));
+  private readonly loopbackA = encodeRecord(QUESTION_NAME_POINTER, QType.A, LOCAL_TTL, ipv4Bytes('127.0.0.1'));
+  private readonly loopbackAAAA = encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, LOCAL_TTL, ipv6Bytes('::1'));
   private readonly loopbackPtr = encodeRecord(QUESTION_NAME_POINTER, QType.PTR, LOCAL_TTL, encodeName('localhost'));
   /** Longest apex in labels: suffixes longer than this cannot be zones, so they are not looked up. */
   private readonly maxApexLabels: number;

@@ -2,7 +2,7 @@ import { EDE_PROHIBITED } from '../dns/response-writer.js';
 import type { Synthesizer } from '../dns/synthesizer.js';
 import { Rcode } from '../dns/wire.js';
 import type { LoopGuard } from '../upstream/loop-guard.js';
-import type { Answer, QueryContext, Resolver } from './resolver.js';
+import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
 
 /** Refuses loop probes (ours, coming back, or anyone's) so they never travel round the loop again. */
 export class LoopGuardResolver implements Resolver {

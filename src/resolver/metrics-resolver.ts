@@ -1,5 +1,5 @@
 import type { Metrics } from '../metrics/metrics.js';
-import type { Answer, QueryContext, Resolver } from './resolver.js';
+import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
 
 /**
  * Counts every query and its answer: by transport and type on the way in; by rcode, source and

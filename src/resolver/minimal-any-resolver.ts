@@ -1,7 +1,7 @@
 import { encodeRecord, QUESTION_NAME_POINTER, writeResponse } from '../dns/response-writer.js';
 import type { Synthesizer } from '../dns/synthesizer.js';
 import { QType, Rcode } from '../dns/wire.js';
-import type { Answer, QueryContext, Resolver } from './resolver.js';
+import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
 
 const TYPE_HINFO = 13;
 

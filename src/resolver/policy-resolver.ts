@@ -1,6 +1,6 @@
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { BlockAnswers } from './block-answers.js';
-import type { Answer, QueryContext, Resolver } from './resolver.js';
+import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
 
 /** Answers blocked names at once; everything else (allowed or not listed) goes to `next`. */
 export class PolicyResolver implements Resolver {

@@ -1,12 +1,11 @@
 import { QTYPE_LABELS, RCODE_NAMES } from '../metrics/metrics.js';
 import { anonymizeAddress } from '../querylog/anonymize.js';
 import type { QueryLog } from '../querylog/query-log.js';
-import type { Answer, QueryContext, Resolver } from './resolver.js';
+import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
+import type { Config } from '../config/options.js';
 
-export interface QueryLogResolverOptions {
-  readonly anonymize: boolean;
-  readonly blockedOnly: boolean;
-}
+/** This component's section of the settings (see config/options.ts for what each means). */
+export type QueryLogResolverOptions = Pick<Config, 'queryLogAnonymize' | 'queryLogBlockedOnly'>;
 
 /** Writes one NDJSON line per answered query to the query log (a chain element only when enabled). */
 export class QueryLogResolver implements Resolver {
@@ -23,12 +22,12 @@ export class QueryLogResolver implements Resolver {
   }
 
   private record(ctx: QueryContext, answer: Answer): Answer {
-    if (this.options.blockedOnly && answer.source !== 'blocked') return answer;
+    if (this.options.queryLogBlockedOnly && answer.source !== 'blocked') return answer;
     const rule = answer.verdict?.rule;
     const rcode = answer.bytes[3]! & 0xf;
     const entry = {
       time: new Date().toISOString(),
-      client: this.options.anonymize ? anonymizeAddress(ctx.clientAddress) : ctx.clientAddress,
+      client: this.options.queryLogAnonymize ? anonymizeAddress(ctx.clientAddress) : ctx.clientAddress,
       transport: ctx.transport,
       name: ctx.query.name,
       type: QTYPE_LABELS.get(ctx.query.type) ?? `TYPE${ctx.query.type}`,

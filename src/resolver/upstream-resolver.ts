@@ -2,7 +2,7 @@ import { EDE_NETWORK_ERROR, EDE_OTHER } from '../dns/response-writer.js';
 import type { Synthesizer } from '../dns/synthesizer.js';
 import { Rcode } from '../dns/wire.js';
 import type { Forwarder } from '../upstream/forwarder.js';
-import type { Answer, QueryContext, Resolver } from './resolver.js';
+import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
 
 /**
  * The end of the chain: forwards to the upstreams; when none answers in time, SERVFAIL. Sheds

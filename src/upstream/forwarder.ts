@@ -1,9 +1,10 @@
 import { Rcode, type ParsedQuery } from '../dns/wire.js';
-import type { Transport } from '../resolver/resolver.js';
+import type { Transport } from '../query/resolver.js';
 import type { TcpUpstream } from './tcp-upstream.js';
 import type { UdpUpstream } from './udp-upstream.js';
 import { UpstreamError, type UpstreamFailure } from './upstream-error.js';
 import { UpstreamHealth, type UpstreamHealthOptions } from './upstream-health.js';
+import type { Config } from '../config/options.js';
 
 /** One configured upstream, reachable over UDP and TCP on the same address. */
 export interface UpstreamServer {
@@ -12,18 +13,13 @@ export interface UpstreamServer {
   readonly tcp: TcpUpstream;
 }
 
-export interface ForwarderOptions {
-  /** Longest wait for one upstream before the next is tried (always capped by the query deadline). */
-  readonly attemptTimeoutMs: number;
-  /** Our own EDNS UDP size: forwarded queries never advertise more (DNS flag day 2020: 1232). */
-  readonly ednsUdpSize: number;
-  readonly health?: UpstreamHealthOptions;
-  /**
-   * failover: in configured order, starting with the upstream that answered last; fastest: the
-   * healthy upstream with the lowest smoothed latency first (upstreams never measured go first).
-   */
-  readonly strategy?: 'failover' | 'fastest';
-}
+/**
+ * The forwarder's section of the settings: upstream-timeout-ms (always capped by the query
+ * deadline), edns-udp-size (forwarded queries never advertise more) and upstream-strategy
+ * (failover when absent); health is the circuit breaker's tuning, not a setting.
+ */
+export type ForwarderOptions = Pick<Config, 'upstreamTimeoutMs' | 'ednsUdpSize'> &
+  Partial<Pick<Config, 'upstreamStrategy'>> & { readonly health?: UpstreamHealthOptions };
 
 /** Weight of the newest sample in the smoothed latency (exponentially weighted moving average). */
 const LATENCY_SMOOTHING = 0.2;
@@ -67,7 +63,7 @@ export class Forwarder {
 
   private order(): number[] {
     const order = this.health.order(this.preferred, performance.now());
-    if (this.options.strategy === 'fastest') order.sort((a, b) => this.latency[a]! - this.latency[b]!);
+    if (this.options.upstreamStrategy === 'fastest') order.sort((a, b) => this.latency[a]! - this.latency[b]!);
     return order;
   }
 
@@ -92,7 +88,7 @@ export class Forwarder {
       const remaining = deadline - performance.now();
       if (remaining < 1) break;
       const server = this.servers[index]!;
-      const timeout = Math.min(this.options.attemptTimeoutMs, remaining);
+      const timeout = Math.min(this.options.upstreamTimeoutMs, remaining);
       const started = performance.now();
       try {
         const answer =

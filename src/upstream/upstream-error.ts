@@ -1,15 +1,22 @@
+import { FraudwallError, type ErrorCode } from '../errors.js';
+
 /** Why an upstream attempt failed; also a metric label value, so the set is closed. */
 export type UpstreamFailure = 'timeout' | 'network' | 'refused' | 'servfail' | 'mismatch';
 
-export class UpstreamError extends Error {
-  readonly code: string;
+const CODE_OF: Readonly<Record<UpstreamFailure, ErrorCode>> = {
+  timeout: 'E_UPSTREAM_TIMEOUT',
+  network: 'E_UPSTREAM_NETWORK',
+  refused: 'E_UPSTREAM_REFUSED',
+  servfail: 'E_UPSTREAM_SERVFAIL',
+  mismatch: 'E_UPSTREAM_MISMATCH',
+};
+
+export class UpstreamError extends FraudwallError {
   constructor(
     readonly reason: UpstreamFailure,
     readonly upstream: string,
     detail: string,
   ) {
-    super(`upstream ${upstream}: ${detail}`);
-    this.name = 'UpstreamError';
-    this.code = `E_UPSTREAM_${reason.toUpperCase()}`;
+    super(CODE_OF[reason], `upstream ${upstream}: ${detail}`);
   }
 }

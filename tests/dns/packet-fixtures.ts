@@ -6,7 +6,7 @@
  */
 import dns2 from 'dns2';
 import { parseQuery, type ParsedQuery } from '../../src/dns/wire.js';
-import type { QueryContext, Transport } from '../../src/resolver/resolver.js';
+import type { QueryContext, Transport } from '../../src/query/resolver.js';
 
 export const { Packet } = dns2;
 export type DnsPacket = dns2.Packet;

@@ -1,10 +1,9 @@
 import { describe, expect, it } from 'vitest';
+import { ipv4Bytes, ipv6Bytes } from '../../src/config/ip-address.js';
 import {
   encodeName,
   encodeOpt,
   encodeRecord,
-  ipv4Rdata,
-  ipv6Rdata,
   QUESTION_NAME_POINTER,
   soaRdata,
   writeResponse,
@@ -41,52 +40,6 @@ describe('encodeName', () => {
   });
 });
 
-describe('ipv6Rdata', () => {
-  it.each([
-    { address: '::', hex: '00'.repeat(16) },
-    { address: '::1', hex: '00'.repeat(15) + '01' },
-    { address: '1::', hex: '0001' + '00'.repeat(14) },
-    { address: '2001:db8::ff00:42:8329', hex: '20010db8' + '00000000' + '0000ff00' + '00428329' },
-    { address: '2001:0db8:0000:0000:0000:ff00:0042:8329', hex: '20010db8' + '00000000' + '0000ff00' + '00428329' },
-    { address: 'FE80::ABCD:1', hex: 'fe80' + '0000'.repeat(5) + 'abcd0001' },
-    { address: '1:2:3:4:5:6:7::', hex: '0001000200030004000500060007' + '0000' },
-    { address: '::2:3:4:5:6:7:8', hex: '0000' + '0002000300040005000600070008' },
-  ])('$address', ({ address, hex }) => {
-    expect(ipv6Rdata(address).toString('hex')).toBe(hex);
-  });
-
-  it.each([
-    '',
-    ':',
-    ':::',
-    '1:2:3',
-    '1:2:3:4:5:6:7',
-    '1:2:3:4:5:6:7:8:9',
-    '1:2:3:4:5:6:7:8:9::',
-    'g::1',
-    '12345::',
-    '::ffff:1.2.3.4.5',
-    '1::2::3',
-    '1:2:3:4:5:6:7:8::',
-  ])('rejects "%s"', (address) => {
-    expect(() => ipv6Rdata(address)).toThrow(/invalid IPv6 address/);
-  });
-});
-
-describe('ipv4Rdata', () => {
-  it.each([
-    { address: '0.0.0.0', hex: '00000000' },
-    { address: '127.0.0.1', hex: '7f000001' },
-    { address: '255.255.255.255', hex: 'ffffffff' },
-  ])('$address', ({ address, hex }) => {
-    expect(ipv4Rdata(address).toString('hex')).toBe(hex);
-  });
-
-  it.each(['', '1.2.3', '1.2.3.4.5', '256.0.0.1', '-1.0.0.0', 'a.b.c.d', '1.2.3.4.', '1.2.3.', '0x7f.0.0.1'])('rejects "%s"', (address) => {
-    expect(() => ipv4Rdata(address)).toThrow(/invalid IPv4 address/);
-  });
-});
-
 describe('encodeOpt', () => {
   it('writes root owner, type 41, size, extended rcode, version 0, DO, no rdata', () => {
     expect(encodeOpt({ udpSize: 1232, dnssecOk: true, extendedRcode: 1 }).toString('hex')).toBe('00' + '0029' + '04d0' + '01' + '00' + '8000' + '0000');
@@ -98,8 +51,8 @@ describe('writeResponse', () => {
   const name = 'Host.Example.COM';
   const query = buildQuery(name, QType.A, { id: 0x5150, cd: true, ad: true, edns: { dnssecOk: true } });
   const q = parsed(query);
-  const a = encodeRecord(QUESTION_NAME_POINTER, QType.A, 300, ipv4Rdata('192.0.2.1'));
-  const aaaa = encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, 300, ipv6Rdata('2001:db8::1'));
+  const a = encodeRecord(QUESTION_NAME_POINTER, QType.A, 300, ipv4Bytes('192.0.2.1'));
+  const aaaa = encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, 300, ipv6Bytes('2001:db8::1'));
   const soa = encodeRecord(
     encodeName('example.com'),
     QType.SOA,
@@ -144,7 +97,7 @@ describe('writeTruncated', () => {
   it('keeps ID and flags of the answer, adds TC, and appends the given OPT', () => {
     const query = buildQuery('x.example', QType.TXT, { id: 9 });
     const q = parsed(query);
-    const answer = writeResponse(query, q.questionEnd, { rcode: Rcode.NXDOMAIN, authoritative: true, answers: [encodeRecord(QUESTION_NAME_POINTER, QType.A, 1, ipv4Rdata('1.2.3.4'))] });
+    const answer = writeResponse(query, q.questionEnd, { rcode: Rcode.NXDOMAIN, authoritative: true, answers: [encodeRecord(QUESTION_NAME_POINTER, QType.A, 1, ipv4Bytes('1.2.3.4'))] });
     const opt = encodeOpt({ udpSize: 1232, dnssecOk: false });
     const reply = writeTruncated(answer, q.questionEnd, opt);
     expect(headerOf(reply)).toMatchObject({ id: 9, qr: 1, aa: 1, tc: 1, rcode: Rcode.NXDOMAIN, qdcount: 1, ancount: 0, nscount: 0, arcount: 1 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { loadConfig } from '../../src/config/load-config.js';
 import { silentLogger } from '../../src/log/logger.js';
-import { startServer, type RunningServer } from '../../src/main.js';
+import { startServer, type RunningServer } from '../../src/app/start-server.js';
 
 export interface TestServer {
   readonly server: RunningServer;

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { PolicyError } from '../../src/policy/errors.js';
+import { PolicyError } from '../../src/policy/policy-error.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import { Policy } from '../../src/policy/policy.js';
 import { PolicyStore } from '../../src/policy/policy-store.js';

@@ -1,7 +1,7 @@
 // Real published lists, copied into tests/fixtures/lists (see its README for sources and licences).
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
-import { DomainTrie } from '../../src/policy/domain-trie.js';
+import { RuleIndex } from '../../src/policy/rule-index.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import { rulesOf } from './rules-of.js';
 
@@ -21,7 +21,7 @@ describe('real lists', () => {
     expect(rules.filter((r) => r.domain.includes('_')).length).toBeGreaterThan(0);
     expect(rules.filter((r) => r.domain.includes('xn--')).length).toBeGreaterThan(1000);
 
-    const trie = DomainTrie.build([list]);
+    const trie = RuleIndex.build([list]);
     expect(trie.ruleCount).toBe(13_734);
     expect(trie.match('0101.systems')?.domain).toBe('0101.systems');
     expect(trie.match('login.0101.systems')?.domain).toBe('0101.systems');
@@ -50,7 +50,7 @@ describe('real lists', () => {
     expect(rulesOf(list).map((r) => r.domain).sort()).toEqual(expected.sort());
 
     // Path rules on legitimate hosting must not block the host.
-    const trie = DomainTrie.build([list]);
+    const trie = RuleIndex.build([list]);
     for (const host of ['github.com', 'img1.wsimg.com', 'sci-hub.se']) expect(trie.match(host)).toBeUndefined();
     expect(trie.match('wegrowcoaching.com')?.text).toBe('||wegrowcoaching.com^$all');
   });

@@ -1,6 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { PolicyError } from '../../src/policy/errors.js';
-import type { Rule, Verdict } from '../../src/policy/rule.js';
+import { PolicyError } from '../../src/policy/policy-error.js';
+import type { Rule, Verdict } from '../../src/query/rule.js';
 import { VerdictCache } from '../../src/policy/verdict-cache.js';
 
 const rule: Rule = { domain: 'x.com', scope: 'domain', kind: 'block', list: 'b', category: 'c', line: 1, text: 'x.com' };

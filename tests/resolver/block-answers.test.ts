@@ -1,8 +1,9 @@
 import { describe, expect, it } from 'vitest';
 import { Synthesizer } from '../../src/dns/synthesizer.js';
 import { QType, Rcode } from '../../src/dns/wire.js';
-import type { Rule } from '../../src/policy/rule.js';
-import { BLOCK_SOA_MNAME, BLOCK_SOA_RNAME, BlockAnswers, type BlockMode } from '../../src/resolver/block-answers.js';
+import type { Rule } from '../../src/query/rule.js';
+import type { BlockMode } from '../../src/config/options.js';
+import { BLOCK_SOA_MNAME, BLOCK_SOA_RNAME, BlockAnswers } from '../../src/resolver/block-answers.js';
 import { buildQuery, decode, edesOf, headerOf, optOf, Packet, parsed, questionBytes } from '../dns/packet-fixtures.js';
 
 const TTL = 77;

@@ -8,7 +8,7 @@ import {
   SPECIAL_USE_ZONES,
   type LocalZoneOptions,
 } from '../../src/resolver/local-zone-resolver.js';
-import type { Answer, QueryContext, Resolver } from '../../src/resolver/resolver.js';
+import type { Answer, QueryContext, Resolver } from '../../src/query/resolver.js';
 import { buildQuery, contextFor, decode, edesOf, headerOf, optOf, Packet, questionBytes, type DnsPacket } from '../dns/packet-fixtures.js';
 
 const OUR_SIZE = 1232;

@@ -8,7 +8,7 @@ import { VerdictCache } from '../../src/policy/verdict-cache.js';
 import { BlockAnswers } from '../../src/resolver/block-answers.js';
 import { LocalZoneResolver } from '../../src/resolver/local-zone-resolver.js';
 import { PolicyResolver } from '../../src/resolver/policy-resolver.js';
-import type { Answer } from '../../src/resolver/resolver.js';
+import type { Answer } from '../../src/query/resolver.js';
 import { UpstreamResolver } from '../../src/resolver/upstream-resolver.js';
 import type { Forwarder, ForwardRequest } from '../../src/upstream/forwarder.js';
 import { UpstreamError } from '../../src/upstream/upstream-error.js';

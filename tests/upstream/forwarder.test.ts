@@ -1,6 +1,6 @@
 import { describe, expect, it, vi } from 'vitest';
 import { QType, Rcode } from '../../src/dns/wire.js';
-import type { Transport } from '../../src/resolver/resolver.js';
+import type { Transport } from '../../src/query/resolver.js';
 import { Forwarder, type ForwarderObserver, type ForwardRequest, type UpstreamServer } from '../../src/upstream/forwarder.js';
 import type { TcpUpstream } from '../../src/upstream/tcp-upstream.js';
 import type { UdpUpstream } from '../../src/upstream/udp-upstream.js';
@@ -93,14 +93,14 @@ function observer(): ForwarderObserver & { attempt: ReturnType<typeof vi.fn<Forw
 
 describe('Forwarder: failover', () => {
   it('needs at least one upstream', () => {
-    expect(() => new Forwarder([], { attemptTimeoutMs: 100, ednsUdpSize: 1232 })).toThrow(/at least one upstream/);
+    expect(() => new Forwarder([], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 })).toThrow(/at least one upstream/);
   });
 
   it('the first answer wins and carries the client ID', async () => {
     const a = fakeServer('a', [{ kind: 'answer' }]);
     const b = fakeServer('b', [{ kind: 'answer' }]);
     const obs = observer();
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 200, ednsUdpSize: 1232 }, obs);
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 200, ednsUdpSize: 1232 }, obs);
     const req = request();
     const answer = await forwarder.forward(req);
     expect(headerOf(answer)).toMatchObject({ id: 0x1357, qr: 1, rcode: Rcode.NOERROR, ancount: 1 });
@@ -117,7 +117,7 @@ describe('Forwarder: failover', () => {
     const a = fakeServer('a', [{ kind: 'timeout' }]);
     const b = fakeServer('b', [{ kind: 'answer' }]);
     const obs = observer();
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 50, ednsUdpSize: 1232 }, obs);
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 50, ednsUdpSize: 1232 }, obs);
     const answer = await forwarder.forward(request());
     expect(headerOf(answer)).toMatchObject({ id: 0x1357, rcode: Rcode.NOERROR });
     expect(a.udp.received[0]!.timeoutMs).toBe(50);
@@ -131,7 +131,7 @@ describe('Forwarder: failover', () => {
   it.each(['network', 'refused', 'mismatch'] as const)('first upstream fails with %s → the second answers', async (reason) => {
     const a = fakeServer('a', [{ kind: 'fail', reason }]);
     const b = fakeServer('b', [{ kind: 'answer' }]);
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     expect(rcodeOfAnswer(await forwarder.forward(request()))).toBe(Rcode.NOERROR);
   });
 
@@ -142,7 +142,7 @@ describe('Forwarder: failover', () => {
     const a = fakeServer('a', [{ kind: 'answer', rcode: first }]);
     const b = fakeServer('b', [{ kind: 'answer' }]);
     const obs = observer();
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 }, obs);
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 }, obs);
     const answer = await forwarder.forward(request());
     expect(headerOf(answer)).toMatchObject({ id: 0x1357, rcode: Rcode.NOERROR });
     expect(attempts(obs)).toEqual([
@@ -154,7 +154,7 @@ describe('Forwarder: failover', () => {
   it('NXDOMAIN is an answer, not a reason to fail over', async () => {
     const a = fakeServer('a', [{ kind: 'answer', rcode: Rcode.NXDOMAIN }]);
     const b = fakeServer('b', [{ kind: 'answer' }]);
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     expect(headerOf(await forwarder.forward(request()))).toMatchObject({ id: 0x1357, rcode: Rcode.NXDOMAIN });
     expect(b.udp.query).not.toHaveBeenCalled();
   });
@@ -163,7 +163,7 @@ describe('Forwarder: failover', () => {
     const servers = ['a', 'b', 'c'].map((label) => fakeServer(label, [{ kind: 'answer', rcode: Rcode.SERVFAIL }]));
     const forwarder = new Forwarder(
       servers.map((s) => s.server),
-      { attemptTimeoutMs: 100, ednsUdpSize: 1232 },
+      { upstreamTimeoutMs: 100, ednsUdpSize: 1232 },
     );
     const answer = await forwarder.forward(request());
     expect(headerOf(answer)).toMatchObject({ id: 0x1357, qr: 1, rcode: Rcode.SERVFAIL });
@@ -173,14 +173,14 @@ describe('Forwarder: failover', () => {
   it('a SERVFAIL answer beats a later failure', async () => {
     const a = fakeServer('a', [{ kind: 'answer', rcode: Rcode.REFUSED }]);
     const b = fakeServer('b', [{ kind: 'fail', reason: 'network' }]);
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     expect(headerOf(await forwarder.forward(request()))).toMatchObject({ id: 0x1357, rcode: Rcode.REFUSED });
   });
 
   it('all fail → throws the last UpstreamError', async () => {
     const a = fakeServer('a', [{ kind: 'fail', reason: 'refused' }]);
     const b = fakeServer('b', [{ kind: 'fail', reason: 'network' }]);
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     const error = await forwarder.forward(request()).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamError);
     expect(error).toMatchObject({ reason: 'network', upstream: 'b', code: 'E_UPSTREAM_NETWORK' });
@@ -189,7 +189,7 @@ describe('Forwarder: failover', () => {
   it('an error that is not an UpstreamError is a bug and is not swallowed', async () => {
     const a = fakeServer('a', [{ kind: 'throw', error: new TypeError('bug') }]);
     const b = fakeServer('b', [{ kind: 'answer' }]);
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     await expect(forwarder.forward(request())).rejects.toThrow(TypeError);
     expect(b.udp.query).not.toHaveBeenCalled();
   });
@@ -197,7 +197,7 @@ describe('Forwarder: failover', () => {
   it('starts from the upstream that answered last', async () => {
     const a = fakeServer('a', [{ kind: 'fail', reason: 'refused' }, { kind: 'answer' }]);
     const b = fakeServer('b', [{ kind: 'answer' }]);
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     await forwarder.forward(request());
     expect(a.udp.query).toHaveBeenCalledTimes(1);
     expect(b.udp.query).toHaveBeenCalledTimes(1);
@@ -209,7 +209,7 @@ describe('Forwarder: failover', () => {
   it('wraps around the list from the preferred upstream', async () => {
     const a = fakeServer('a', [{ kind: 'fail', reason: 'refused' }, { kind: 'answer' }]);
     const b = fakeServer('b', [{ kind: 'answer' }, { kind: 'fail', reason: 'refused' }]);
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     await forwarder.forward(request()); // a fails, b answers → b preferred
     const answer = await forwarder.forward(request()); // b fails, a answers
     expect(rcodeOfAnswer(answer)).toBe(Rcode.NOERROR);
@@ -221,7 +221,7 @@ describe('Forwarder: failover', () => {
   it('SERVFAIL does not make an upstream preferred', async () => {
     const a = fakeServer('a', [{ kind: 'answer' }]);
     const b = fakeServer('b', [{ kind: 'answer', rcode: Rcode.SERVFAIL }]);
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     await forwarder.forward(request());
     await forwarder.forward(request());
     expect(b.udp.query).not.toHaveBeenCalled();
@@ -238,7 +238,7 @@ describe('Forwarder: transports and EDNS size', () => {
     { label: 'TCP, client 100 → untouched', transport: 'tcp' as const, sent: 100, forwarded: 100 },
   ])('$label', async ({ transport, sent, forwarded }) => {
     const a = fakeServer('a', [{ kind: 'answer' }]);
-    const forwarder = new Forwarder([a.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     const req = request({ transport, edns: { udpSize: sent, dnssecOk: true } });
     const original = Buffer.from(req.packet);
     await forwarder.forward(req);
@@ -261,7 +261,7 @@ describe('Forwarder: transports and EDNS size', () => {
   it('a query without EDNS is forwarded as sent (new ID only), on either transport', async () => {
     for (const transport of ['udp', 'tcp'] as const) {
       const a = fakeServer('a', [{ kind: 'answer' }]);
-      const forwarder = new Forwarder([a.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+      const forwarder = new Forwarder([a.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
       const req = request({ transport, cd: true });
       await forwarder.forward(req);
       const message = (transport === 'udp' ? a.udp : a.tcp).received[0]!.message;
@@ -271,7 +271,7 @@ describe('Forwarder: transports and EDNS size', () => {
 
   it('restores the client ID on a TCP answer too', async () => {
     const a = fakeServer('a', [{ kind: 'answer' }]);
-    const forwarder = new Forwarder([a.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     const answer = await forwarder.forward(request({ transport: 'tcp', id: 0xfedc }));
     expect(headerOf(answer).id).toBe(0xfedc);
   });
@@ -284,7 +284,7 @@ describe('Forwarder: deadline', () => {
       const servers = ['a', 'b', 'c'].map((label) => fakeServer(label, [{ kind: 'timeout' }]));
       const forwarder = new Forwarder(
         servers.map((s) => s.server),
-        { attemptTimeoutMs: 200, ednsUdpSize: 1232 },
+        { upstreamTimeoutMs: 200, ednsUdpSize: 1232 },
       );
       const req = request({ deadlineMs: 300 });
       const started = performance.now();
@@ -307,7 +307,7 @@ describe('Forwarder: deadline', () => {
       const servers = ['a', 'b'].map((label) => fakeServer(label, [{ kind: 'timeout' }]));
       const forwarder = new Forwarder(
         servers.map((s) => s.server),
-        { attemptTimeoutMs: 200, ednsUdpSize: 1232 },
+        { upstreamTimeoutMs: 200, ednsUdpSize: 1232 },
       );
       const outcome = forwarder.forward(request({ deadlineMs: 5000 })).catch((e: unknown) => e);
       await vi.advanceTimersByTimeAsync(1000);
@@ -320,7 +320,7 @@ describe('Forwarder: deadline', () => {
 
   it('never starts an attempt once the deadline has passed', async () => {
     const a = fakeServer('a', [{ kind: 'answer' }]);
-    const forwarder = new Forwarder([a.server], { attemptTimeoutMs: 100, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server], { upstreamTimeoutMs: 100, ednsUdpSize: 1232 });
     const req = { ...request(), deadline: performance.now() - 1 };
     const error = await forwarder.forward(req).catch((e: unknown) => e);
     expect(error).toBeInstanceOf(UpstreamError);
@@ -331,7 +331,7 @@ describe('Forwarder: deadline', () => {
   it('returns an earlier SERVFAIL when the deadline cuts the failover short', async () => {
     const a = fakeServer('a', [{ kind: 'answer', rcode: Rcode.SERVFAIL, delayMs: 80 }]);
     const b = fakeServer('b', [{ kind: 'answer' }]);
-    const forwarder = new Forwarder([a.server, b.server], { attemptTimeoutMs: 1000, ednsUdpSize: 1232 });
+    const forwarder = new Forwarder([a.server, b.server], { upstreamTimeoutMs: 1000, ednsUdpSize: 1232 });
     const answer = await forwarder.forward(request({ deadlineMs: 60 }));
     expect(headerOf(answer)).toMatchObject({ id: 0x1357, rcode: Rcode.SERVFAIL });
     expect(b.udp.query).not.toHaveBeenCalled();

@@ -1,0 +1,73 @@
+// What starting fraudwall gives back, and the one way it is put together, whichever way it runs
+// (one process, or a cluster primary whose data side is its workers).
+import type { Health } from '../admin/http-server.js';
+import { formatHostPort } from '../config/host-port.js';
+import type { Config } from '../config/load-config.js';
+import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
+import { warnIfOpenResolver } from './data-plane.js';
+import type { ListRegistry } from '../lists/list-registry.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+
+export interface RunningServer {
+  readonly listeners: readonly { readonly host: string; readonly port: number }[];
+  readonly http: { readonly host: string; readonly port: number };
+  readonly registry: ListRegistry;
+  readonly metrics: Metrics;
+  /** Re-reads list files and URL lists (SIGHUP, POST /v1/reload). */
+  reload(): Promise<{ generation: number; warnings: readonly string[] }>;
+  close(): Promise<void>;
+}
+
+/** What serves DNS: this process's data plane, or the cluster's workers. */
+export interface DataSide {
+  readonly listeners: readonly { readonly host: string; readonly port: number }[];
+  close(): Promise<void>;
+}
+
+/**
+ * Control plane first (the HTTP endpoint comes up before the lists load, so /readyz can say
+ * "loading"), then the data side; ready only once DNS is served. Teardown runs in reverse, and a
+ * data side that fails to start takes the control plane down with it.
+ */
+export async function composeServer(
+  config: Config,
+  logger: Logger,
+  env: NodeJS.ProcessEnv,
+  metrics: Metrics,
+  options: ControlPlaneOptions,
+  startData: (control: ControlPlane) => Promise<DataSide>,
+): Promise<RunningServer> {
+  const health: Health = { ready: false };
+  const control = await startControlPlane(config, logger, env, metrics, health, options);
+  let data: DataSide;
+  try {
+    warnIfOpenResolver(config, logger);
+    data = await startData(control);
+  } catch (error) {
+    await control.close();
+    throw error;
+  }
+  health.ready = true;
+  const http = { host: control.http.host, port: control.http.port };
+  logger.info('fraudwall ready', {
+    dns: data.listeners.map((listener) => formatHostPort(listener)),
+    http: formatHostPort(http),
+    upstream: config.upstream.map((address) => formatHostPort(address)),
+    blockMode: config.blockMode,
+    admin: control.adminEnabled ? 'enabled' : 'read-only',
+    workers: config.workers,
+  });
+  return {
+    listeners: data.listeners,
+    http,
+    registry: control.registry,
+    metrics,
+    reload: control.reload,
+    async close() {
+      health.ready = false;
+      await data.close();
+      await control.close();
+    },
+  };
+}

@@ -1,0 +1,221 @@
+// The data plane: everything a DNS query touches, from the sockets to the upstreams. One process
+// runs it alone (--workers 1) or each cluster worker runs its own copy (--workers N); the control
+// plane (lists, admin API, /metrics) hands it a PolicyStore and keeps it current.
+import { createWriteStream } from 'node:fs';
+import { ResponseCache } from '../cache/response-cache.js';
+import { formatHostPort } from '../config/host-port.js';
+import type { Config } from '../config/load-config.js';
+import { ClientGate } from '../admission/client-gate.js';
+import { allowsEveryone } from '../config/ip-address.js';
+import { DnsListener } from '../server/dns-listener.js';
+import { QueryHandler } from '../server/query-handler.js';
+import { Synthesizer } from '../dns/synthesizer.js';
+import type { Logger } from '../log/logger.js';
+import type { Metrics } from '../metrics/metrics.js';
+import type { PolicyStore } from '../policy/policy-store.js';
+import type { VerdictCache } from '../policy/verdict-cache.js';
+import { QueryLog } from '../querylog/query-log.js';
+import { BlockAnswers } from '../resolver/block-answers.js';
+import { buildChain } from '../resolver/build-chain.js';
+import { StartupError } from './startup-error.js';
+import { Forwarder } from '../upstream/forwarder.js';
+import { LoopGuard } from '../upstream/loop-guard.js';
+import { MessageIdSource } from '../upstream/message-id.js';
+import { TcpUpstream } from '../upstream/tcp-upstream.js';
+import { UdpUpstream } from '../upstream/udp-upstream.js';
+
+/** Errors that mean "this host has no such address or family", e.g. IPv6 disabled in a container. */
+const UNAVAILABLE_ADDRESS_CODES = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT', 'EINVAL']);
+
+async function openListeners(config: Config, handler: QueryHandler, logger: Logger): Promise<DnsListener[]> {
+  const listeners: DnsListener[] = [];
+  for (const address of config.listen) {
+    try {
+      listeners.push(
+        await DnsListener.open(address, handler, config),
+      );
+    } catch (error) {
+      const code = (error as NodeJS.ErrnoException).code ?? '';
+      if (UNAVAILABLE_ADDRESS_CODES.has(code)) {
+        logger.warn(`cannot listen on ${formatHostPort(address)} (${code}): this host has no such address; skipped`);
+        continue;
+      }
+      await Promise.all(listeners.map((listener) => listener.close()));
+      const hint =
+        code === 'EADDRINUSE'
+          ? 'another program (another resolver?) holds that port; stop it or pick another --listen'
+          : code === 'EACCES'
+            ? 'ports below 1024 need root or CAP_NET_BIND_SERVICE; use a higher port or grant the capability'
+            : 'check the --listen address';
+      throw new StartupError('E_LISTEN', `cannot listen on ${formatHostPort(address)} (${code || String(error)}): ${hint}`);
+    }
+  }
+  if (listeners.length === 0) {
+    throw new StartupError('E_LISTEN', 'none of the --listen addresses could be bound on this host; give one that exists, e.g. 127.0.0.1:5300');
+  }
+  return listeners;
+}
+
+function openQueryLog(config: Config, metrics: Metrics, logger: Logger): QueryLog | undefined {
+  if (config.queryLog === 'off') return undefined;
+  const stream = config.queryLog === '-' ? process.stdout : createWriteStream(config.queryLog, { flags: 'a' });
+  stream.on('error', (error) =>
+    logger.error(`query log ${config.queryLog} cannot be written; queries are no longer logged (check the path and free space)`, { err: error }),
+  );
+  return new QueryLog(stream, {
+    maxBufferedBytes: 4 * 1024 * 1024,
+    flushIntervalMs: 200,
+    onDrop: () => metrics.queryLogDropped.inc(),
+  });
+}
+
+function createResponseCache(config: Config, metrics: Metrics): ResponseCache | undefined {
+  if (config.cacheSize === 0) return undefined;
+  const cache = new ResponseCache({
+    maxEntries: config.cacheSize,
+    maxBytes: config.cacheMaxBytes,
+    minTtl: config.cacheMinTtl,
+    maxTtl: config.cacheMaxTtl,
+    maxNegativeTtl: config.cacheMaxNegativeTtl,
+    staleSeconds: config.serveStaleSeconds,
+  });
+  metrics.watchResponseCache(() => ({ ...cache.stats, entries: cache.size, bytes: cache.bytes }));
+  return cache;
+}
+
+function createForwarder(config: Config, metrics: Metrics): Forwarder {
+  const ids = new MessageIdSource();
+  const labels = config.upstream.map((address) => formatHostPort(address));
+  metrics.declareUpstreams(labels);
+  const forwarder = new Forwarder(
+    config.upstream.map((address, i) => ({ label: labels[i]!, udp: new UdpUpstream(address, ids), tcp: new TcpUpstream(address, ids) })),
+    config,
+    { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
+  );
+  metrics.watchIgnoredAnswers(() =>
+    forwarder.servers.map((server) => ({
+      upstream: server.label,
+      mismatch: server.udp.stats.mismatched + server.tcp.stats.mismatched,
+      late: server.udp.stats.late + server.tcp.stats.late,
+    })),
+  );
+  metrics.watchUpstreams(() =>
+    labels.map((upstream, i) => ({
+      upstream,
+      up: forwarder.health.isUp(i, performance.now()),
+      looping: forwarder.health.isLooping(i),
+    })),
+  );
+  return forwarder;
+}
+
+export interface DataPlaneOptions {
+  /** Cluster workers: a loop probe that is not ours arrived here (it may be another worker's). */
+  readonly onForeignProbe?: (name: string) => void;
+  /** Cluster workers: how long a probe waits for word from other workers after its answer. */
+  readonly loopProbeSettleMs?: number;
+}
+
+export interface DataPlane {
+  readonly listeners: readonly { readonly host: string; readonly port: number }[];
+  readonly loopGuard: LoopGuard;
+  /** Stops taking queries, lets those waiting for an upstream finish (bounded), closes everything. */
+  close(): Promise<void>;
+}
+
+/** Builds the resolver chain over `policy` and opens the DNS listeners; nothing is served before the listeners open. */
+export async function startDataPlane(
+  config: Config,
+  logger: Logger,
+  metrics: Metrics,
+  policy: { readonly store: PolicyStore; readonly verdictCache: VerdictCache },
+  options: DataPlaneOptions = {},
+): Promise<DataPlane> {
+  const stoppers: (() => void | Promise<void>)[] = [];
+  const stopAll = async (): Promise<void> => {
+    for (const stop of stoppers.splice(0).reverse()) await stop();
+  };
+  try {
+    metrics.watchVerdictCache(() => policy.verdictCache);
+    const forwarder = createForwarder(config, metrics);
+    stoppers.push(() => forwarder.close());
+    const loopGuard = new LoopGuard(forwarder, logger, {
+      probeTimeoutMs: 1500,
+      intervalMs: 60_000,
+      settleMs: options.loopProbeSettleMs ?? 0,
+      onForeignProbe: options.onForeignProbe,
+    });
+    stoppers.push(() => loopGuard.stop());
+    const synthesizer = new Synthesizer(config.ednsUdpSize);
+    const queryLog = openQueryLog(config, metrics, logger);
+    if (queryLog) stoppers.push(() => queryLog.close());
+    const responseCache = createResponseCache(config, metrics);
+    const chain = buildChain({
+      policy: policy.store,
+      blockAnswers: new BlockAnswers(config.blockMode, config.blockTtl, synthesizer),
+      localZones: config,
+      forwarder,
+      synthesizer,
+      metrics,
+      maxInFlight: config.maxInFlight,
+      loopGuard,
+      responseCache: responseCache && {
+        cache: responseCache,
+        options: config,
+      },
+      queryLog: queryLog && {
+        log: queryLog,
+        options: config,
+      },
+    });
+    const gate = new ClientGate(config);
+    const handler = new QueryHandler(
+      chain,
+      synthesizer,
+      { queryTimeoutMs: config.queryTimeoutMs },
+      {
+        malformed: (reason) => metrics.countMalformed(reason),
+        internalError: (error) => logger.error('query failed inside fraudwall; answered SERVFAIL', { err: error }),
+        gated: (decision) => metrics.countGated(decision),
+      },
+      gate,
+    );
+    const listeners = await openListeners(config, handler, logger);
+    stoppers.push(async () => {
+      // Graceful: stop taking new queries, let the ones waiting for an upstream finish (bounded by
+      // the query deadline), then close the sockets.
+      handler.draining = true;
+      const deadline = Date.now() + config.queryTimeoutMs + 100;
+      while (handler.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
+      await Promise.all(listeners.map((listener) => listener.close()));
+    });
+    // A looping upstream answers a probe within one round trip, so probing in the background
+    // finds it before it matters; a silent upstream must not delay the start.
+    void loopGuard.probeAll();
+    loopGuard.start();
+    return {
+      listeners: listeners.map((listener) => ({ host: listener.host, port: listener.port })),
+      loopGuard,
+      close: stopAll,
+    };
+  } catch (error) {
+    await stopAll();
+    throw error;
+  }
+}
+
+/** An open resolver on a public address is an amplification weapon; say so loudly at start. */
+export function warnIfOpenResolver(config: Config, logger: Logger): void {
+  if (!allowsEveryone(config.allowClients)) return;
+  const publicListen = config.listen.filter((address) => !isLoopback(address.host));
+  if (publicListen.length > 0) {
+    logger.warn(
+      `OPEN RESOLVER: --allow-clients lets every address query fraudwall on ${publicListen.map((a) => formatHostPort(a)).join(', ')}; ` +
+        'anyone can use it for DNS amplification attacks. Restrict --allow-clients to your networks.',
+    );
+  }
+}
+
+function isLoopback(host: string): boolean {
+  return host === '::1' || host.startsWith('127.');
+}

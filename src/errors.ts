@@ -1,0 +1,58 @@
+// Every error code fraudwall shows an operator or a script (admin API bodies, startup failures,
+// CLI output, log lines), in one place. A code is stable once released: scripts and alerts match
+// on it, so a new situation gets a new code. The README's "Error codes" table documents each one
+// (tests/errors.test.ts checks both directions, and that src/ uses no code missing here).
+
+export const ERROR_CODES = {
+  // Configuration and start
+  E_CONFIG_INVALID: 'the configuration has problems (every one is listed); fix them and start again',
+  E_LISTEN: 'a --listen or --http address cannot be bound (in use, no permission, no such address)',
+  E_LIST_DIR: 'the lists directory is missing, not a directory or unreadable',
+  E_LISTS_REQUIRED: 'with --require-lists, a list file, stored list or URL list could not be loaded',
+  E_ADMIN_TOKEN: 'the admin token file cannot be read or is empty',
+  E_WORKERS_TMPDIR: 'with --workers, the private temporary directory cannot be created (check TMPDIR)',
+  E_WORKER_START: 'a worker process could not start its data plane',
+  // Admin API (HTTP bodies: {"error":{"code","message",…}})
+  E_AUTH_MISSING: 'no bearer token was sent (401)',
+  E_AUTH_WRONG: 'the bearer token is wrong (401)',
+  E_AUTH_RATE_LIMITED: 'too many wrong tokens from this client; wait (429)',
+  E_ADMIN_DISABLED: 'list changes are disabled: the server has no admin token (403)',
+  E_BAD_REQUEST: 'the request is malformed (400)',
+  E_BAD_JSON: 'the body is not valid JSON or nests too deep (400)',
+  E_LIST_INVALID: 'the list has bad entries or a bad name/category; nothing was applied (400, each line named)',
+  E_LIST_NOT_FOUND: 'no list of that name (404)',
+  E_LIST_READ_ONLY: 'the list comes from a file or URL and cannot be changed through the API (409)',
+  E_TOO_LARGE: 'the body or the list is larger than admin-max-body-bytes / admin-max-entries (413)',
+  E_METHOD: 'the method is not allowed on this path (405)',
+  E_NOT_FOUND: 'no such path (404)',
+  E_INTERNAL: 'an unexpected error inside the server (500); the server log says more',
+  // CLI client
+  E_ADMIN_UNREACHABLE: 'the CLI cannot reach the server at --url',
+  // Policy (a bug or a bad value in the embedding code)
+  E_POLICY_GENERATION: 'a policy was swapped in with a generation that does not increase',
+  E_CACHE_SIZE: 'a cache size is not a positive whole number',
+  // Upstream attempts (the reason label of fraudwall_upstream_errors_total)
+  E_UPSTREAM_TIMEOUT: 'an upstream did not answer within upstream-timeout-ms',
+  E_UPSTREAM_NETWORK: 'sending to or reading from an upstream failed',
+  E_UPSTREAM_REFUSED: 'an upstream answered REFUSED or refused the connection (ECONNREFUSED)',
+  E_UPSTREAM_SERVFAIL: 'an upstream answered SERVFAIL',
+  E_UPSTREAM_MISMATCH: 'an upstream answer did not match the question or ID',
+} as const;
+
+export type ErrorCode = keyof typeof ERROR_CODES;
+
+/** The base of fraudwall's errors: a stable code from the registry and a message that says what to do. */
+export class FraudwallError extends Error {
+  constructor(
+    readonly code: ErrorCode,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(message, options);
+    this.name = new.target.name;
+  }
+}
+
+export function isErrorCode(code: unknown): code is ErrorCode {
+  return typeof code === 'string' && Object.hasOwn(ERROR_CODES, code);
+}

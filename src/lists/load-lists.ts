@@ -1,0 +1,168 @@
+// Loads every list file of a directory into ParsedLists. Per-file problems become warnings (one bad
+// file must not take the resolver down); only an unusable directory is an error.
+import type { Dirent } from 'node:fs';
+import { open, readdir, stat } from 'node:fs/promises';
+import path from 'node:path';
+import { FraudwallError } from '../errors.js';
+import { ListParser } from '../policy/parse-list.js';
+import type { ParsedList, ParseListOptions } from '../policy/parse-list.js';
+import { isValidName, NAME_RULE, type RuleKind } from '../query/rule.js';
+
+// Re-exported so callers of loadListsDir can catch its error from the same module.
+
+/** The blocklist directory cannot be used at all (missing, not a directory, unreadable). */
+export class ListLoadError extends FraudwallError {
+  constructor(
+    code: 'E_LIST_DIR',
+    readonly dir: string,
+    message: string,
+    options?: { cause?: unknown },
+  ) {
+    super(code, message, options);
+  }
+}
+
+export interface LoadedLists {
+  lists: ParsedList[];
+  warnings: string[];
+  /** Files that look like lists but could not be loaded at all (fatal under --require-lists). */
+  unreadable: string[];
+}
+
+const LIST_EXTENSIONS = new Set(['.txt', '.hosts', '.list']);
+const ALLOW_SUFFIX = '.allow';
+const MAX_SHOWN_TEXT = 100;
+/** Read size: the parser takes the file a chunk at a time, so a list's text is never held whole. */
+const READ_CHUNK = 256 * 1024;
+
+/**
+ * Reads `*.txt`, `*.hosts` and `*.list` files (not recursive, sorted by file name). The list name is
+ * the file name without its extension, lowercased, dots turned into '-'; `*.allow.<ext>` files are
+ * allowlists. Dot-files are ignored (Kubernetes ConfigMap mounts keep `..data` there); symlinked
+ * files are followed.
+ */
+export async function loadListsDir(dir: string): Promise<LoadedLists> {
+  let entries: Dirent[];
+  try {
+    entries = await readdir(dir, { withFileTypes: true });
+  } catch (err) {
+    throw directoryError(dir, err);
+  }
+
+  const files = entries
+    .filter((e) => !e.name.startsWith('.') && LIST_EXTENSIONS.has(path.extname(e.name).toLowerCase()))
+    // Code-unit order, not locale order: the same directory loads the same way everywhere.
+    .sort((a, b) => (a.name < b.name ? -1 : a.name > b.name ? 1 : 0));
+
+  const lists: ParsedList[] = [];
+  const warnings: string[] = [];
+  const unreadable: string[] = [];
+  const seen = new Map<string, string>();
+
+  for (const entry of files) {
+    const file = entry.name;
+    const full = path.join(dir, file);
+    if (!(await isRegularFile(entry, full))) continue;
+
+    const naming = listNaming(file);
+    if (typeof naming === 'string') {
+      warnings.push(`${file}: ${naming}; the file was skipped`);
+      unreadable.push(full);
+      continue;
+    }
+    const earlier = seen.get(naming.name);
+    if (earlier !== undefined) {
+      warnings.push(`${file}: list name "${naming.name}" is already used by ${earlier}; rename one of the files (this one was skipped)`);
+      continue;
+    }
+
+    let list: ParsedList;
+    try {
+      list = await parseFile(full, naming);
+    } catch (err) {
+      warnings.push(`${file}: could not be read (${errorCode(err)}); check the file's permissions (the list was skipped)`);
+      unreadable.push(full);
+      continue;
+    }
+    seen.set(naming.name, file);
+    lists.push(list);
+    const first = list.skipped[0];
+    if (first !== undefined) {
+      warnings.push(
+        `${file}: skipped ${list.skipped.length} lines that are not domains ` +
+          `(first: line ${first.line}: ${first.reason}: ${shorten(first.text)})`,
+      );
+    }
+  }
+
+  if (files.length === 0) {
+    warnings.push(`${dir}: no list files (*.txt, *.hosts, *.list) found; nothing will be blocked`);
+  }
+  return { lists, warnings, unreadable };
+}
+
+/**
+ * Streams a list file through the parser. Peak memory is one read buffer plus the packed result,
+ * instead of the whole file as a string (2 bytes a character for non-Latin-1 text) plus the result.
+ */
+export async function parseFile(file: string, opts: ParseListOptions): Promise<ParsedList> {
+  const handle = await open(file, 'r');
+  try {
+    const { size } = await handle.stat();
+    const parser = new ListParser(opts, size);
+    const buffer = Buffer.allocUnsafe(READ_CHUNK);
+    for (;;) {
+      const { bytesRead } = await handle.read(buffer, 0, buffer.length, null);
+      if (bytesRead === 0) break;
+      // The parser copies what it keeps (a partial last line), so the buffer can be reused.
+      parser.write(buffer.subarray(0, bytesRead));
+    }
+    return parser.end();
+  } finally {
+    await handle.close();
+  }
+}
+
+/** Name and kind from a file name, or the reason it cannot name a list. */
+function listNaming(file: string): { name: string; kind: RuleKind } | string {
+  let base = file.slice(0, file.length - path.extname(file).length).toLowerCase();
+  let kind: RuleKind = 'block';
+  if (base.endsWith(ALLOW_SUFFIX) && base.length > ALLOW_SUFFIX.length) {
+    kind = 'allow';
+  }
+  base = base.replaceAll('.', '-');
+  if (!isValidName(base)) {
+    return `list name "${base}" is not valid (use ${NAME_RULE}); rename the file`;
+  }
+  return { name: base, kind };
+}
+
+async function isRegularFile(entry: Dirent, full: string): Promise<boolean> {
+  if (entry.isFile()) return true;
+  if (!entry.isSymbolicLink()) return false;
+  try {
+    return (await stat(full)).isFile();
+  } catch {
+    return false; // dangling link: nothing to load
+  }
+}
+
+function directoryError(dir: string, err: unknown): ListLoadError {
+  const code = errorCode(err);
+  const message =
+    code === 'ENOENT'
+      ? `blocklist directory "${dir}" does not exist: create it and put *.txt, *.hosts or *.list files in it, or pass --lists DIR to use another directory`
+      : code === 'ENOTDIR'
+        ? `blocklist path "${dir}" is not a directory: pass --lists DIR with a directory of *.txt, *.hosts or *.list files`
+        : `cannot read blocklist directory "${dir}" (${code}): check its permissions, or pass --lists DIR to use another directory`;
+  return new ListLoadError('E_LIST_DIR', dir, message, { cause: err });
+}
+
+function errorCode(err: unknown): string {
+  if (typeof err === 'object' && err !== null && 'code' in err && typeof err.code === 'string') return err.code;
+  return String(err);
+}
+
+function shorten(s: string): string {
+  return s.length > MAX_SHOWN_TEXT ? `${s.slice(0, MAX_SHOWN_TEXT - 3)}...` : s;
+}

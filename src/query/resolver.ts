@@ -1,0 +1,36 @@
+import type { ParsedQuery } from '../dns/wire.js';
+import type { Verdict } from './rule.js';
+
+export type Transport = 'udp' | 'tcp';
+
+/** Where an answer came from; a metric label value, so the set is closed. */
+export type AnswerSource = 'blocked' | 'local' | 'cache' | 'upstream' | 'error' | 'refused';
+
+/** One client query on its way through the chain. Built once by the transport, never mutated. */
+export interface QueryContext {
+  /** The client's bytes, exactly as received. */
+  readonly packet: Buffer;
+  readonly query: ParsedQuery;
+  readonly transport: Transport;
+  readonly clientAddress: string;
+  /** performance.now() at receipt, and the time by which an answer must be on its way. */
+  readonly receivedAt: number;
+  readonly deadline: number;
+}
+
+export interface Answer {
+  /** Wire bytes carrying the client's ID, ready to send (the transport still enforces UDP size). */
+  readonly bytes: Buffer;
+  readonly source: AnswerSource;
+  /** The policy verdict that decided the answer, when one was taken. */
+  readonly verdict?: Verdict | undefined;
+}
+
+/**
+ * One element of the resolver chain (DESIGN.md: access control → rate limit → metrics → policy →
+ * cache → upstream). Synchronous answers (blocks, local zones) are returned directly so they cost
+ * no promise; only elements that wait for the network return one.
+ */
+export interface Resolver {
+  resolve(ctx: QueryContext): Answer | Promise<Answer>;
+}

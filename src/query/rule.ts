@@ -1,0 +1,38 @@
+// The shared vocabulary of the policy module: what a list entry means and what a lookup answers.
+
+export type RuleKind = 'block' | 'allow';
+
+/** 'domain' = the name and every subdomain (plain entry `d`); 'subdomains' = subdomains only (`*.d`). */
+export type RuleScope = 'domain' | 'subdomains';
+
+export interface Rule {
+  /** Normalised: lowercase ASCII/punycode, no trailing dot. */
+  readonly domain: string;
+  readonly scope: RuleScope;
+  readonly kind: RuleKind;
+  /** List name, e.g. 'fraud'. */
+  readonly list: string;
+  /** e.g. 'phishing'. */
+  readonly category: string;
+  /** 1-based line in its source (0 when not from text). */
+  readonly line: number;
+  /** The entry as written in the source line (trimmed). */
+  readonly text: string;
+}
+
+export type VerdictAction = 'block' | 'allow' | 'none';
+
+export interface Verdict {
+  readonly action: VerdictAction;
+  readonly rule: Rule | undefined;
+}
+
+/** A list or category name: what metric labels, state file names and API paths may carry. */
+const NAME_PATTERN = /^[a-z0-9][a-z0-9_-]{0,63}$/;
+
+/** How a valid list or category name is written, for error messages. */
+export const NAME_RULE = "a-z, 0-9, '-' and '_', start with a letter or digit, at most 64 characters";
+
+export function isValidName(name: string): boolean {
+  return NAME_PATTERN.test(name);
+}

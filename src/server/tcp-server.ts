@@ -1,0 +1,194 @@
+import net from 'node:net';
+import type { HostPort } from '../config/host-port.js';
+import type { QueryHandler } from './query-handler.js';
+import type { Config } from '../config/options.js';
+
+/** This component's section of the settings (see config/options.ts for what each means). */
+export type TcpServerOptions = Pick<Config, 'tcpIdleTimeoutMs' | 'tcpMaxConnections' | 'tcpMaxConnectionsPerClient' | 'tcpMaxInFlight' | 'tcpQueryReadTimeoutMs'>;
+
+const MAX_FRAME = 65535;
+const MAX_QUERIES_PER_TURN = 256;
+/** On close, connections get this long to flush their answers before they are destroyed. */
+const CLOSE_GRACE_MS = 250;
+
+/**
+ * One client connection: 2-byte length framing, several pipelined queries answered as they
+ * complete (RFC 7766 §6.2.1.1 allows out-of-order replies), reading paused while the client does
+ * not read its answers or has too many queries in flight.
+ */
+class TcpConnection {
+  private pending: Buffer | undefined;
+  private inFlight = 0;
+  private writeBlocked = false;
+  /** Complete queries are waiting for the next turn (see drainFrames). */
+  private backlogged = false;
+  private clientEnded = false;
+  private readDeadline: NodeJS.Timeout | undefined;
+
+  constructor(
+    private readonly socket: net.Socket,
+    private readonly handler: QueryHandler,
+    private readonly options: TcpServerOptions,
+  ) {
+    socket.setNoDelay(true);
+    socket.setTimeout(options.tcpIdleTimeoutMs);
+    socket.on('timeout', () => {
+      if (this.inFlight === 0 && !this.backlogged) socket.end();
+    });
+    socket.on('data', (chunk: Buffer) => this.onData(chunk));
+    // The client may half-close after its last query (RFC 7766 §6.2.4 lets it): answer what it
+    // sent, then close our side.
+    socket.on('end', () => {
+      this.clientEnded = true;
+      this.finishIfDone();
+    });
+    socket.on('drain', () => {
+      this.writeBlocked = false;
+      this.updateFlow();
+    });
+    // Resets and aborted clients are routine on TCP; the connection just ends.
+    socket.on('error', () => socket.destroy());
+    socket.on('close', () => this.clearReadDeadline());
+  }
+
+  private clearReadDeadline(): void {
+    if (this.readDeadline !== undefined) clearTimeout(this.readDeadline);
+    this.readDeadline = undefined;
+  }
+
+  private onData(chunk: Buffer): void {
+    this.pending = this.pending === undefined ? chunk : Buffer.concat([this.pending, chunk]);
+    this.drainFrames();
+  }
+
+  /**
+   * Answers the complete queries buffered so far, at most MAX_QUERIES_PER_TURN at a time: a client
+   * pipelining thousands of instantly answerable queries must not hold the event loop (and every
+   * other client) for the whole burst. The rest waits for the next turn with reading paused.
+   */
+  private drainFrames(): void {
+    let buffer = this.pending;
+    let handled = 0;
+    while (buffer !== undefined && buffer.length >= 2 && handled < MAX_QUERIES_PER_TURN) {
+      const length = buffer.readUInt16BE(0);
+      if (buffer.length < 2 + length) break;
+      const message = buffer.subarray(2, 2 + length);
+      buffer = buffer.subarray(2 + length);
+      this.clearReadDeadline();
+      this.dispatch(message);
+      handled++;
+    }
+    this.pending = buffer !== undefined && buffer.length > 0 ? buffer : undefined;
+    this.backlogged = this.pending !== undefined && handled === MAX_QUERIES_PER_TURN && this.pending.length >= 2;
+    if (this.backlogged) {
+      setImmediate(() => {
+        if (!this.socket.destroyed) this.drainFrames();
+      });
+    }
+    this.updateFlow();
+    this.finishIfDone();
+  }
+
+  private finishIfDone(): void {
+    if (this.clientEnded && !this.backlogged && this.inFlight === 0 && !this.socket.destroyed) this.socket.end();
+  }
+
+  /** A partial query runs the absolute read deadline, but only while we are actually reading. */
+  private armReadDeadline(): void {
+    if (this.pending === undefined || this.socket.isPaused() || this.backlogged) {
+      this.clearReadDeadline();
+    } else if (this.readDeadline === undefined) {
+      this.readDeadline = setTimeout(() => this.socket.destroy(), this.options.tcpQueryReadTimeoutMs);
+    }
+  }
+
+  private dispatch(message: Buffer): void {
+    const reply = this.handler.handle(message, 'tcp', this.socket.remoteAddress ?? '', this.socket.remotePort ?? 0, this.socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4');
+    if (reply === undefined) return;
+    if (!(reply instanceof Promise)) {
+      this.write(reply);
+      return;
+    }
+    this.inFlight++;
+    void reply.then((bytes) => {
+      this.inFlight--;
+      this.write(bytes);
+      this.updateFlow();
+      this.finishIfDone();
+    });
+  }
+
+  private write(reply: Buffer): void {
+    if (this.socket.destroyed || !this.socket.writable || reply.length > MAX_FRAME) return;
+    const frame = Buffer.allocUnsafe(2 + reply.length);
+    frame.writeUInt16BE(reply.length, 0);
+    reply.copy(frame, 2);
+    if (!this.socket.write(frame)) this.writeBlocked = true;
+  }
+
+  private updateFlow(): void {
+    if (this.writeBlocked || this.backlogged || this.inFlight >= this.options.tcpMaxInFlight) this.socket.pause();
+    else if (this.socket.isPaused()) this.socket.resume();
+    this.armReadDeadline();
+  }
+}
+
+/** DNS over TCP on one address, with a cap on connections in total and per client address. */
+export class TcpServer {
+  private readonly sockets = new Set<net.Socket>();
+  /** Open connections per client address; entries are removed at zero, so the map is bounded by tcpMaxConnections. */
+  private readonly perClient = new Map<string, number>();
+
+  private constructor(
+    private readonly server: net.Server,
+    readonly port: number,
+  ) {}
+
+  private accept(socket: net.Socket, handler: QueryHandler, options: TcpServerOptions): void {
+    const client = socket.remoteAddress ?? '';
+    const count = this.perClient.get(client) ?? 0;
+    if (count >= options.tcpMaxConnectionsPerClient) {
+      socket.destroy();
+      return;
+    }
+    this.perClient.set(client, count + 1);
+    this.sockets.add(socket);
+    socket.on('close', () => {
+      this.sockets.delete(socket);
+      const left = (this.perClient.get(client) ?? 1) - 1;
+      if (left <= 0) this.perClient.delete(client);
+      else this.perClient.set(client, left);
+    });
+    new TcpConnection(socket, handler, options);
+  }
+
+  static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions): Promise<TcpServer> {
+    let instance: TcpServer | undefined;
+    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+      if (instance) instance.accept(socket, handler, options);
+      else socket.destroy();
+    });
+    server.maxConnections = options.tcpMaxConnections;
+    return new Promise((resolve, reject) => {
+      server.once('error', reject);
+      server.listen({ port: address.port, host: address.host, ipv6Only: address.family === 6 }, () => {
+        server.off('error', reject);
+        server.on('error', () => {});
+        const bound = server.address();
+        instance = new TcpServer(server, typeof bound === 'object' && bound ? bound.port : address.port);
+        resolve(instance);
+      });
+    });
+  }
+
+  /** Stops accepting; open connections flush briefly, then a client that does not read is cut off. */
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      this.server.close(() => resolve());
+      for (const socket of this.sockets) socket.end();
+      setTimeout(() => {
+        for (const socket of this.sockets) socket.destroy();
+      }, CLOSE_GRACE_MS).unref();
+    });
+  }
+}
