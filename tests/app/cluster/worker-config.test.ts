@@ -1,7 +1,7 @@
 // How --workers shares the limits: totals that bound memory or upstream load are split, per-client
 // limits are not (see workerConfig).
 import { describe, expect, it } from 'vitest';
-import { workerConfig } from '../../../src/app/cluster/primary.js';
+import { workerConfig } from '../../../src/app/cluster/worker-config.js';
 import { loadConfig } from '../../../src/config/load-config.js';
 
 const configWith = (flags: Record<string, string>) => loadConfig({ flags, env: {} });
