@@ -1,6 +1,6 @@
 // The matcher over every list entry, built once per policy generation and never mutated afterwards,
-// so lookups need no locking and a reload simply builds a new one. (The name is historical: the
-// structure is the set of trie nodes that carry an entry, keyed by the node's full path.)
+// so lookups need no locking and a reload simply builds a new one. It indexes the domains that carry
+// an entry by their full name, and answers "which entry decides this name" by probing each suffix.
 //
 // Layout: an open-addressing hash table (linear probing) in two typed arrays, one slot per distinct
 // entry domain, with no per-entry JS object and no copy of the names:
@@ -13,9 +13,7 @@
 //
 // An entry id is global over the lists in the order given (list base + index in the list); the
 // domain bytes are read from the lists' own PackedRules, so the key of a slot costs nothing beyond
-// the 5 bytes of the slot. At the default load (<= 0.7) that is ~7 MB for 1,000,000 entries, against
-// ~29 MB for the former Map<domain, Rule> (plus its Bloom filter, plus ~80 B of Rule object per
-// entry).
+// the 5 bytes of the slot. At the default load (<= 0.7) that is ~7 MB for 1,000,000 entries.
 //
 // Lookup walks the query from the right, like a trie walk: the FNV-1a hash of the suffix seen so far
 // is carried along (the same hash the build computed over each domain's bytes from the end), and at
@@ -26,22 +24,8 @@
 // LRU in front keeps it. Deeper matches override shallower ones; the walk stops after the label
 // count of the deepest entry.
 //
-// Alternatives measured on 1,000,000 random names (bench/policy-memory.mjs, plus a prototype of the
-// sorted variant over the same PackedRules; a shared 2-core VM, best of several passes):
-//
-//                                        structure   build     blocked   unlisted  (ns per lookup,
-//   this table, load <= 0.7                 6.8 MB   ~0.12 s    ~370      ~210     Rule included)
-//   same, load <= 0.5                       9.5 MB              ~330      ~170
-//   sorted reversed names + binary search   3.8 MB   ~1.8 s    ~2400     ~2000
-//   former Map<domain, Rule> + Bloom       ~31 MB*   ~0.5 s     ~830      ~135   (* + 80 B/Rule)
-//
-// The sorted array saves 3 MB but pays ~20 dependent cache misses per probed suffix and a sort at
-// build. Load 0.7 rather than 0.5: the 2.7 MB matter against the 100 MB budget of a 1M-entry
-// process, and ~40 ns per unlisted name does not (the verdict LRU answers repeated names; a query
-// costs microseconds elsewhere). Unlisted names are a little slower than with the former Bloom
-// filter: an unsuccessful probe scans its run of tags (~7 slots at load 0.7) with a data-dependent
-// exit; a filter in front (1-2 MB per million entries) won back only ~15% in a prototype, and
-// Robin Hood ordering or a home-slot bit did not measurably help, so neither is here.
+// Why a hash table rather than a sorted array or a Map with a Bloom filter in front, and why load
+// 0.7: the README's design notes compare the measured alternatives.
 import { FLAG_ALLOW, FLAG_SUBDOMAINS, type PackedRules } from './packed-rules.js';
 import type { ParsedList } from './parse-list.js';
 import type { Rule } from '../query/rule.js';

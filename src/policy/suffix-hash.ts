@@ -2,11 +2,6 @@
 // character to its first, so while match() walks a query right to left it holds, at every label
 // boundary, the hash of the suffix seen so far and can probe the table for that suffix without
 // slicing it; the build computes the same value over each entry's bytes.
-//
-// (This module used to hold a Bloom filter in front of a Map as well. The typed-array hash table that
-// replaced the Map rejects an unlisted suffix with the same single cache miss in a smaller array —
-// 1 tag byte per slot against 16 filter bits per entry — so the filter was dropped; see
-// domain-trie.ts.)
 
 const FNV_OFFSET = 0x811c9dc5;
 const FNV_PRIME = 0x01000193;

@@ -27,8 +27,8 @@ export interface Answer {
 }
 
 /**
- * One element of the resolver chain (DESIGN.md: access control → rate limit → metrics → policy →
- * cache → upstream). Synchronous answers (blocks, local zones) are returned directly so they cost
+ * One element of the resolver chain; resolver/build-chain.ts is the one place that puts them in
+ * order. Synchronous answers (blocks, local zones, cache hits) are returned directly so they cost
  * no promise; only elements that wait for the network return one.
  */
 export interface Resolver {

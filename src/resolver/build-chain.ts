@@ -36,9 +36,10 @@ export interface ChainParts {
  *   leave the network) → minimal ANY (RFC 8482) → response cache (when enabled) → upstream.
  * Access control and rate limiting run before the chain, in the query handler, because they may
  * drop a packet without any answer, which a chain element cannot express.
- * Metrics and the query log wrap everything so every answer is counted and logged with its source. Policy comes before local
- * zones so a listed name is blocked even inside one. Later elements (access control and rate limit
- * before metrics, the response cache before upstream) slot in here.
+ * Metrics and the query log wrap everything so every answer is counted and logged with its source.
+ * Policy comes before local zones so a listed name is blocked even inside one; the response cache
+ * sits right before the upstream so only forwarded answers are cached. New elements are added here
+ * and nowhere else.
  */
 export function buildChain(parts: ChainParts): Resolver {
   const upstream = new UpstreamResolver(parts.forwarder, parts.synthesizer, parts.maxInFlight, () => parts.metrics.shed.inc());
