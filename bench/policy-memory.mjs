@@ -192,7 +192,7 @@ function dataBytes(lists, policy) {
 }
 
 async function child(dir) {
-  const { loadListsDir } = await import(pathToFileURL(path.join(dist, 'policy', 'load-lists.js')).href);
+  const { loadListsDir } = await import(pathToFileURL(path.join(dist, 'lists', 'load-lists.js')).href);
   const { Policy } = await import(pathToFileURL(path.join(dist, 'policy', 'policy.js')).href);
   const blocked = readFileSync(path.join(dir, 'blocked-sample.txt'), 'utf8').split('\n');
   const unlisted = readFileSync(path.join(dir, 'unlisted-sample.txt'), 'utf8').split('\n');
