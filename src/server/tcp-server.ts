@@ -4,7 +4,10 @@ import type { QueryHandler } from './query-handler.js';
 import type { Config } from '../config/options.js';
 
 /** This component's section of the settings (see config/options.ts for what each means). */
-export type TcpServerOptions = Pick<Config, 'tcpIdleTimeoutMs' | 'tcpMaxConnections' | 'tcpMaxConnectionsPerClient' | 'tcpMaxInFlight' | 'tcpQueryReadTimeoutMs'>;
+export type TcpServerOptions = Pick<
+  Config,
+  'tcpIdleTimeoutMs' | 'tcpMaxConnections' | 'tcpMaxConnectionsPerClient' | 'tcpMaxInFlight' | 'tcpQueryReadTimeoutMs'
+>;
 
 const MAX_FRAME = 65535;
 const MAX_QUERIES_PER_TURN = 256;
