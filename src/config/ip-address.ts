@@ -33,10 +33,13 @@ export function ipv4Bytes(address: string): Buffer {
   return Buffer.from(address.split('.').map(Number));
 }
 
-/** An IPv6 address as its 16 bytes (an AAAA record's RDATA); no embedded IPv4 form. */
+/**
+ * An IPv6 address as its 16 bytes (an AAAA record's RDATA). A dotted IPv4 tail (`::ffff:192.0.2.1`,
+ * `::1.2.3.4`, as Node reports some client addresses) counts as the last two groups.
+ */
 export function ipv6Bytes(address: string): Buffer {
-  if (isIP(address) !== 6 || address.includes('.')) throw new Error(`invalid IPv6 address "${address}"`);
-  const [head = '', tail] = address.split('::');
+  if (isIP(address) !== 6) throw new Error(`invalid IPv6 address "${address}"`);
+  const [head = '', tail] = withHexTail(address).split('::');
   const headGroups = head === '' ? [] : head.split(':');
   const tailGroups = tail === undefined || tail === '' ? [] : tail.split(':');
   const missing = 8 - headGroups.length - tailGroups.length;
@@ -49,6 +52,16 @@ export function ipv6Bytes(address: string): Buffer {
     out.writeUInt16BE(value, i * 2);
   });
   return out;
+}
+
+/** `x:…:a.b.c.d` with the dotted tail written as two hex groups. */
+function withHexTail(address: string): string {
+  const lastColon = address.lastIndexOf(':');
+  const tail = address.slice(lastColon + 1);
+  if (!tail.includes('.')) return address;
+  const value = ipv4ToNumber(tail);
+  if (value < 0) throw new Error(`invalid IPv6 address "${address}"`);
+  return `${address.slice(0, lastColon + 1)}${Math.floor(value / 0x10000).toString(16)}:${(value % 0x10000).toString(16)}`;
 }
 
 /** `a.b.c.d/n` or `x::y/n` (no prefix = a single host). */

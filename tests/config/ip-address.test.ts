@@ -25,6 +25,10 @@ describe('ipv6Bytes', () => {
     { address: 'FE80::ABCD:1', hex: 'fe80' + '0000'.repeat(5) + 'abcd0001' },
     { address: '1:2:3:4:5:6:7::', hex: '0001000200030004000500060007' + '0000' },
     { address: '::2:3:4:5:6:7:8', hex: '0000' + '0002000300040005000600070008' },
+    // A dotted IPv4 tail, as Node reports IPv4-mapped and IPv4-compatible client addresses.
+    { address: '::ffff:192.0.2.1', hex: '00'.repeat(10) + 'ffff' + 'c0000201' },
+    { address: '::1.2.3.4', hex: '00'.repeat(12) + '01020304' },
+    { address: '64:ff9b::198.51.100.7', hex: '0064ff9b' + '00'.repeat(8) + 'c6336407' },
   ])('$address', ({ address, hex }) => {
     expect(ipv6Bytes(address).toString('hex')).toBe(hex);
   });
