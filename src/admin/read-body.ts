@@ -6,19 +6,37 @@ export async function readBody(req: http.IncomingMessage, maxBytes: number): Pro
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume();
-    throw new HttpError(413, 'E_TOO_LARGE', `request body of ${declared} bytes is over the limit of ${maxBytes}; split the list or raise --admin-max-body-bytes`);
+    throw new HttpError(413, 'E_TOO_LARGE', `request body of ${declared} bytes is over the limit of ${maxBytes}; split the list or raise --admin-max-body-bytes`, undefined, {
+      connection: 'close',
+    });
   }
-  const chunks: Buffer[] = [];
-  let size = 0;
-  for await (const chunk of req as AsyncIterable<Buffer>) {
-    size += chunk.length;
-    if (size > maxBytes) {
-      req.destroy();
-      throw new HttpError(413, 'E_TOO_LARGE', `request body is over the limit of ${maxBytes} bytes; split the list or raise --admin-max-body-bytes`);
-    }
-    chunks.push(chunk);
-  }
-  return Buffer.concat(chunks, size).toString('utf8');
+  return new Promise((resolve, reject) => {
+    const chunks: Buffer[] = [];
+    let size = 0;
+    const onData = (chunk: Buffer): void => {
+      size += chunk.length;
+      if (size <= maxBytes) {
+        chunks.push(chunk);
+        return;
+      }
+      // Stop reading and drop what was kept, but leave the socket open so the 413 reaches the
+      // client (destroying the request would close it before any answer); the connection closes
+      // after the answer.
+      chunks.length = 0;
+      req.off('data', onData);
+      req.pause();
+      reject(
+        new HttpError(413, 'E_TOO_LARGE', `request body is over the limit of ${maxBytes} bytes; split the list or raise --admin-max-body-bytes`, undefined, {
+          connection: 'close',
+        }),
+      );
+    };
+    req.on('data', onData);
+    req.once('end', () => {
+      if (size <= maxBytes) resolve(Buffer.concat(chunks, size).toString('utf8'));
+    });
+    req.once('error', reject);
+  });
 }
 
 /** JSON.parse with a nesting limit checked first, so a deeply nested body cannot exhaust the stack. */
