@@ -7,6 +7,7 @@ import type { ChildProcess } from 'node:child_process';
 import { mkdtemp, rm, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
+import { sleep } from '../helpers/built-cli.js';
 import { assertLoopback } from '../helpers/loopback.js';
 import { freePort } from '../helpers/ports.js';
 import { findTool } from '../helpers/require-tool.js';
@@ -76,8 +77,6 @@ function installExitHook(): void {
     for (const child of running) child.kill('SIGKILL');
   });
 }
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
 
 export function prometheusConfig(opts: StartPrometheusOpts): string {
   const interval = opts.scrapeInterval ?? '1s';

@@ -8,7 +8,8 @@ import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool, requireTool } from '../helpers/require-tool.js';
 import { DOCKER_DIR } from './dashboard.js';
-import { fetchMetrics, sampleNames, sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
+import { sampleNames, scrape } from '../helpers/metrics-text.js';
+import { sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
 
 interface RunResult {
   readonly code: number | null;
@@ -49,7 +50,7 @@ describe.skipIf(!requireTool('promtool', 'prometheus'))('promtool', () => {
     live = await startLiveFraudwall();
     // Traffic first, so every labelled family has samples for the linter to look at.
     await sendMixedTraffic(live.fraudwall.port);
-    exposition = await fetchMetrics(live.fraudwall.httpPort);
+    exposition = await scrape(live.fraudwall.httpPort);
   });
 
   afterAll(async () => {
