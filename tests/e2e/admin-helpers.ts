@@ -2,10 +2,10 @@
  * Shared helpers of the live-update e2e suites: the admin API over HTTP, the client commands of
  * `dist/cli.js`, and DNS checks. Everything talks to 127.0.0.1 only, and every wait is bounded.
  */
-import { spawn } from 'node:child_process';
 import { CLI, childEnv } from '../helpers/built-cli.js';
 import { buildQuery, decode, udpQuery } from '../helpers/dns-client.js';
 import type { DecodedMessage } from '../helpers/dns-client.js';
+import { runProgram } from '../helpers/run-program.js';
 
 export interface AdminReply {
   readonly status: number;
@@ -85,21 +85,8 @@ export interface CliResult {
  * Runs `node dist/cli.js ARGS` to completion without blocking this process's event loop (in-process
  * servers keep answering). Killed with SIGKILL after `timeoutMs`.
  */
-export function runCli(args: readonly string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
-  const child = spawn(process.execPath, [CLI, ...args], { env: childEnv(options.env), stdio: ['pipe', 'pipe', 'pipe'] });
-  let stdout = '';
-  let stderr = '';
-  child.stdout!.on('data', (chunk: Buffer) => (stdout += chunk.toString()));
-  child.stderr!.on('data', (chunk: Buffer) => (stderr += chunk.toString()));
-  child.stdin!.on('error', () => undefined); // the command may exit before reading stdin
-  child.stdin!.end(options.input ?? '');
+export async function runCli(args: readonly string[], options: { env?: Record<string, string>; input?: string; timeoutMs?: number } = {}): Promise<CliResult> {
   const timeoutMs = options.timeoutMs ?? 15_000;
-  return new Promise((resolve) => {
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.on('close', (code, signal) => {
-      clearTimeout(timer);
-      resolve({ status: code, stdout, stderr: signal === null ? stderr : `${stderr}\n[killed by ${signal} after ${timeoutMs} ms]` });
-    });
-  });
+  const { code, signal, stdout, stderr } = await runProgram(process.execPath, [CLI, ...args], { env: childEnv(options.env), input: options.input ?? '', timeoutMs });
+  return { status: code, stdout, stderr: signal === null ? stderr : `${stderr}\n[killed by ${signal} after ${timeoutMs} ms]` };
 }
-
