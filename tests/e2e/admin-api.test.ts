@@ -6,6 +6,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildQuery, decode, udpQuery } from '../helpers/dns-client.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { scrape } from '../helpers/metrics-text.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from './harness.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -76,7 +77,7 @@ describe('authentication', () => {
     expect((await api(fw, 'PUT', '/v1/lists/x', 'a.test\n', null)).status).toBe(429);
     // The right token still works: other local clients cannot lock the operator out.
     expect((await api(fw, 'GET', '/v1/lists', undefined, TEST_TOKEN)).status).toBe(200);
-    const metrics = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
+    const metrics = await scrape(fw.httpPort);
     expect(metrics).toContain('fraudwall_admin_auth_failures_total{reason="wrong"} 9');
     expect(metrics).toContain('fraudwall_admin_auth_failures_total{reason="missing"} 1');
     expect(metrics).toContain('fraudwall_admin_auth_failures_total{reason="rate-limited"} 2');

@@ -11,11 +11,13 @@ import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { freePort } from '../helpers/ports.js';
-import { isBlocked, killHard, listLists, queryA, requireBuiltCli, runCli, sleep, spawnServe, waitFor, type CliResult, type ServeProcess } from './admin-helpers.js';
+import { killHard, requireBuiltCli, sleep, waitFor } from '../helpers/built-cli.js';
+import { spawnServe, type ServedProcess } from '../helpers/served-process.js';
+import { isBlocked, listLists, queryA, runCli, type CliResult } from './admin-helpers.js';
 import { TEST_TOKEN, writeLists } from './harness.js';
 
 let upstream: FakeUpstream;
-let fw: ServeProcess;
+let fw: ServedProcess;
 let listsDir: string;
 let work: string;
 let url: string;
@@ -35,8 +37,7 @@ beforeAll(async () => {
       '--watch-lists', 'false',
       '--upstream', `127.0.0.1:${upstream.port}`,
     ],
-    { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN },
-    children,
+    { env: { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN }, children },
   );
   url = `http://127.0.0.1:${fw.httpPort}`;
 });
@@ -230,7 +231,7 @@ describe('SIGHUP', () => {
     await sleep(600); // longer than the watcher's debounce: without SIGHUP nothing may change
     expect(await isBlocked(fw.dnsPort, 'hup-added.test')).toBe(false);
     const sentAt = performance.now();
-    process.kill(fw.child.pid!, 'SIGHUP');
+    process.kill(fw.pid, 'SIGHUP');
     expect(await waitFor(() => isBlocked(fw.dnsPort, 'hup-added.test'), 2000, 50), 'not blocked within 2 s of SIGHUP').toBe(true);
     console.log(`[cli-admin] SIGHUP reload visible after ${Math.round(performance.now() - sentAt)} ms`);
     expect(fw.logs.some((line) => line.includes('SIGHUP: reloading'))).toBe(true);
@@ -258,8 +259,7 @@ describe('the admin endpoint with a malformed path', () => {
   it('answers a bad percent-escape in a list name with 400 and keeps serving (no crash, no auth needed to try)', async () => {
     const own = await spawnServe(
       ['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lists', listsDir, '--state', path.join(work, 'state-malformed'), '--watch-lists', 'false', '--upstream', `127.0.0.1:${upstream.port}`],
-      { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN },
-      children,
+      { env: { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN }, children },
     );
     const statuses: number[] = [];
     for (const [method, rawPath, token] of [

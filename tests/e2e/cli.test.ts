@@ -1,69 +1,29 @@
 /**
  * The command line as scripts and the README use it: the built `dist/cli.js`, run as a child process.
  */
-import { spawn, spawnSync, type ChildProcess } from 'node:child_process';
+import { spawnSync, type ChildProcess } from 'node:child_process';
 import { mkdtempSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import http from 'node:http';
 import type { AddressInfo } from 'node:net';
-import { CLI, requireBuiltCli } from '../helpers/built-cli.js';
+import { childEnv, CLI, killHard, requireBuiltCli } from '../helpers/built-cli.js';
 import { buildQuery, decode, udpQuery, udpSendNoReply } from '../helpers/dns-client.js';
 import { freePort } from '../helpers/ports.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { spawnServe, type ServedProcess } from '../helpers/served-process.js';
 import { TEST_LISTS, writeLists } from './harness.js';
 
 beforeAll(() => requireBuiltCli());
 
-interface Started {
-  child: ChildProcess;
-  dnsPort: number;
-  httpPort: number;
-  logs: string[];
-}
-
 const children: ChildProcess[] = [];
-afterEach(() => {
-  for (const child of children.splice(0)) child.kill('SIGKILL');
+afterEach(async () => {
+  for (const child of children.splice(0)) await killHard(child);
 });
 
-/** Starts `fraudwall serve` and waits for its "fraudwall ready" log line. */
-function serve(args: string[], env: Record<string, string> = {}): Promise<Started> {
-  const child = spawn(process.execPath, [CLI, 'serve', ...args], {
-    env: { PATH: process.env['PATH'] ?? '', ...env },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const logs: string[] = [];
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`not ready in 10 s:\n${logs.join('\n')}`)), 10_000);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        logs.push(line);
-        const entry = JSON.parse(line) as { msg: string; dns?: string[]; http?: string };
-        if (entry.msg === 'fraudwall ready') {
-          clearTimeout(timer);
-          const dnsPort = Number(entry.dns![0]!.split(':').pop());
-          const httpPort = Number(entry.http!.split(':').pop());
-          resolve({ child, dnsPort, httpPort, logs });
-        }
-      }
-    });
-    child.on('exit', (code) => {
-      clearTimeout(timer);
-      reject(new Error(`exited with ${code} before ready:\n${logs.join('\n')}${buffered}`));
-    });
-  });
-}
-
-function exitOf(child: ChildProcess): Promise<number | null> {
-  return new Promise((resolve) => child.on('exit', (code) => resolve(code)));
-}
+/** Starts `fraudwall serve` and waits (10 s at most) for its "fraudwall ready" log line. */
+const serve = (args: string[], env: Record<string, string> = {}): Promise<ServedProcess> => spawnServe(args, { env, children, readyTimeoutMs: 10_000 });
 
 describe('fraudwall serve', () => {
   let upstream: FakeUpstream;
@@ -83,9 +43,7 @@ describe('fraudwall serve', () => {
     expect(decode(await udpQuery(fw.dnsPort, buildQuery('loan-scam.test', 'A'))).rcode).toBe(3);
     expect(decode(await udpQuery(fw.dnsPort, buildQuery('clean.example', 'A'))).answers.map((a) => a.data)).toEqual(['192.0.2.9']);
 
-    const exited = exitOf(fw.child);
-    fw.child.kill('SIGTERM');
-    expect(await exited).toBe(0);
+    expect(await fw.stop()).toMatchObject({ code: 0 });
   });
 
   it('takes settings from the environment and a config file, flags winning', async () => {
@@ -118,7 +76,7 @@ describe('fraudwall serve', () => {
     // 127.0.0.2 is loopback too, so use a wildcard bind: 0.0.0.0 is not loopback.
     const open = await serve([...base, '--listen', '0.0.0.0:0', '--allow-clients', '0.0.0.0/0', '--allow-clients', '::/0']);
     expect(open.logs.some((line) => line.includes('OPEN RESOLVER') && line.includes('"warn"'))).toBe(true);
-    open.child.kill('SIGKILL');
+    await open.kill();
     const closed = await serve([...base, '--listen', '0.0.0.0:0']);
     expect(closed.logs.some((line) => line.includes('OPEN RESOLVER'))).toBe(false);
   });
@@ -153,7 +111,7 @@ describe('fraudwall serve', () => {
 
   it('exits 2 and lists every configuration problem at once', () => {
     const result = spawnSync(process.execPath, [CLI, 'serve', '--block-mode', 'sinkhole', '--block-ttl=-5', '--listen', 'localhost'], {
-      env: { PATH: process.env['PATH'] ?? '', FRAUDWALL_NO_SUCH_SETTING: '1' },
+      env: childEnv({ FRAUDWALL_NO_SUCH_SETTING: '1' }),
       encoding: 'utf8',
     });
     expect(result.status).toBe(2);
@@ -166,7 +124,7 @@ describe('fraudwall serve', () => {
 
   it('exits 1 with a hint when the lists directory does not exist', () => {
     const result = spawnSync(process.execPath, [CLI, 'serve', '--lists', '/nonexistent/fraudwall-lists', '--http', '127.0.0.1:0', '--listen', '127.0.0.1:0'], {
-      env: { PATH: process.env['PATH'] ?? '' },
+      env: childEnv(),
       encoding: 'utf8',
     });
     expect(result.status).toBe(1);
@@ -175,7 +133,7 @@ describe('fraudwall serve', () => {
 });
 
 describe('fraudwall check', () => {
-  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'check', ...args], { encoding: 'utf8', env: { PATH: process.env['PATH'] ?? '' } });
+  const run = (...args: string[]) => spawnSync(process.execPath, [CLI, 'check', ...args], { encoding: 'utf8', env: childEnv() });
 
   it('names the list, category and rule that blocks a name (exit 3), with the shipped lists by default', () => {
     const result = run('www.0xproject.io');

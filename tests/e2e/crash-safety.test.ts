@@ -12,7 +12,9 @@ import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { freePort } from '../helpers/ports.js';
-import { admin, isBlocked, killHard, listLists, queryA, requireBuiltCli, sleep, spawnServe, type ServeProcess } from './admin-helpers.js';
+import { killHard, requireBuiltCli, sleep } from '../helpers/built-cli.js';
+import { spawnServe, type ServedProcess } from '../helpers/served-process.js';
+import { admin, isBlocked, listLists, queryA } from './admin-helpers.js';
 import { startTestServer, TEST_TOKEN, writeLists } from './harness.js';
 
 const NAMES = ['alpha', 'bravo', 'charlie'] as const;
@@ -102,7 +104,7 @@ describe('SIGKILL while lists are being pushed', () => {
     const stats = { pushes: 0, acked: 0, tmpLeftovers: 0, killDelays: [] as number[] };
 
     /** After a restart: lists, contents and DNS answers match what was pushed; no temp files remain. */
-    const verifyRestarted = async (fw: ServeProcess, round: number): Promise<void> => {
+    const verifyRestarted = async (fw: ServedProcess, round: number): Promise<void> => {
       const { lists: loaded } = await listLists(fw.httpPort, TEST_TOKEN);
       for (const info of loaded) expect(NAMES as readonly string[], `round ${round}: unexpected list ${info.name}`).toContain(info.name);
       for (const name of NAMES) {
@@ -122,7 +124,7 @@ describe('SIGKILL while lists are being pushed', () => {
     };
 
     for (let round = 1; round <= ROUNDS; round++) {
-      const fw = await spawnServe(args, env, children);
+      const fw = await spawnServe(args, { env, children });
       await verifyRestarted(fw, round);
 
       // Push in a tight loop, one sequential pusher per list, until the process is killed.
@@ -153,7 +155,7 @@ describe('SIGKILL while lists are being pushed', () => {
       stats.killDelays.push(delay);
       await sleep(delay);
       killed = true;
-      await killHard(fw.child);
+      await fw.kill();
       expect((await fw.exited).signal).toBe('SIGKILL');
       await Promise.all(pushers);
       expect(pushErrors.map(String), `round ${round}: pushes failed before the kill`).toEqual([]);
@@ -181,7 +183,7 @@ describe('SIGKILL while lists are being pushed', () => {
     }
 
     // The last kill is followed by one more restart that must come up clean.
-    const fw = await spawnServe(args, env, children);
+    const fw = await spawnServe(args, { env, children });
     await verifyRestarted(fw, ROUNDS + 1);
     console.log(
       `[crash-safety] ${ROUNDS} SIGKILLs after ${stats.killDelays.join(', ')} ms; ${stats.pushes} PUTs started, ${stats.acked} acknowledged; ` +
@@ -202,7 +204,7 @@ describe('SIGKILL while lists are being pushed', () => {
     const args = ['--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lists', lists, '--state', state, '--upstream', `127.0.0.1:${upstream.port}`];
     const env = { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN };
 
-    const fw = await spawnServe(args, env, children);
+    const fw = await spawnServe(args, { env, children });
     expect((await listLists(fw.httpPort, TEST_TOKEN)).lists.map((l) => l.name)).toEqual(['good']);
     expect(await isBlocked(fw.dnsPort, 'good.crash.test')).toBe(true);
     expect(await isBlocked(fw.dnsPort, 'torn.crash.test')).toBe(false);
@@ -210,9 +212,9 @@ describe('SIGKILL while lists are being pushed', () => {
     const warnings = fw.logs.filter((line) => line.includes('"warn"'));
     expect(warnings.some((line) => line.includes('torn.json'))).toBe(true);
     expect(warnings.some((line) => line.includes('other.json'))).toBe(true);
-    await killHard(fw.child);
+    await fw.kill();
 
-    await expect(spawnServe([...args, '--require-lists', 'true'], env, children, 10_000)).rejects.toThrow(/exited \(1\) before ready[\s\S]*torn\.json/);
+    await expect(spawnServe([...args, '--require-lists', 'true'], { env, children, readyTimeoutMs: 10_000 })).rejects.toThrow(/exited \(1\) before ready[\s\S]*torn\.json/);
   });
 });
 

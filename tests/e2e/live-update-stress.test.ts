@@ -8,7 +8,8 @@ import { randomBytes } from 'node:crypto';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildQuery, decode, udpQuery } from '../helpers/dns-client.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
-import { admin, listLists, sleep } from './admin-helpers.js';
+import { sleep } from '../helpers/built-cli.js';
+import { admin, listLists } from './admin-helpers.js';
 import { startTestServer, TEST_TOKEN } from './harness.js';
 
 const cleanups: (() => Promise<void>)[] = [];

@@ -8,6 +8,7 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildQuery, decode, tcpQuery, udpQuery } from '../helpers/dns-client.js';
 import { startFakeUpstream } from '../helpers/fake-upstream.js';
+import { metricValue } from '../helpers/metrics-text.js';
 import { startTestServer } from './harness.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -23,13 +24,8 @@ async function setup(flags: Record<string, string> = {}) {
   return fw;
 }
 
-/** The value of one series in Prometheus text format (0 when absent). */
-function sample(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
-
-async function scrape(port: number): Promise<string> {
+/** /metrics, checked for what a scraper needs: 200 and a text/plain body. */
+async function scrapeChecked(port: number): Promise<string> {
   const res = await fetch(`http://127.0.0.1:${port}/metrics`);
   expect(res.status).toBe(200);
   expect(res.headers.get('content-type')).toContain('text/plain');
@@ -45,19 +41,19 @@ describe('/metrics', () => {
     await udpQuery(fw.port, buildQuery('localhost', 'A'));
     await udpQuery(fw.port, Buffer.from('000100000000000000000000', 'hex'), { timeoutMs: 500 }).catch(() => undefined);
 
-    const text = await scrape(fw.httpPort);
-    expect(sample(text, 'fraudwall_queries_total{transport="udp",qtype="A"}')).toBe(5);
-    expect(sample(text, 'fraudwall_queries_total{transport="tcp",qtype="AAAA"}')).toBe(1);
-    expect(sample(text, 'fraudwall_blocked_total{list="fraud",category="phishing",qtype="A"}')).toBe(3);
-    expect(sample(text, 'fraudwall_blocked_total{list="gambling",category="gambling",qtype="AAAA"}')).toBe(1);
-    expect(sample(text, 'fraudwall_responses_total{rcode="NXDOMAIN",source="blocked"}')).toBe(4);
-    expect(sample(text, 'fraudwall_responses_total{rcode="NOERROR",source="upstream"}')).toBe(1);
-    expect(sample(text, 'fraudwall_responses_total{rcode="NOERROR",source="local"}')).toBe(1);
-    expect(sample(text, 'fraudwall_malformed_queries_total{reason="qdcount"}')).toBe(1);
-    expect(sample(text, 'fraudwall_query_duration_seconds_count{source="blocked"}')).toBe(4);
-    expect(sample(text, 'fraudwall_blocklist_entries{list="fraud",category="phishing"}')).toBe(3);
-    expect(sample(text, 'fraudwall_blocklist_generation')).toBe(1);
-    expect(sample(text, 'fraudwall_verdict_cache_misses_total')).toBeGreaterThanOrEqual(6);
+    const text = await scrapeChecked(fw.httpPort);
+    expect(metricValue(text, 'fraudwall_queries_total{transport="udp",qtype="A"}')).toBe(5);
+    expect(metricValue(text, 'fraudwall_queries_total{transport="tcp",qtype="AAAA"}')).toBe(1);
+    expect(metricValue(text, 'fraudwall_blocked_total{list="fraud",category="phishing",qtype="A"}')).toBe(3);
+    expect(metricValue(text, 'fraudwall_blocked_total{list="gambling",category="gambling",qtype="AAAA"}')).toBe(1);
+    expect(metricValue(text, 'fraudwall_responses_total{rcode="NXDOMAIN",source="blocked"}')).toBe(4);
+    expect(metricValue(text, 'fraudwall_responses_total{rcode="NOERROR",source="upstream"}')).toBe(1);
+    expect(metricValue(text, 'fraudwall_responses_total{rcode="NOERROR",source="local"}')).toBe(1);
+    expect(metricValue(text, 'fraudwall_malformed_queries_total{reason="qdcount"}')).toBe(1);
+    expect(metricValue(text, 'fraudwall_query_duration_seconds_count{source="blocked"}')).toBe(4);
+    expect(metricValue(text, 'fraudwall_blocklist_entries{list="fraud",category="phishing"}')).toBe(3);
+    expect(metricValue(text, 'fraudwall_blocklist_generation')).toBe(1);
+    expect(metricValue(text, 'fraudwall_verdict_cache_misses_total')).toBeGreaterThanOrEqual(6);
     expect(text).not.toMatch(/^nodejs_active_\w+_total/m);
     // No label ever carries a queried name or a client address.
     expect(text).not.toContain('evil.fraud.test');
@@ -74,9 +70,9 @@ describe('/metrics', () => {
     const fw = await startTestServer({ upstream: [`127.0.0.1:${silent.port}`], 'upstream-timeout-ms': '100', 'query-timeout-ms': '300' });
     cleanups.push(() => fw.close());
     expect(decode(await udpQuery(fw.port, buildQuery('slow.example', 'A'))).rcode).toBe(2);
-    const text = await scrape(fw.httpPort);
-    expect(sample(text, `fraudwall_upstream_errors_total{upstream="127.0.0.1:${silent.port}",reason="timeout"}`)).toBeGreaterThanOrEqual(1);
-    expect(sample(text, 'fraudwall_responses_total{rcode="SERVFAIL",source="error"}')).toBe(1);
+    const text = await scrapeChecked(fw.httpPort);
+    expect(metricValue(text, `fraudwall_upstream_errors_total{upstream="127.0.0.1:${silent.port}",reason="timeout"}`)).toBeGreaterThanOrEqual(1);
+    expect(metricValue(text, 'fraudwall_responses_total{rcode="SERVFAIL",source="error"}')).toBe(1);
   });
 });
 

@@ -4,15 +4,15 @@
 import { afterEach, describe, expect, it } from 'vitest';
 import { LOOP_PROBE_SUFFIX } from '../../src/upstream/loop-guard.js';
 import { buildQuery, decode, udpQuery } from '../helpers/dns-client.js';
+import { sleep } from '../helpers/built-cli.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { scrape } from '../helpers/metrics-text.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const cleanups: (() => Promise<void>)[] = [];
 afterEach(async () => {
   while (cleanups.length > 0) await cleanups.pop()!();
 });
-
-const sleep = (ms: number) => new Promise((resolve) => setTimeout(resolve, ms));
 
 async function setup(flags: Record<string, string> = {}): Promise<{ fw: TestServer; upstream: FakeUpstream; forwarded: (name: string) => number }> {
   const upstream = await startFakeUpstream();
@@ -38,7 +38,7 @@ describe('response cache', () => {
     expect(second.answers[0]?.data).toBe('192.0.2.31');
     expect(second.answers[0]?.ttl).toBeGreaterThanOrEqual(298);
     expect(second.answers[0]?.ttl).toBeLessThanOrEqual(299);
-    const metrics = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
+    const metrics = await scrape(fw.httpPort);
     expect(metrics).toContain('fraudwall_cache_hits_total 1');
     expect(metrics).toContain('fraudwall_responses_total{rcode="NOERROR",source="cache"} 1');
   });

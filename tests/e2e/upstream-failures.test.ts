@@ -3,9 +3,9 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildQuery, decode, tcpQuery, udpQuery } from '../helpers/dns-client.js';
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { forwarded, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { metricValue, scrape } from '../helpers/metrics-text.js';
 import { freePort } from '../helpers/ports.js';
-import { LOOP_PROBE_SUFFIX } from '../../src/upstream/loop-guard.js';
 import { startTestServer, type TestServer } from './harness.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -28,7 +28,6 @@ async function fraudwall(upstreams: string[], flags: Record<string, string> = {}
 const at = (upstream: FakeUpstream): string => `127.0.0.1:${upstream.port}`;
 
 /** What clients caused, without fraudwall's own forwarding-loop probes. */
-const forwarded = (upstream: FakeUpstream) => upstream.queries.filter((q) => !q.name.endsWith(LOOP_PROBE_SUFFIX));
 
 async function timed<T>(work: Promise<T>): Promise<{ value: T; ms: number }> {
   const started = performance.now();
@@ -95,12 +94,11 @@ describe('failover between upstreams', () => {
       const reply = decode(await udpQuery(fw.port, buildQuery('www.example.test', 'A')));
       expect(reply.answers.map((a) => a.data), kind).toEqual(['192.0.2.77']);
       if (kind !== 'garbage') {
-        const metrics = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
+        const metrics = await scrape(fw.httpPort);
         const reason = kind === 'wrong-id' ? 'late' : 'mismatch';
         // At least ours; fraudwall's own loop probe to that upstream gets the same treatment.
-        const series = `fraudwall_upstream_ignored_answers_total{upstream="127.0.0.1:${spoofing.port}",reason="${reason}"} `;
-        const line = metrics.split('\n').find((l) => l.startsWith(series));
-        expect(Number(line?.slice(series.length)), kind).toBeGreaterThanOrEqual(1);
+        const series = `fraudwall_upstream_ignored_answers_total{upstream="127.0.0.1:${spoofing.port}",reason="${reason}"}`;
+        expect(metricValue(metrics, series), kind).toBeGreaterThanOrEqual(1);
       }
     }
   });
@@ -174,7 +172,7 @@ describe('upstream health', () => {
     expect(decode(value).rcode).toBe(2);
     expect(forwarded(silent)).toHaveLength(3); // breaker open: not asked
     expect(ms).toBeLessThan(90);
-    const metrics = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
+    const metrics = await scrape(fw.httpPort);
     expect(metrics).toContain(`fraudwall_upstream_up{upstream="127.0.0.1:${silent.port}"} 0`);
     expect(metrics).toContain(`fraudwall_upstream_up{upstream="127.0.0.1:${unhappy.port}"} 1`);
   });
@@ -188,7 +186,7 @@ describe('upstream health', () => {
     const deadline = Date.now() + 3000;
     let metrics = '';
     while (Date.now() < deadline) {
-      metrics = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
+      metrics = await scrape(fw.httpPort);
       if (metrics.includes(`fraudwall_upstream_looping{upstream="127.0.0.1:${port}"} 1`)) break;
       await new Promise((r) => setTimeout(r, 50));
     }

@@ -11,7 +11,9 @@ import path from 'node:path';
 import { afterEach, describe, expect, it } from 'vitest';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { freePort } from '../helpers/ports.js';
-import { isBlocked, listLists, queryA, requireBuiltCli, runCli, sample, scrape, waitFor } from './admin-helpers.js';
+import { requireBuiltCli, waitFor } from '../helpers/built-cli.js';
+import { metricValue, scrape } from '../helpers/metrics-text.js';
+import { isBlocked, listLists, queryA, runCli } from './admin-helpers.js';
 import { startTestServer, TEST_TOKEN, writeLists, type TestServer } from './harness.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -122,7 +124,7 @@ async function fraudwall(upstream: FakeUpstream, flags: Record<string, string>):
 }
 
 const refreshes = async (fw: TestServer, result: string, list = 'feed'): Promise<number> =>
-  sample(await scrape(fw.httpPort), `fraudwall_url_list_refreshes_total{list="${list}",result="${result}"}`);
+  metricValue(await scrape(fw.httpPort), `fraudwall_url_list_refreshes_total{list="${list}",result="${result}"}`);
 
 const V1 = '# category: phishing\none.feed.test\ntwo.feed.test\nthree.feed.test\n';
 const V2 = 'two.feed.test\nfour.feed.test\n*.five.feed.test\n';

@@ -9,8 +9,8 @@ import { createSocket, type RemoteInfo, type Socket } from 'node:dgram';
 import { buildQuery, decode, udpSendNoReply, type DecodedMessage } from '../helpers/dns-client.js';
 import { readName } from '../helpers/dns-wire.js';
 import { bindUdp, closeUdp } from '../helpers/ports.js';
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
+import { sleep, waitFor } from '../helpers/built-cli.js';
+import { LOOP_PROBE_SUFFIX } from '../../src/upstream/loop-guard.js';
 
 /** Direct children of `pid` (every thread's /proc/PID/task/TID/children); [] once it is gone. */
 export function childPids(pid: number): number[] {
@@ -74,11 +74,8 @@ export function signal(pid: number, sig: NodeJS.Signals): void {
 
 /** Waits (bounded) until `pid` is in the stopped state (T). */
 async function waitStopped(pid: number, timeoutMs = 2000): Promise<void> {
-  const deadline = performance.now() + timeoutMs;
-  while (procState(pid) !== 'T' && procState(pid) !== 't') {
-    if (performance.now() > deadline) throw new Error(`process ${pid} did not stop within ${timeoutMs} ms (state ${procState(pid)})`);
-    await sleep(5);
-  }
+  const stopped = await waitFor(() => procState(pid) === 'T' || procState(pid) === 't', timeoutMs, 5);
+  if (!stopped) throw new Error(`process ${pid} did not stop within ${timeoutMs} ms (state ${procState(pid)})`);
 }
 
 /**
@@ -229,8 +226,6 @@ function socketOwner(inode: string, pids: readonly number[]): number | undefined
   return undefined;
 }
 
-const PROBE_SUFFIX = 'fraudwall-loop-probe.arpa';
-
 /** True when `pid` holds the UDP socket bound to local `port` (a worker got the shared DNS socket). */
 function holdsUdpPort(pid: number, port: number): boolean {
   const inode = udpInode(port, 0);
@@ -325,7 +320,7 @@ export async function startProbeRelay(options: { fraudwallPort: number; workers:
     } catch {
       return;
     }
-    if (!name.endsWith(PROBE_SUFFIX)) {
+    if (!name.endsWith(LOOP_PROBE_SUFFIX)) {
       relay.otherQueries.push(name);
       return;
     }

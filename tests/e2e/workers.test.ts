@@ -16,8 +16,10 @@ import { afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { buildQuery, decode, tcpQuery, type DecodedMessage } from '../helpers/dns-client.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { freePort } from '../helpers/ports.js';
-import { metricByLabel, metricSum } from '../hostile/hostile-helpers.js';
-import { admin, childEnv, CLI, killHard, requireBuiltCli, sample, scrape, sleep, spawnServe, waitFor, type ServeProcess } from './admin-helpers.js';
+import { childEnv, CLI, killHard, requireBuiltCli, sleep, waitFor } from '../helpers/built-cli.js';
+import { metricByLabel, metricSum, metricValue, scrape } from '../helpers/metrics-text.js';
+import { spawnServe, type ServedProcess } from '../helpers/served-process.js';
+import { admin } from './admin-helpers.js';
 import {
   PortFleet,
   childPids,
@@ -56,7 +58,7 @@ afterEach(async () => {
 });
 
 interface Cluster {
-  readonly serve: ServeProcess;
+  readonly serve: ServedProcess;
   readonly pid: number;
   readonly upstream: FakeUpstream;
   readonly dir: string;
@@ -91,22 +93,14 @@ async function startCluster(options: { workers?: number | null; listen?: string;
     '--watch-lists', 'false',
     ...[...(options.upstreams ?? []), `127.0.0.1:${upstream.port}`].flatMap((address) => ['--upstream', address]),
   ];
-  const serve = await spawnServe(args, { FRAUDWALL_ADMIN_TOKEN: TOKEN }, children);
-  const cluster = { serve, pid: serve.child.pid!, upstream, dir };
+  const serve = await spawnServe(args, { env: { FRAUDWALL_ADMIN_TOKEN: TOKEN }, children });
+  const cluster = { serve, pid: serve.pid, upstream, dir };
   workersOf(cluster);
   return cluster;
 }
 
-function readyLines(serve: ServeProcess): Record<string, unknown>[] {
-  return serve.logs
-    .map((line) => {
-      try {
-        return JSON.parse(line) as Record<string, unknown>;
-      } catch {
-        return {};
-      }
-    })
-    .filter((entry) => entry['msg'] === 'fraudwall ready');
+function readyLines(serve: ServedProcess): Record<string, unknown>[] {
+  return serve.logEntries().filter((entry) => entry['msg'] === 'fraudwall ready');
 }
 
 const isNx = (reply: DecodedMessage): boolean => reply.rcode === 3 && reply.answers.length === 0;
@@ -148,12 +142,12 @@ describe('serve --workers 2', () => {
     expect(workers.map((pid) => cmdline(pid)).sort()).toEqual(['fraudwall worker 0', 'fraudwall worker 1']);
 
     const before = await scrape(cluster.serve.httpPort);
-    expect(sample(before, 'fraudwall_workers_ready')).toBe(2);
+    expect(metricValue(before, 'fraudwall_workers_ready')).toBe(2);
     expect(metricSum(before, 'fraudwall_build_info')).toBe(1);
-    expect(sample(before, 'fraudwall_worker_restarts_total')).toBe(0);
-    expect(sample(before, 'fraudwall_blocklist_generation')).toBe(1);
-    expect(sample(before, 'fraudwall_blocklist_entries{list="fraud",category="phishing"}')).toBe(3);
-    expect(sample(before, 'fraudwall_blocklist_entries{list="scam",category="fake-shop"}')).toBe(5);
+    expect(metricValue(before, 'fraudwall_worker_restarts_total')).toBe(0);
+    expect(metricValue(before, 'fraudwall_blocklist_generation')).toBe(1);
+    expect(metricValue(before, 'fraudwall_blocklist_entries{list="fraud",category="phishing"}')).toBe(3);
+    expect(metricValue(before, 'fraudwall_blocklist_entries{list="scam",category="fake-shop"}')).toBe(5);
 
     // 200 UDP queries, each from its own source port, all in flight at once.
     const { blocked, clean } = mixedNames(100);
@@ -193,11 +187,11 @@ describe('serve --workers 2', () => {
     expect(blockedDelta('scam')).toBe(130 - expectedFraud);
     expect(metricSum(after, 'fraudwall_query_duration_seconds_count') - metricSum(before, 'fraudwall_query_duration_seconds_count')).toBe(260);
     // Gauges are not multiplied by the number of processes.
-    expect(sample(after, 'fraudwall_workers_ready')).toBe(2);
+    expect(metricValue(after, 'fraudwall_workers_ready')).toBe(2);
     expect(metricSum(after, 'fraudwall_build_info')).toBe(1);
-    expect(sample(after, 'fraudwall_blocklist_entries{list="fraud",category="phishing"}')).toBe(3);
-    expect(sample(after, 'fraudwall_blocklist_entries{list="scam",category="fake-shop"}')).toBe(5);
-    expect(sample(after, 'fraudwall_blocklist_generation')).toBe(1);
+    expect(metricValue(after, 'fraudwall_blocklist_entries{list="fraud",category="phishing"}')).toBe(3);
+    expect(metricValue(after, 'fraudwall_blocklist_entries{list="scam",category="fake-shop"}')).toBe(5);
+    expect(metricValue(after, 'fraudwall_blocklist_generation')).toBe(1);
 
     expect(readyLines(cluster.serve)).toHaveLength(1);
     expect(workersOf(cluster)).toEqual(workers);
@@ -279,8 +273,8 @@ describe('serve --workers 2', () => {
 
     await expectEachWorkerServes(cluster, exact, 'after PUT');
     const metrics = await scrape(http);
-    expect(sample(metrics, 'fraudwall_blocklist_generation')).toBe(generation);
-    expect(sample(metrics, 'fraudwall_blocklist_entries{list="live",category="scam"}')).toBe(2);
+    expect(metricValue(metrics, 'fraudwall_blocklist_generation')).toBe(generation);
+    expect(metricValue(metrics, 'fraudwall_blocklist_entries{list="live",category="scam"}')).toBe(2);
 
     // Replace the content while one worker is stopped: no 200 before that worker has the new
     // policy; once it runs again, the old names stop being blocked and the new one is, at once.
@@ -305,7 +299,7 @@ describe('serve --workers 2', () => {
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     expect(unexpected(unblockedNow, (r) => r.rcode === 0 && r.answers.length === 1), 'right after the DELETE answered').toEqual([]);
     const final = await scrape(http);
-    expect(sample(final, 'fraudwall_blocklist_generation')).toBe(4);
+    expect(metricValue(final, 'fraudwall_blocklist_generation')).toBe(4);
     expect(final).not.toContain('fraudwall_blocklist_entries{list="live"');
   });
 
@@ -343,8 +337,8 @@ describe('serve --workers 2', () => {
     expect(during.ms).toBeLessThan(2000);
     if (performance.now() - noticedAt < 800) {
       // Only meaningful while the 1 s restart delay surely runs (a slow machine may be past it).
-      expect(sample(downMetrics, 'fraudwall_workers_ready')).toBe(1);
-      expect(sample(downMetrics, 'fraudwall_worker_restarts_total')).toBe(0);
+      expect(metricValue(downMetrics, 'fraudwall_workers_ready')).toBe(1);
+      expect(metricValue(downMetrics, 'fraudwall_worker_restarts_total')).toBe(0);
       expect(downWorkers).toEqual([survivor]);
     }
 
@@ -363,7 +357,7 @@ describe('serve --workers 2', () => {
     expect(
       await waitFor(async () => {
         const m = await scrape(http);
-        return sample(m, 'fraudwall_workers_ready') === 2 && sample(m, 'fraudwall_worker_restarts_total') === 1;
+        return metricValue(m, 'fraudwall_workers_ready') === 2 && metricValue(m, 'fraudwall_worker_restarts_total') === 1;
       }, 10_000, 100),
       'workers_ready 2 and worker_restarts_total 1',
     ).toBe(true);
@@ -379,8 +373,8 @@ describe('serve --workers 2', () => {
     await expectEachWorkerServes(cluster, `during-${t}.test`, 'after the restart');
 
     const metrics = await scrape(http);
-    expect(sample(metrics, 'fraudwall_blocklist_generation')).toBe(during.body['generation']);
-    expect(sample(metrics, 'fraudwall_worker_restarts_total')).toBe(1);
+    expect(metricValue(metrics, 'fraudwall_blocklist_generation')).toBe(during.body['generation']);
+    expect(metricValue(metrics, 'fraudwall_worker_restarts_total')).toBe(1);
     expect(metricSum(metrics, 'fraudwall_build_info')).toBe(1);
     expect(workersOf(cluster).sort((a, b) => a - b)).toEqual([survivor, replacement!].sort((a, b) => a - b));
   });
@@ -405,13 +399,13 @@ describe('serve --workers 2', () => {
       await waitFor(async () => {
         replacement = workersOf(cluster).find((pid) => pid !== healthy);
         const m = await scrape(http);
-        return replacement !== undefined && sample(m, 'fraudwall_workers_ready') === 2 && sample(m, 'fraudwall_worker_restarts_total') === 1;
+        return replacement !== undefined && metricValue(m, 'fraudwall_workers_ready') === 2 && metricValue(m, 'fraudwall_worker_restarts_total') === 1;
       }, 10_000, 100),
       'a replacement worker, ready',
     ).toBe(true);
     expect(replacement).not.toBe(stuck);
     await expectEachWorkerServes(cluster, `stuck-${t}.test`, 'after replacing the stuck worker');
-    expect(sample(await scrape(http), 'fraudwall_blocklist_generation')).toBe(2);
+    expect(metricValue(await scrape(http), 'fraudwall_blocklist_generation')).toBe(2);
   }, 45_000);
 
   it('hands lists to workers through files it removes, and a primary killed with SIGKILL has its files removed by the next one', async () => {
@@ -444,8 +438,7 @@ describe('serve --workers 2', () => {
     const inFlight = queryFromManyPorts(cluster.serve.dnsPort, [slow], { timeoutMs: 3000 });
     expect(await waitFor(() => cluster.upstream.queries.some((q) => q.name === slow), 2000, 10)).toBe(true);
     const termAt = performance.now();
-    cluster.serve.child.kill('SIGTERM');
-    const exit = await Promise.race([cluster.serve.exited, sleep(8000).then(() => 'timeout' as const)]);
+    const exit = await cluster.serve.stop(8000);
     expect(exit).toEqual({ code: 0, signal: null });
     expect(performance.now() - termAt).toBeLessThan(5000);
     for (const pid of workers) expect(isRunning(pid), `worker ${pid} after the primary exited`).toBe(false);
@@ -521,12 +514,11 @@ describe('serve without --workers or with --workers 1', () => {
       await sleep(200);
       expect(childPids(cluster.pid)).toEqual([]);
       const metrics = await scrape(cluster.serve.httpPort);
-      expect(sample(metrics, 'fraudwall_blocklist_entries{list="fraud",category="phishing"}')).toBe(3);
+      expect(metricValue(metrics, 'fraudwall_blocklist_entries{list="fraud",category="phishing"}')).toBe(3);
       // The same worker series as with --workers, so one dashboard fits both.
-      expect(sample(metrics, 'fraudwall_workers_ready')).toBe(1);
-      expect(sample(metrics, 'fraudwall_worker_restarts_total')).toBe(0);
-      cluster.serve.child.kill('SIGTERM');
-      expect(await Promise.race([cluster.serve.exited, sleep(5000).then(() => 'timeout' as const)])).toEqual({ code: 0, signal: null });
+      expect(metricValue(metrics, 'fraudwall_workers_ready')).toBe(1);
+      expect(metricValue(metrics, 'fraudwall_worker_restarts_total')).toBe(0);
+      expect(await cluster.serve.stop(5000)).toEqual({ code: 0, signal: null });
     }
   });
 });

@@ -1,6 +1,6 @@
 /**
- * What every suite that runs `dist/cli.js` as a child process needs: where the build is, waiting
- * (bounded) for a condition, killing a child for good, and reading /metrics.
+ * What every suite that runs `dist/cli.js` as a child process needs: where the build is, the
+ * environment a child gets, waiting (bounded) for a condition, and killing a child for good.
  */
 import type { ChildProcess } from 'node:child_process';
 import { existsSync } from 'node:fs';
@@ -14,12 +14,17 @@ export function requireBuiltCli(): void {
   if (!existsSync(CLI)) throw new Error(`${CLI} is missing: run "npm run build" first (npm test does it)`);
 }
 
+/** An environment for child processes: PATH only, plus `extra` (nothing from this process leaks in). */
+export function childEnv(extra: Record<string, string> = {}): Record<string, string> {
+  return { PATH: process.env['PATH'] ?? '', ...extra };
+}
+
 export function sleep(ms: number): Promise<void> {
   return new Promise((resolve) => setTimeout(resolve, ms));
 }
 
 /** Polls `check` every `intervalMs` until it returns true; false when `timeoutMs` passed first. */
-export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs: number): Promise<boolean> {
+export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 50): Promise<boolean> {
   const deadline = performance.now() + timeoutMs;
   for (;;) {
     if (await check()) return true;
@@ -29,17 +34,9 @@ export async function waitFor(check: () => boolean | Promise<boolean>, timeoutMs
 }
 
 /** SIGKILLs `child` (if still running) and waits, at most `waitMs`, for it to be gone. */
-export async function killHard(child: ChildProcess, waitMs: number): Promise<void> {
+export async function killHard(child: ChildProcess, waitMs = 5000): Promise<void> {
   if (child.exitCode !== null || child.signalCode !== null) return;
   const gone = new Promise<void>((resolve) => child.once('exit', () => resolve()));
   child.kill('SIGKILL');
   await Promise.race([gone, sleep(waitMs)]);
-}
-
-/** The /metrics text of a server on 127.0.0.1. */
-export async function scrape(httpPort: number): Promise<string> {
-  // A fresh connection per scrape (no keep-alive) so no HTTP socket outlives the call.
-  const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000), headers: { connection: 'close' } });
-  if (response.status !== 200) throw new Error(`/metrics answered ${response.status}`);
-  return response.text();
 }

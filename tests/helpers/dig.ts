@@ -3,9 +3,9 @@
  * `-r` ignores ~/.digrc so a developer's settings cannot change the output.
  * Record fields are dig's text verbatim: names keep their trailing dot, TXT data keeps its quotes.
  */
-import { spawn } from 'node:child_process';
 import { assertLoopback } from './loopback.js';
 import { findTool } from './require-tool.js';
+import { runProgram } from './run-program.js';
 
 export interface DigRecord {
   name: string;
@@ -52,30 +52,11 @@ export async function runDig(port: number, args: string[], opts: { host?: string
   const bin = findTool('dig');
   if (bin === null) throw new Error("runDig: 'dig' is not installed (apt-get install bind9-dnsutils)");
   const argv = ['-r', `@${host}`, '-p', String(port), '+tries=1', '+time=3', ...args];
-  const { code, stdout, stderr } = await run(bin, argv, opts.timeoutMs ?? 15_000);
+  const { code, stdout, stderr } = await runProgram(bin, argv, { env: { ...process.env, LC_ALL: 'C' }, timeoutMs: opts.timeoutMs ?? 15_000 });
   if (code !== 0) {
     throw new Error(`dig ${argv.join(' ')} exited with ${code}:\n${stdout}${stderr}`);
   }
   return parseDig(stdout + (stderr === '' ? '' : `\n${stderr}`));
-}
-
-function run(bin: string, argv: string[], timeoutMs: number): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, argv, { stdio: ['ignore', 'pipe', 'pipe'], env: { ...process.env, LC_ALL: 'C' } });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (err) => {
-      clearTimeout(timer);
-      reject(err);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
 }
 
 const CLASSES = new Set(['IN', 'CH', 'CHAOS', 'HS', 'NONE', 'ANY']);

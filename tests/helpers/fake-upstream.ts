@@ -8,6 +8,7 @@ import { createSocket } from 'node:dgram';
 import type { RemoteInfo, Socket as UdpSocket } from 'node:dgram';
 import { createServer } from 'node:net';
 import type { Server, Socket } from 'node:net';
+import { LOOP_PROBE_SUFFIX } from '../../src/upstream/loop-guard.js';
 import { assertLoopback } from './loopback.js';
 import { bindUdp, closeTcp, closeUdp, listenTcp } from './ports.js';
 import {
@@ -63,6 +64,11 @@ export interface FakeUpstream {
   setBehaviour(name: string, b: Behaviour): void;
   setDefault(b: Behaviour): void;
   close(): Promise<void>;
+}
+
+/** What clients caused at a fake upstream, without fraudwall's own forwarding-loop probes. */
+export function forwarded(upstream: FakeUpstream): FakeQuery[] {
+  return upstream.queries.filter((q) => !q.name.endsWith(LOOP_PROBE_SUFFIX));
 }
 
 const DEFAULT_TTL = 300;

@@ -8,20 +8,17 @@
  *   fraud.test.    shop A 192.0.2.66, evil A 192.0.2.67, ok.evil A 192.0.2.68
  *   .              static: every other name is NXDOMAIN at once (never leaves the machine)
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { startDaemon } from './daemon.js';
 import { buildQuery, decode, udpQuery } from './dns-client.js';
-import { freePort } from './ports.js';
 import { findTool } from './require-tool.js';
 
 export interface UnboundHandle {
   port: number;
   /** The generated unbound.conf (for unbound-checkconf or debugging). */
   configPath: string;
-  /** stderr collected so far. */
+  /** stdout and stderr so far (the last 20,000 characters). */
   stderr(): string;
   stop(): Promise<void>;
 }
@@ -52,17 +49,6 @@ export const DEFAULT_RECORDS: readonly string[] = [
   'evil.fraud.test. 300 IN A 192.0.2.67',
   'ok.evil.fraud.test. 300 IN A 192.0.2.68',
 ];
-
-const children = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const c of children) c.kill('SIGKILL');
-  });
-}
 
 /**
  * local-data value in single quotes, so embedded double quotes (TXT) survive; a single quote inside the record
@@ -108,80 +94,21 @@ export function unboundConfig(port: number, dir: string, opts: StartUnboundOpts 
 export async function startUnbound(opts: StartUnboundOpts = {}): Promise<UnboundHandle> {
   const bin = findTool('unbound');
   if (bin === null) throw new Error("startUnbound: 'unbound' is not installed (apt-get install unbound)");
-  installExitHook();
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const dir = await mkdtemp(join(tmpdir(), 'fraudwall-unbound-'));
-    try {
-      return await startOnce(bin, dir, opts);
-    } catch (err) {
-      lastError = err as Error;
-      await rm(dir, { recursive: true, force: true });
-      // Retry only when the port was taken between freePort() and unbound's bind.
-      if (!/address already in use|could not open ports/i.test(lastError.message)) break;
-    }
-  }
-  throw lastError ?? new Error('startUnbound failed');
-}
-
-async function startOnce(bin: string, dir: string, opts: StartUnboundOpts): Promise<UnboundHandle> {
-  const port = await freePort();
-  const configPath = join(dir, 'unbound.conf');
-  await writeFile(configPath, unboundConfig(port, dir, opts));
-  const child = spawn(bin, ['-d', '-c', configPath], { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] });
-  children.add(child);
-  let stderr = '';
-  child.stdout?.on('data', (d: Buffer) => (stderr += d.toString()));
-  child.stderr?.on('data', (d: Buffer) => (stderr += d.toString()));
-  let exited: { code: number | null; signal: NodeJS.Signals | null } | null = null;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = { code, signal };
-      children.delete(child);
-      resolve();
-    });
-    child.once('error', (err) => {
-      stderr += `\nspawn error: ${err.message}`;
-      exited = { code: -1, signal: null };
-      children.delete(child);
-      resolve();
-    });
-  });
-
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (!stopped) {
-      stopped = true;
-      if (exited === null) {
-        child.kill('SIGTERM');
-        const t = setTimeout(() => child.kill('SIGKILL'), 3000);
-        await exitPromise;
-        clearTimeout(t);
-      }
-      await rm(dir, { recursive: true, force: true });
-    }
-  };
-
-  // Ready when it answers a local name (poll for up to 5 s).
-  const deadline = Date.now() + 5000;
-  for (;;) {
-    if (exited !== null) {
-      await stop();
-      const e = exited as { code: number | null; signal: NodeJS.Signals | null };
-      throw new Error(`unbound exited early (code ${e.code}, signal ${e.signal}):\n${stderr}`);
-    }
-    try {
+  const daemon = await startDaemon({
+    name: 'unbound',
+    bin,
+    configure: async (dir, port) => {
+      await writeFile(join(dir, 'unbound.conf'), unboundConfig(port, dir, opts));
+      return ['-d', '-c', join(dir, 'unbound.conf')];
+    },
+    // Ready when it answers a local name.
+    ready: async (port) => {
       const reply = decode(await udpQuery(port, buildQuery('www.example.test', 'A'), { timeoutMs: 200 }));
-      if (reply.rcode === 0 && reply.answers.length > 0) break;
-    } catch {
-      // not up yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`unbound did not answer on 127.0.0.1#${port} within 5 s:\n${stderr}`);
-    }
-    await new Promise((r) => setTimeout(r, 50));
-  }
-
-  return { port, configPath, stderr: () => stderr, stop };
+      return reply.rcode === 0 && reply.answers.length > 0;
+    },
+    readyTimeoutMs: 5000,
+    pollMs: 50,
+    portTaken: /address already in use|could not open ports/i,
+  });
+  return { port: daemon.port, configPath: join(daemon.dir, 'unbound.conf'), stderr: daemon.output, stop: daemon.stop };
 }

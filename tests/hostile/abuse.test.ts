@@ -11,9 +11,13 @@ import { rmSync } from 'node:fs';
 import type { Socket } from 'node:net';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildQuery, decode, frame, tcpQuery, udpQuery, udpSendNoReply, type DecodedMessage } from '../helpers/dns-client.js';
-import { startFakeUpstream, type Behaviour, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { forwarded, startFakeUpstream, type Behaviour, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { startTestServer, TEST_LISTS, writeLists, type TestServer } from '../e2e/harness.js';
+import { killHard, requireBuiltCli, sleep, waitFor } from '../helpers/built-cli.js';
+import { metricByLabel, metricSum, metricValue, scrape } from '../helpers/metrics-text.js';
+import { spawnServe, type ServedProcess } from '../helpers/served-process.js';
 import {
+  HOSTILE_SERVE_ARGS,
   MB,
   TcpClient,
   UdpClient,
@@ -22,26 +26,16 @@ import {
   closedWithin,
   connectTcp,
   fdLimit,
-  forwarded,
-  killHard,
   liveHeapAfterFullGc,
-  metricByLabel,
-  metricValue,
   openFds,
-  requireBuiltCli,
   rssBytes,
-  scrape,
-  sleep,
-  spawnServe,
   startFastUpstream,
-  waitFor,
-  type ServeChild,
 } from './hostile-helpers.js';
 
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
-  for (const child of children.splice(0)) await killHard(child);
+  for (const child of children.splice(0)) await killHard(child, 3000);
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
@@ -58,11 +52,11 @@ async function inProcess(upstream: FakeUpstream, flags: Record<string, string> =
   return server;
 }
 
-async function child(upstream: { readonly port: number }, args: string[] = [], nodeArgs: string[] = []): Promise<ServeChild> {
+async function child(upstream: { readonly port: number }, args: string[] = [], nodeArgs: string[] = []): Promise<ServedProcess> {
   requireBuiltCli();
   const lists = writeLists(TEST_LISTS);
   cleanups.push(() => rmSync(lists, { recursive: true, force: true }));
-  return spawnServe(['--upstream', `127.0.0.1:${upstream.port}`, '--lists', lists, ...args], children, { nodeArgs });
+  return spawnServe([...HOSTILE_SERVE_ARGS, '--upstream', `127.0.0.1:${upstream.port}`, '--lists', lists, ...args], { children, nodeArgs });
 }
 
 let serial = 0;
@@ -125,7 +119,7 @@ describe('(a) a TCP client that sends many queries and never reads', () => {
     for (let round = 0; round < 40; round++) {
       await Promise.all(Array.from({ length: 500 }, () => warm.ask(buildQuery(blocked('warm'), 'A', { id: warm.takeId() }), 2000)));
     }
-    const queriesBefore = sumQueries(await scrape(fw.httpPort));
+    const queriesBefore = metricSum(await scrape(fw.httpPort), 'fraudwall_queries_total');
 
     // One hog first: the heap grows to its working size for this load; the baseline is taken then.
     // Seven more must not add memory per connection (what they sent stays in their own buffers).
@@ -155,7 +149,7 @@ describe('(a) a TCP client that sends many queries and never reads', () => {
       await sleep(200);
     }
     const finalMetrics = await scrape(fw.httpPort);
-    const processed = sumQueries(finalMetrics) - queriesBefore;
+    const processed = metricSum(finalMetrics, 'fraudwall_queries_total') - queriesBefore;
     const loopLagMax = metricValue(finalMetrics, 'nodejs_eventloop_lag_max_seconds') * 1000;
     console.log(
       `non-reading clients: ${sent} queries written, ${processed} read by the server; RSS baseline ${(baseline / MB).toFixed(1)} MB, max ${(maxRss / MB).toFixed(1)} MB; ` +
@@ -176,12 +170,6 @@ describe('(a) a TCP client that sends many queries and never reads', () => {
     }
   });
 });
-
-function sumQueries(metrics: string): number {
-  let sum = 0;
-  for (const line of metrics.split('\n')) if (line.startsWith('fraudwall_queries_total{')) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  return sum;
-}
 
 describe('(b) slow TCP clients and the absolute read deadline', () => {
   const READ_TIMEOUT_MS = 1500;
@@ -256,7 +244,7 @@ describe('(b) slow TCP clients and the absolute read deadline', () => {
     await sleep(100);
     socket.write(last.subarray(10));
     const closed = closedWithin(socket, 6500);
-    const done = await waitFor(() => replies.length >= 151 || socket.destroyed, 6500);
+    const done = await waitFor(() => replies.length >= 151 || socket.destroyed, 6500, 25);
     const closedAt = socket.destroyed ? await closed : null;
     expect(done).toBe(true);
     expect(closedAt, `connection closed by the server after ${replies.length}/151 answers`).toBeNull();
@@ -303,7 +291,7 @@ describe('(c) thousands of idle TCP connections', () => {
     // All held by the server, and a separate client is served on both transports.
     expect(sockets.filter((s) => s.closedAt > 0)).toHaveLength(0);
     // A client's connect completes in the kernel's accept queue, a moment before the server accepts it.
-    expect(await waitFor(() => openFds(fw.pid) >= count, 3000), `server holds ${openFds(fw.pid)} fds, expected >= ${count}`).toBe(true);
+    expect(await waitFor(() => openFds(fw.pid) >= count, 3000, 25), `server holds ${openFds(fw.pid)} fds, expected >= ${count}`).toBe(true);
     for (let i = 0; i < 3; i++) {
       const udpStarted = performance.now();
       const udp = decode(await udpQuery(fw.dnsPort, buildQuery(fresh('busy'), 'A'), { timeoutMs: 1000 }));

@@ -6,10 +6,11 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildQuery, decode, tcpQuery, udpQuery, type DecodedMessage } from '../helpers/dns-client.js';
-import { startFakeUpstream, type Behaviour, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { forwarded, startFakeUpstream, type Behaviour, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { freePort } from '../helpers/ports.js';
 import { startTestServer, type TestServer } from '../e2e/harness.js';
-import { forwarded, metricValue, scrape, sleep } from './hostile-helpers.js';
+import { sleep } from '../helpers/built-cli.js';
+import { metricValue, scrape } from '../helpers/metrics-text.js';
 
 const DEADLINE_MS = 1000;
 /** Slack on top of the deadline: timer granularity and a loaded 2-core CI machine. */

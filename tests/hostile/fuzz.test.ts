@@ -14,21 +14,10 @@ import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.j
 import { TEST_LISTS, writeLists } from '../e2e/harness.js';
 import { parseQuery, type MalformedReason } from '../../src/dns/wire.js';
 import { generateCorpus, int, mulberry32, randomBytes, type FuzzPacket, type Rng } from './fuzz-corpus.js';
-import {
-  FrameReader,
-  MB,
-  UdpClient,
-  connectTcp,
-  killHard,
-  metricByLabel,
-  metricSum,
-  requireBuiltCli,
-  rssBytes,
-  scrape,
-  spawnServe,
-  udpSocketDrops,
-  type ServeChild,
-} from './hostile-helpers.js';
+import { killHard, requireBuiltCli } from '../helpers/built-cli.js';
+import { metricByLabel, metricSum, scrape } from '../helpers/metrics-text.js';
+import { spawnServe, type ServedProcess } from '../helpers/served-process.js';
+import { FrameReader, HOSTILE_SERVE_ARGS, MB, UdpClient, connectTcp, rssBytes, udpSocketDrops } from './hostile-helpers.js';
 
 const SEED = process.env['FUZZ_SEED'] !== undefined ? Number(process.env['FUZZ_SEED']) >>> 0 : (Date.now() ^ (process.pid << 16)) >>> 0;
 const UDP_PACKETS = Math.max(200_000, Number(process.env['FUZZ_PACKETS'] ?? 0));
@@ -43,7 +32,7 @@ const ALL_REASONS: readonly MalformedReason[] = MALFORMED_REASONS;
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 afterAll(async () => {
-  for (const child of children.splice(0)) await killHard(child);
+  for (const child of children.splice(0)) await killHard(child, 3000);
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
@@ -71,7 +60,7 @@ interface Checks {
 }
 
 /** One valid query (alternately blocked and clean) whose answer must be right; over UDP or TCP. */
-async function checkValid(client: UdpClient, fw: ServeChild, round: number, checks: Checks): Promise<void> {
+async function checkValid(client: UdpClient, fw: ServedProcess, round: number, checks: Checks): Promise<void> {
   const blocked = round % 2 === 0;
   const name = blocked ? `r${round}.wild.test` : `r${round}.clean-check.example`;
   const id = client.takeId();
@@ -199,8 +188,8 @@ describe('fuzzing a running fraudwall', () => {
     const lists = writeLists(TEST_LISTS);
     cleanups.push(() => rmSync(lists, { recursive: true, force: true }));
     const fw = await spawnServe(
-      ['--upstream', `127.0.0.1:${upstream.port}`, '--lists', lists, '--upstream-timeout-ms', '400', '--query-timeout-ms', '800', '--verdict-cache-size', '1000', '--cache-size', '1000'],
-      children,
+      [...HOSTILE_SERVE_ARGS, '--upstream', `127.0.0.1:${upstream.port}`, '--lists', lists, '--upstream-timeout-ms', '400', '--query-timeout-ms', '800', '--verdict-cache-size', '1000', '--cache-size', '1000'],
+      { children },
     );
 
     const checker = await UdpClient.open(fw.dnsPort);

@@ -1,118 +1,16 @@
 /**
- * Shared tools of the hostile-network suites: `dist/cli.js serve` as a child process (so a crash is
- * visible and its RSS measurable), /proc readings, Prometheus text parsing, and raw UDP/TCP sockets
- * bound to chosen loopback addresses. Traffic goes to 127.0.0.0/8 only; every wait is bounded.
+ * Shared tools of the hostile-network suites: /proc readings of a served process, raw UDP/TCP
+ * sockets bound to chosen loopback addresses, and a fast upstream. Traffic goes to 127.0.0.0/8
+ * only; every wait is bounded.
  */
-import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket, type Socket as UdpSocket } from 'node:dgram';
 import { readdirSync, readFileSync } from 'node:fs';
 import { connect, type Socket } from 'node:net';
-import { CLI, killHard as killChild, waitFor as pollUntil } from '../helpers/built-cli.js';
 import { assertLoopback } from '../helpers/loopback.js';
-import type { FakeQuery, FakeUpstream } from '../helpers/fake-upstream.js';
-import { LOOP_PROBE_SUFFIX } from '../../src/upstream/loop-guard.js';
+import { LOOPBACK_SERVE_ARGS } from '../helpers/served-process.js';
 
-export { CLI, requireBuiltCli, scrape, sleep } from '../helpers/built-cli.js';
-
-/** Polls `check` until true; false when `timeoutMs` passed first. */
-export function waitFor(check: () => boolean | Promise<boolean>, timeoutMs: number, intervalMs = 25): Promise<boolean> {
-  return pollUntil(check, timeoutMs, intervalMs);
-}
-
-/** What clients caused at a fake upstream, without fraudwall's own forwarding-loop probes. */
-export function forwarded(upstream: FakeUpstream): FakeQuery[] {
-  return upstream.queries.filter((q) => !q.name.endsWith(LOOP_PROBE_SUFFIX));
-}
-
-export interface ServeChild {
-  readonly child: ChildProcess;
-  readonly pid: number;
-  readonly dnsPort: number;
-  readonly httpPort: number;
-  /** stderr lines (JSON logs), growing while the process runs. */
-  readonly logs: string[];
-  /** stdout lines (V8's --trace-gc output goes there), at most the last 2,000. */
-  readonly stdout: string[];
-  readonly exited: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-  /** Set once the process has exited. */
-  exit: { code: number | null; signal: NodeJS.Signals | null } | undefined;
-}
-
-/**
- * `node dist/cli.js serve --listen 127.0.0.1:0 --http 127.0.0.1:0 ARGS`, waiting (bounded) for the
- * "fraudwall ready" line. The child goes into `children` so an afterEach can SIGKILL leftovers.
- */
-export function spawnServe(
-  args: readonly string[],
-  children: ChildProcess[],
-  options: { readonly readyTimeoutMs?: number; readonly nodeArgs?: readonly string[] } = {},
-): Promise<ServeChild> {
-  const readyTimeoutMs = options.readyTimeoutMs ?? 15_000;
-  const child = spawn(process.execPath, [...(options.nodeArgs ?? []), CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--watch-lists', 'false', ...args], {
-    env: { PATH: process.env['PATH'] ?? '' },
-    stdio: ['ignore', 'pipe', 'pipe'],
-  });
-  children.push(child);
-  const logs: string[] = [];
-  const stdout: string[] = [];
-  let served: ServeChild | undefined;
-  const exited = new Promise<{ code: number | null; signal: NodeJS.Signals | null }>((resolve) =>
-    child.on('exit', (code, signal) => {
-      if (served) served.exit = { code, signal };
-      resolve({ code, signal });
-    }),
-  );
-  let stdoutRest = '';
-  child.stdout!.on('data', (chunk: Buffer) => {
-    const lines = (stdoutRest + chunk.toString()).split('\n');
-    stdoutRest = lines.pop() ?? '';
-    stdout.push(...lines);
-    if (stdout.length > 2000) stdout.splice(0, stdout.length - 2000);
-  });
-  return new Promise((resolve, reject) => {
-    let buffered = '';
-    const timer = setTimeout(() => reject(new Error(`fraudwall serve not ready in ${readyTimeoutMs} ms:\n${logs.join('\n')}`)), readyTimeoutMs);
-    child.stderr!.on('data', (chunk: Buffer) => {
-      buffered += chunk.toString();
-      const lines = buffered.split('\n');
-      buffered = lines.pop() ?? '';
-      for (const line of lines) {
-        if (logs.length < 10_000) logs.push(line);
-        if (served) continue;
-        let entry: { msg?: string; dns?: string[]; http?: string };
-        try {
-          entry = JSON.parse(line) as typeof entry;
-        } catch {
-          continue;
-        }
-        if (entry.msg === 'fraudwall ready') {
-          clearTimeout(timer);
-          served = {
-            child,
-            pid: child.pid!,
-            dnsPort: Number(entry.dns![0]!.split(':').pop()),
-            httpPort: Number(entry.http!.split(':').pop()),
-            logs,
-            stdout,
-            exited,
-            exit: undefined,
-          };
-          resolve(served);
-        }
-      }
-    });
-    void exited.then(({ code, signal }) => {
-      if (served) return;
-      clearTimeout(timer);
-      reject(new Error(`fraudwall serve exited (${code ?? signal}) before ready:\n${logs.join('\n')}${buffered}`));
-    });
-  });
-}
-
-/** SIGKILL and wait (bounded) for the exit. */
-export function killHard(child: ChildProcess): Promise<void> {
-  return killChild(child, 3000);
-}
+/** What the hostile suites serve with before their own arguments: loopback ports picked by the kernel, no list watcher. */
+export const HOSTILE_SERVE_ARGS: readonly string[] = [...LOOPBACK_SERVE_ARGS, '--watch-lists', 'false'];
 
 /** Resident set size of a process in bytes (VmRSS of /proc/PID/status). */
 export function rssBytes(pid: number): number {
@@ -139,35 +37,6 @@ export function fdLimit(): number {
   const match = /^Max open files\s+(\d+|unlimited)/m.exec(limits);
   if (!match || match[1] === 'unlimited') return Number.POSITIVE_INFINITY;
   return Number(match[1]);
-}
-
-/** Sum over every label set of metric `name` in Prometheus text format. */
-export function metricSum(text: string, name: string): number {
-  let sum = 0;
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${name}{`) || line.startsWith(`${name} `)) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
-
-/** Value of one series, e.g. `fraudwall_gated_queries_total{decision="drop"}` (0 when absent). */
-export function metricValue(text: string, series: string): number {
-  const line = text.split('\n').find((l) => l.startsWith(`${series} `));
-  return line === undefined ? 0 : Number(line.slice(series.length + 1));
-}
-
-/** Values of metric `name` summed by the value of one of its labels, e.g. reason → count. */
-export function metricByLabel(text: string, name: string, label: string): Map<string, number> {
-  const out = new Map<string, number>();
-  const labelPattern = new RegExp(`(?:^|,)${label}="([^"]*)"`);
-  for (const line of text.split('\n')) {
-    if (!line.startsWith(`${name}{`)) continue;
-    const close = line.lastIndexOf('}');
-    const match = labelPattern.exec(line.slice(name.length + 1, close));
-    if (!match) continue;
-    out.set(match[1]!, (out.get(match[1]!) ?? 0) + Number(line.slice(close + 2)));
-  }
-  return out;
 }
 
 /** A UDP socket bound to `address` (a loopback address) and `port` (0: any). */

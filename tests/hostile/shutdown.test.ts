@@ -9,9 +9,11 @@ import { rmSync } from 'node:fs';
 import { Agent, request } from 'node:http';
 import { afterEach, describe, expect, it } from 'vitest';
 import { buildQuery, decode, frame, tcpQuery } from '../helpers/dns-client.js';
-import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
+import { forwarded, startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { TEST_LISTS, writeLists } from '../e2e/harness.js';
-import { TcpClient, UdpClient, connectTcp, forwarded, killHard, requireBuiltCli, sleep, spawnServe, waitFor, type ServeChild } from './hostile-helpers.js';
+import { killHard, requireBuiltCli, sleep, waitFor } from '../helpers/built-cli.js';
+import { spawnServe, type ServedProcess } from '../helpers/served-process.js';
+import { HOSTILE_SERVE_ARGS, TcpClient, UdpClient, connectTcp } from './hostile-helpers.js';
 
 const QUERY_TIMEOUT_MS = 2500; // the default deadline
 const UPSTREAM_DELAY_MS = 800;
@@ -19,18 +21,18 @@ const UPSTREAM_DELAY_MS = 800;
 const children: ChildProcess[] = [];
 const cleanups: (() => Promise<void> | void)[] = [];
 afterEach(async () => {
-  for (const child of children.splice(0)) await killHard(child);
+  for (const child of children.splice(0)) await killHard(child, 3000);
   while (cleanups.length > 0) await cleanups.pop()!();
 });
 
-async function setup(): Promise<{ upstream: FakeUpstream; fw: ServeChild }> {
+async function setup(): Promise<{ upstream: FakeUpstream; fw: ServedProcess }> {
   requireBuiltCli();
   const upstream = await startFakeUpstream();
   cleanups.push(() => upstream.close());
   upstream.setDefault({ kind: 'delay', ms: UPSTREAM_DELAY_MS, then: { kind: 'answer', a: '192.0.2.70' } });
   const lists = writeLists(TEST_LISTS);
   cleanups.push(() => rmSync(lists, { recursive: true, force: true }));
-  const fw = await spawnServe(['--upstream', `127.0.0.1:${upstream.port}`, '--lists', lists], children);
+  const fw = await spawnServe([...HOSTILE_SERVE_ARGS, '--upstream', `127.0.0.1:${upstream.port}`, '--lists', lists], { children });
   return { upstream, fw };
 }
 
@@ -38,11 +40,11 @@ let serial = 0;
 const fresh = (label: string): string => `${label}-${++serial}-${Date.now().toString(36)}.shutdown.example`;
 
 /** Resolves with the ms from SIGTERM to the exit, and the exit code. */
-async function terminate(fw: ServeChild): Promise<{ ms: number; code: number | null; signal: NodeJS.Signals | null; sentAt: number }> {
+async function terminate(fw: ServedProcess): Promise<{ ms: number; code: number | null; signal: NodeJS.Signals | null; sentAt: number }> {
   const sentAt = performance.now();
-  fw.child.kill('SIGTERM');
-  const exit = await Promise.race([fw.exited, sleep(10_000).then(() => ({ code: null, signal: null, timedOut: true }))]);
-  return { ms: performance.now() - sentAt, code: exit.code, signal: exit.signal, sentAt };
+  const exit = await fw.stop(10_000);
+  const ms = performance.now() - sentAt;
+  return exit === 'timeout' ? { ms, code: null, signal: null, sentAt } : { ms, code: exit.code, signal: exit.signal, sentAt };
 }
 
 describe('graceful shutdown on SIGTERM', () => {

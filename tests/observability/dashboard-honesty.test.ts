@@ -16,7 +16,8 @@ import {
   type Dashboard,
   type PanelExpr,
 } from './dashboard.js';
-import { fetchMetrics, sampleNames, sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
+import { sampleNames, scrape } from '../helpers/metrics-text.js';
+import { sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
 import { startPrometheus, type PrometheusServer } from './prometheus-server.js';
 
 const dashboard: Dashboard = loadDashboard();
@@ -130,7 +131,7 @@ describe.skipIf(!requireTool('prometheus', 'prometheus'))('dashboard against a l
       await sendMixedTraffic(live.fraudwall.port);
       await prometheus.waitForScrapeAfter(Date.now());
     }
-    exported = sampleNames(await fetchMetrics(live.fraudwall.httpPort));
+    exported = sampleNames(await scrape(live.fraudwall.httpPort));
     variables = { __rate_interval: '1m', __interval: '1m', job: 'fraudwall', instance: target };
   }, 30_000);
 

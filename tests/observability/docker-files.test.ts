@@ -4,13 +4,13 @@
  * fraudwall), its environment is accepted by fraudwall's config loader, and the Grafana dashboard
  * and provisioning files agree with each other.
  */
-import { spawn } from 'node:child_process';
 import { existsSync, readFileSync, statSync } from 'node:fs';
 import { join, posix, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
 import { freePort } from '../helpers/ports.js';
+import { runProgram } from '../helpers/run-program.js';
 import { allPanels, datasourceUid, DASHBOARD_PATH, DOCKER_DIR, loadDashboard, REPO_ROOT } from './dashboard.js';
 import { startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
 
@@ -100,24 +100,6 @@ function dockerIgnored(patterns: readonly string[], relativePath: string): boole
     if (prefixes.some((prefix) => re.test(prefix))) ignored = !negate;
   }
   return ignored;
-}
-
-function run(argv: string[], env: NodeJS.ProcessEnv, timeoutMs: number): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolvePromise, reject) => {
-    const child = spawn(argv[0]!, argv.slice(1), { env, stdio: ['ignore', 'pipe', 'pipe'] });
-    let output = '';
-    child.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolvePromise({ code, output });
-    });
-  });
 }
 
 // ---------------------------------------------------------------------------------------------
@@ -253,13 +235,15 @@ describe('Dockerfile', () => {
 
     it('exits 0 against a running fraudwall on the port FRAUDWALL_HTTP names', async () => {
       const env = { ...process.env, FRAUDWALL_HTTP: `0.0.0.0:${live!.fraudwall.httpPort}` };
-      const result = await run(argv(), env, 10_000);
-      expect(result).toEqual({ code: 0, output: '' });
+      const [bin, ...args] = argv();
+      const { code, output } = await runProgram(bin!, args, { env, timeoutMs: 10_000 });
+      expect({ code, output }).toEqual({ code: 0, output: '' });
     });
 
     it('exits non-zero when nothing answers', async () => {
       const env = { ...process.env, FRAUDWALL_HTTP: `0.0.0.0:${await freePort()}` };
-      const result = await run(argv(), env, 10_000);
+      const [bin, ...args] = argv();
+      const result = await runProgram(bin!, args, { env, timeoutMs: 10_000 });
       expect(result.code).not.toBe(0);
     });
   });

@@ -59,20 +59,3 @@ export async function sendMixedTraffic(port: number): Promise<void> {
   const notimp = decode(await udpQuery(port, buildQuery('www.example.test', 'A', { opcode: 2 })));
   if (notimp.rcode !== 4) throw new Error(`expected NOTIMP for opcode STATUS, got rcode ${notimp.rcode}`);
 }
-
-export async function fetchMetrics(httpPort: number): Promise<string> {
-  const response = await fetch(`http://127.0.0.1:${httpPort}/metrics`, { signal: AbortSignal.timeout(5000) });
-  if (response.status !== 200) throw new Error(`GET /metrics: HTTP ${response.status}`);
-  return response.text();
-}
-
-/** Names of the samples in a text exposition (histograms appear as their _bucket/_sum/_count series). */
-export function sampleNames(exposition: string): Set<string> {
-  const names = new Set<string>();
-  for (const line of exposition.split('\n')) {
-    if (line === '' || line.startsWith('#')) continue;
-    const match = /^[a-zA-Z_:][a-zA-Z0-9_:]*/.exec(line);
-    if (match !== null) names.add(match[0]);
-  }
-  return names;
-}

@@ -3,7 +3,8 @@
  */
 import { afterEach, describe, expect, it } from 'vitest';
 import { requireTool } from '../helpers/require-tool.js';
-import { fetchMetrics, sendQueries, startLiveFraudwall } from './live-fraudwall.js';
+import { metricSum, scrape } from '../helpers/metrics-text.js';
+import { sendQueries, startLiveFraudwall } from './live-fraudwall.js';
 import { startPrometheus } from './prometheus-server.js';
 
 const cleanups: (() => Promise<void>)[] = [];
@@ -16,16 +17,6 @@ const GAMBLING = 'sum(fraudwall_blocked_total{job="fraudwall",list="casino",cate
 const QUERIES = 'sum(fraudwall_queries_total{job="fraudwall"})';
 const RCODE_NOERROR = 0;
 const RCODE_NXDOMAIN = 3;
-
-/** Sum of the samples of `family` in a text exposition whose label set contains every `labels` pair. */
-function exposedSum(exposition: string, family: string, labels: Record<string, string>): number {
-  let sum = 0;
-  for (const line of exposition.split('\n')) {
-    if (!line.startsWith(`${family}{`) && !line.startsWith(`${family} `)) continue;
-    if (Object.entries(labels).every(([key, value]) => line.includes(`${key}="${value}"`))) sum += Number(line.slice(line.lastIndexOf(' ') + 1));
-  }
-  return sum;
-}
 
 describe.skipIf(!requireTool('prometheus', 'prometheus'))('Prometheus scraping fraudwall', () => {
   it('sees blocked_total rise by exactly the blocks sent, per list and category', async () => {
@@ -70,8 +61,8 @@ describe.skipIf(!requireTool('prometheus', 'prometheus'))('Prometheus scraping f
     expect(byQtype.map((s) => [s.metric['qtype'], Number(s.value[1])])).toEqual([['AAAA', 5]]);
 
     // No traffic since the last scrape: Prometheus holds what fraudwall exposes right now.
-    const exposition = await fetchMetrics(httpPort);
-    expect(exposedSum(exposition, 'fraudwall_blocked_total', { list: 'fraud', category: 'phishing' })).toBe(after.fraud);
-    expect(exposedSum(exposition, 'fraudwall_blocked_total', { list: 'casino', category: 'gambling' })).toBe(after.gambling);
+    const exposition = await scrape(httpPort);
+    expect(metricSum(exposition, 'fraudwall_blocked_total', { list: 'fraud', category: 'phishing' })).toBe(after.fraud);
+    expect(metricSum(exposition, 'fraudwall_blocked_total', { list: 'casino', category: 'gambling' })).toBe(after.gambling);
   });
 });

@@ -2,13 +2,11 @@
  * A real Prometheus (the Debian `prometheus` package) as a child process, scraping loopback targets
  * into a throw-away TSDB, with small wrappers around its HTTP API. Every wait is bounded.
  */
-import { spawn } from 'node:child_process';
-import type { ChildProcess } from 'node:child_process';
-import { mkdtemp, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { writeFile } from 'node:fs/promises';
 import { join } from 'node:path';
+import { sleep } from '../helpers/built-cli.js';
+import { startDaemon } from '../helpers/daemon.js';
 import { assertLoopback } from '../helpers/loopback.js';
-import { freePort } from '../helpers/ports.js';
 import { findTool } from '../helpers/require-tool.js';
 
 export interface StartPrometheusOpts {
@@ -66,19 +64,6 @@ export interface PrometheusServer {
   stop(): Promise<void>;
 }
 
-const running = new Set<ChildProcess>();
-let exitHookInstalled = false;
-
-function installExitHook(): void {
-  if (exitHookInstalled) return;
-  exitHookInstalled = true;
-  process.once('exit', () => {
-    for (const child of running) child.kill('SIGKILL');
-  });
-}
-
-const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms));
-
 export function prometheusConfig(opts: StartPrometheusOpts): string {
   const interval = opts.scrapeInterval ?? '1s';
   for (const target of opts.targets) assertLoopback(target.slice(0, target.lastIndexOf(':')).replace(/^\[|\]$/g, ''));
@@ -99,96 +84,32 @@ export function prometheusConfig(opts: StartPrometheusOpts): string {
 export async function startPrometheus(opts: StartPrometheusOpts): Promise<PrometheusServer> {
   const bin = findTool('prometheus');
   if (bin === null) throw new Error("startPrometheus: 'prometheus' is not installed (apt-get install prometheus)");
-  installExitHook();
-  let lastError: Error | undefined;
-  for (let attempt = 0; attempt < 3; attempt++) {
-    const dir = await mkdtemp(join(tmpdir(), 'fraudwall-prometheus-'));
-    try {
-      return await startOnce(bin, dir, opts);
-    } catch (error) {
-      lastError = error as Error;
-      await rm(dir, { recursive: true, force: true });
-      // Retry only when the port was taken between freePort() and Prometheus's bind.
-      if (!/address already in use/i.test(lastError.message)) break;
-    }
-  }
-  throw lastError ?? new Error('startPrometheus failed');
-}
-
-async function startOnce(bin: string, dir: string, opts: StartPrometheusOpts): Promise<PrometheusServer> {
-  const port = await freePort();
+  const daemon = await startDaemon({
+    name: 'prometheus',
+    bin,
+    configure: async (dir, port) => {
+      await writeFile(join(dir, 'prometheus.yml'), prometheusConfig(opts));
+      return [`--config.file=${join(dir, 'prometheus.yml')}`, `--storage.tsdb.path=${join(dir, 'data')}`, `--web.listen-address=127.0.0.1:${port}`, '--log.level=warn'];
+    },
+    // Ready when /-/ready says so (TSDB opened, config loaded).
+    ready: async (port) => {
+      const response = await fetch(`http://127.0.0.1:${port}/-/ready`, { signal: AbortSignal.timeout(5000) });
+      await response.text();
+      return response.status === 200;
+    },
+    readyTimeoutMs: 15_000,
+    pollMs: 100,
+    portTaken: /address already in use/i,
+  });
+  const { port, output, stop } = daemon;
   const url = `http://127.0.0.1:${port}`;
   const jobName = opts.jobName ?? 'fraudwall';
-  const configPath = join(dir, 'prometheus.yml');
-  await writeFile(configPath, prometheusConfig(opts));
-  const child = spawn(
-    bin,
-    [
-      `--config.file=${configPath}`,
-      `--storage.tsdb.path=${join(dir, 'data')}`,
-      `--web.listen-address=127.0.0.1:${port}`,
-      '--log.level=warn',
-    ],
-    { cwd: dir, stdio: ['ignore', 'pipe', 'pipe'] },
-  );
-  running.add(child);
-  let output = '';
-  const collect = (chunk: Buffer): void => {
-    // Bounded: only the tail matters for a failure message.
-    output = (output + chunk.toString()).slice(-20_000);
-  };
-  child.stdout?.on('data', collect);
-  child.stderr?.on('data', collect);
-  let exited: string | null = null;
-  const exitPromise = new Promise<void>((resolve) => {
-    child.once('exit', (code, signal) => {
-      exited = `code ${code}, signal ${signal}`;
-      running.delete(child);
-      resolve();
-    });
-    child.once('error', (error) => {
-      exited = `spawn error: ${error.message}`;
-      running.delete(child);
-      resolve();
-    });
-  });
-
-  let stopped = false;
-  const stop = async (): Promise<void> => {
-    if (stopped) return;
-    stopped = true;
-    if (exited === null) {
-      child.kill('SIGTERM');
-      const timer = setTimeout(() => child.kill('SIGKILL'), 3000);
-      await exitPromise;
-      clearTimeout(timer);
-    }
-    await rm(dir, { recursive: true, force: true });
-  };
+  const configPath = join(daemon.dir, 'prometheus.yml');
 
   const get = async (path: string): Promise<{ status: number; text: string }> => {
     const response = await fetch(`${url}${path}`, { signal: AbortSignal.timeout(5000) });
     return { status: response.status, text: await response.text() };
   };
-
-  // Ready when /-/ready says so (TSDB opened, config loaded): poll for up to 15 s.
-  const deadline = Date.now() + 15_000;
-  for (;;) {
-    if (exited !== null) {
-      await stop();
-      throw new Error(`prometheus exited early (${exited}):\n${output}`);
-    }
-    try {
-      if ((await get('/-/ready')).status === 200) break;
-    } catch {
-      // not listening yet
-    }
-    if (Date.now() > deadline) {
-      await stop();
-      throw new Error(`prometheus did not become ready on ${url} within 15 s:\n${output}`);
-    }
-    await sleep(100);
-  }
 
   const rawQuery = async (expr: string): Promise<{ status: number; body: PromQueryBody }> => {
     const { status, text } = await get(`/api/v1/query?query=${encodeURIComponent(expr)}`);
@@ -228,11 +149,12 @@ async function startOnce(bin: string, dir: string, opts: StartPrometheusOpts): P
     const until = Date.now() + timeoutMs;
     let last = '';
     for (;;) {
-      if (exited !== null) throw new Error(`prometheus exited (${exited}) while waiting for ${what}:\n${output}`);
+      const exited = daemon.exited();
+      if (exited !== null) throw new Error(`prometheus exited (${exited}) while waiting for ${what}:\n${output()}`);
       const result = await check();
       if (result === true) return;
       last = result;
-      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${last}\n${output}`);
+      if (Date.now() > until) throw new Error(`timed out after ${timeoutMs} ms waiting for ${what}: ${last}\n${output()}`);
       await sleep(100);
     }
   };
@@ -242,7 +164,7 @@ async function startOnce(bin: string, dir: string, opts: StartPrometheusOpts): P
     url,
     jobName,
     configPath,
-    output: () => output,
+    output,
     rawQuery,
     queryVector,
     queryScalar,

@@ -1,42 +1,20 @@
 /**
  * promtool's own linters: the live /metrics exposition and the shipped docker/prometheus.yml.
  */
-import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool, requireTool } from '../helpers/require-tool.js';
+import { runProgram, type ProgramResult } from '../helpers/run-program.js';
 import { DOCKER_DIR } from './dashboard.js';
-import { fetchMetrics, sampleNames, sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
+import { sampleNames, scrape } from '../helpers/metrics-text.js';
+import { sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
 
-interface RunResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-}
-
-function promtool(args: string[], stdin = ''): Promise<RunResult> {
+function promtool(args: string[], stdin = ''): Promise<ProgramResult> {
   const bin = findTool('promtool');
   if (bin === null) throw new Error("'promtool' is not installed (apt-get install prometheus)");
-  return new Promise((resolve, reject) => {
-    const child = spawn(bin, args, { stdio: ['pipe', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (d: Buffer) => (stdout += d.toString()));
-    child.stderr.on('data', (d: Buffer) => (stderr += d.toString()));
-    const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
-    child.once('error', (error) => {
-      clearTimeout(timer);
-      reject(error);
-    });
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-    child.stdin.on('error', () => {}); // promtool may exit before reading everything
-    child.stdin.end(stdin);
-  });
+  return runProgram(bin, args, { input: stdin, timeoutMs: 10_000 });
 }
 
 const PROMETHEUS_YML = join(DOCKER_DIR, 'prometheus.yml');
@@ -49,7 +27,7 @@ describe.skipIf(!requireTool('promtool', 'prometheus'))('promtool', () => {
     live = await startLiveFraudwall();
     // Traffic first, so every labelled family has samples for the linter to look at.
     await sendMixedTraffic(live.fraudwall.port);
-    exposition = await fetchMetrics(live.fraudwall.httpPort);
+    exposition = await scrape(live.fraudwall.httpPort);
   });
 
   afterAll(async () => {
