@@ -112,7 +112,7 @@ describe('readBody behind a real HttpServer', () => {
     expect(res.json.error.code).toBe('E_TOO_LARGE');
   });
 
-  // BUG (src/admin/read-body.ts:18): an over-limit body sent without content-length (chunked, as
+  // BUG (src/admin/read-body.ts:16): an over-limit body sent without content-length (chunked, as
   // `curl -T -` or a streaming client sends it) makes readBody call req.destroy(), which closes the
   // socket before the 413 can be written: the client sees "socket hang up" instead of 413 E_TOO_LARGE
   // and the message telling it to split the list. Remove `.fails` once the 413 is delivered.

@@ -280,7 +280,7 @@ describe('bounds', () => {
     expect(decode(cache.render(lookup, client.packet, client.query, undefined, false)).answers[0]!.ttl).toBe(600);
   });
 
-  // BUG (src/cache/response-cache.ts:151-153): an answer larger than maxBytes is silently dropped by
+  // BUG (src/cache/response-cache.ts:145-147): an answer larger than maxBytes is silently dropped by
   // lru-cache (maxEntrySize defaults to maxSize), yet store() returns true ("returns whether it was
   // stored") and counts it in stats.inserts. Remove `.fails` once store() reports what happened.
   it.fails('store() says false for an answer too large for maxBytes', () => {
