@@ -1,0 +1,137 @@
+/**
+ * StateStore: lists pushed through the API round-trip through lists/NAME.json; nothing is created
+ * before the first write; a corrupt or foreign file is reported and skipped while the others load;
+ * temp files of interrupted writes are cleaned up.
+ */
+import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
+import { tmpdir } from 'node:os';
+import path from 'node:path';
+import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { StateStore, type StoredList } from '../../src/lists/state-store.js';
+
+let dir: string;
+beforeEach(async () => {
+  dir = await mkdtemp(path.join(tmpdir(), 'fraudwall-state-'));
+});
+afterEach(async () => {
+  await rm(dir, { recursive: true, force: true });
+});
+
+const team: StoredList = {
+  name: 'team',
+  kind: 'block',
+  category: 'scam',
+  entries: ['a.example', '*.b.example', '@@||ok.a.example^'],
+  updatedAt: Date.UTC(2024, 4, 6, 7, 8, 9, 123),
+};
+
+describe('StateStore round trip', () => {
+  it('saves and loads a list unchanged (updatedAt to the millisecond)', async () => {
+    const store = new StateStore(dir);
+    await store.saveList(team);
+    await store.saveList({ name: 'ok', kind: 'allow', category: 'partners', entries: [], updatedAt: 0 });
+    expect(await store.loadLists()).toEqual({
+      lists: [{ name: 'ok', kind: 'allow', category: 'partners', entries: [], updatedAt: 0 }, team],
+      problems: [],
+    });
+  });
+
+  it('writes one readable JSON file per list, with its format version and an ISO time', async () => {
+    await new StateStore(dir).saveList(team);
+    const text = await readFile(path.join(dir, 'lists', 'team.json'), 'utf8');
+    expect(text.endsWith('\n')).toBe(true);
+    expect(JSON.parse(text)).toEqual({ format: 1, ...team, updatedAt: '2024-05-06T07:08:09.123Z' });
+    expect(await readdir(path.join(dir, 'lists'))).toEqual(['team.json']);
+  });
+
+  it('a second save replaces the first; delete removes it; deleting a missing list is fine', async () => {
+    const store = new StateStore(dir);
+    await store.saveList(team);
+    await store.saveList({ ...team, entries: ['only.example'] });
+    expect((await store.loadLists()).lists.map((l) => l.entries)).toEqual([['only.example']]);
+    await store.deleteList('team');
+    expect(await store.loadLists()).toEqual({ lists: [], problems: [] });
+    await expect(store.deleteList('team')).resolves.toBeUndefined();
+  });
+
+  it('creates nothing until the first write', async () => {
+    const stateDir = path.join(dir, 'state');
+    const store = new StateStore(stateDir);
+    expect(await store.loadLists()).toEqual({ lists: [], problems: [] });
+    await store.removeInterruptedWrites();
+    await store.deleteList('nothing');
+    expect(await readdir(dir)).toEqual([]);
+  });
+
+  it('url copies live under url/ beside lists/', () => {
+    expect(new StateStore('/var/lib/fraudwall').urlCopyFiles('feed')).toEqual({
+      body: path.join('/var/lib/fraudwall', 'url', 'feed.txt'),
+      meta: path.join('/var/lib/fraudwall', 'url', 'feed.meta.json'),
+    });
+  });
+});
+
+describe('StateStore with damaged files', () => {
+  const good = (name: string): string => `${JSON.stringify({ format: 1, name, kind: 'block', category: 'c', entries: ['a.example'], updatedAt: '2024-01-01T00:00:00.000Z' })}\n`;
+
+  it.each<[string, string, RegExp]>([
+    ['truncated JSON', good('bad').slice(0, 30), /JSON|Unexpected|Unterminated/i],
+    ['an empty file', '', /JSON|Unexpected/i],
+    ['another format version', good('bad').replace('"format":1', '"format":2'), /unknown format 2/],
+    ['no format', good('bad').replace('"format":1,', ''), /unknown format undefined/],
+    ['a name that is not the file name', good('other'), /holds list "other", not "bad"/],
+    ['an unknown kind', good('bad').replace('"block"', '"deny"'), /bad kind deny/],
+    ['no category', good('bad').replace('"category":"c",', ''), /missing category/],
+    ['entries that are not all strings', good('bad').replace('["a.example"]', '["a.example",5]'), /entries must be strings/],
+    ['entries that are not an array', good('bad').replace('["a.example"]', '"a.example"'), /entries must be strings/],
+    ['JSON that is not an object', 'null', /./],
+  ])('%s is reported with its path and skipped; the other lists load', async (_label, text, reason) => {
+    const lists = path.join(dir, 'lists');
+    await mkdir(lists);
+    await writeFile(path.join(lists, 'alpha.json'), good('alpha'));
+    await writeFile(path.join(lists, 'bad.json'), text);
+    await writeFile(path.join(lists, 'zulu.json'), good('zulu'));
+    const { lists: loaded, problems } = await new StateStore(dir).loadLists();
+    expect(loaded.map((l) => l.name)).toEqual(['alpha', 'zulu']);
+    expect(problems).toHaveLength(1);
+    expect(problems[0]).toContain(path.join(lists, 'bad.json'));
+    expect(problems[0]).toMatch(reason);
+    expect(problems[0]).toMatch(/push it again/);
+  });
+
+  it('an unparsable time is replaced by the load time rather than refusing the list', async () => {
+    await mkdir(path.join(dir, 'lists'));
+    await writeFile(path.join(dir, 'lists', 'x.json'), good('x').replace('2024-01-01T00:00:00.000Z', 'yesterday'));
+    const before = Date.now();
+    const { lists } = await new StateStore(dir).loadLists();
+    expect(lists[0]!.updatedAt).toBeGreaterThanOrEqual(before);
+    expect(lists[0]!.updatedAt).toBeLessThanOrEqual(Date.now());
+  });
+
+  it('ignores files that are not *.json (temp files of interrupted writes)', async () => {
+    await mkdir(path.join(dir, 'lists'));
+    await writeFile(path.join(dir, 'lists', '.x.json.abc123.tmp'), good('x').slice(0, 10));
+    await writeFile(path.join(dir, 'lists', 'README'), 'not a list');
+    expect(await new StateStore(dir).loadLists()).toEqual({ lists: [], problems: [] });
+  });
+
+  it('a lists path that is not a directory is an error, not an empty set', async () => {
+    await writeFile(path.join(dir, 'lists'), 'oops');
+    await expect(new StateStore(dir).loadLists()).rejects.toMatchObject({ code: 'ENOTDIR' });
+  });
+
+  it('removeInterruptedWrites deletes *.tmp in lists/ and url/ and keeps everything else', async () => {
+    const store = new StateStore(dir);
+    await store.saveList(team);
+    await mkdir(path.join(dir, 'url'));
+    await writeFile(path.join(dir, 'lists', '.team.json.0a1b2c.tmp'), '{"partial');
+    await writeFile(path.join(dir, 'url', '.feed.txt.ffffff.tmp'), 'partial');
+    await writeFile(path.join(dir, 'url', 'feed.txt'), 'a.example\n');
+    await writeFile(path.join(dir, 'other.tmp'), 'not ours');
+    await store.removeInterruptedWrites();
+    expect(await readdir(path.join(dir, 'lists'))).toEqual(['team.json']);
+    expect(await readdir(path.join(dir, 'url'))).toEqual(['feed.txt']);
+    expect((await readdir(dir)).sort()).toEqual(['lists', 'other.tmp', 'url']);
+    expect((await store.loadLists()).lists).toEqual([team]);
+  });
+});
