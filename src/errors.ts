@@ -14,7 +14,7 @@ export const ERROR_CODES = {
   E_WORKER_START: 'a worker process could not start its data plane',
   // Admin API (HTTP bodies: {"error":{"code","message",…}})
   E_AUTH_MISSING: 'no bearer token was sent (401)',
-  E_AUTH_WRONG: 'the bearer token is wrong (401)',
+  E_AUTH_WRONG: 'the bearer token is wrong (403)',
   E_AUTH_RATE_LIMITED: 'too many wrong tokens from this client; wait (429)',
   E_ADMIN_DISABLED: 'list changes are disabled: the server has no admin token (403)',
   E_BAD_REQUEST: 'the request is malformed (400)',
