@@ -6,24 +6,12 @@
 import { describe, expect, it } from 'vitest';
 import { layoutOf } from '../../src/cache/answer-layout.js';
 import { Packet, buildQuery, buildResponse, decode, questionEndOf } from '../dns/packet-fixtures.js';
+import { soaRecord } from '../helpers/dns-records.js';
 
 const NAME = 'www.Example.com';
 const query = buildQuery(NAME, Packet.TYPE.A, { edns: {} });
 
 const a = (ttl: number, address: string, name = NAME): object => ({ name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl, address });
-const soa = (ttl: number, minimum: number): object => ({
-  name: 'example.com',
-  type: Packet.TYPE.SOA,
-  class: Packet.CLASS.IN,
-  ttl,
-  primary: 'ns1.example.com',
-  admin: 'hostmaster.example.com',
-  serial: 2024010101,
-  refresh: 7200,
-  retry: 900,
-  expiration: 1209600,
-  minimum,
-});
 const cname = (ttl: number): object => ({ name: NAME, type: Packet.TYPE.CNAME, class: Packet.CLASS.IN, ttl, domain: 'edge.example.net' });
 const opt = (): object => Packet.Resource.EDNS([], { udpPayloadSize: 1232 });
 
@@ -31,7 +19,7 @@ const opt = (): object => Packet.Resource.EDNS([], { udpPayloadSize: 1232 });
 function fullAnswer(): Buffer {
   return buildResponse(query, {
     answers: [cname(300), a(120, '192.0.2.1', 'edge.example.net'), a(90, '192.0.2.2', 'edge.example.net')],
-    authorities: [soa(3600, 600)],
+    authorities: [soaRecord(3600, 600)],
     additionals: [a(45, '198.51.100.1', 'ns1.example.com'), opt(), a(30, '198.51.100.2', 'ns2.example.com')],
   });
 }
@@ -67,16 +55,16 @@ describe('layoutOf on well-formed answers', () => {
     const layout = layoutOf(fullAnswer())!;
     expect(layout.minAnswerTtl).toBe(90);
     expect(layout.negativeTtl).toBe(600);
-    const lowTtl = layoutOf(buildResponse(query, { rcode: 3, authorities: [soa(60, 600)] }))!;
+    const lowTtl = layoutOf(buildResponse(query, { rcode: 3, authorities: [soaRecord(60, 600)] }))!;
     expect(lowTtl.negativeTtl).toBe(60);
     expect(lowTtl.minAnswerTtl).toBeUndefined();
     expect(lowTtl.answerCount).toBe(0);
   });
 
   it('only the first SOA of the authority section counts, and an SOA outside it does not', () => {
-    const twoSoas = layoutOf(buildResponse(query, { authorities: [soa(500, 400), soa(10, 10)] }))!;
+    const twoSoas = layoutOf(buildResponse(query, { authorities: [soaRecord(500, 400), soaRecord(10, 10)] }))!;
     expect(twoSoas.negativeTtl).toBe(400);
-    const soaInAnswer = layoutOf(buildResponse(query, { answers: [soa(70, 20)] }))!;
+    const soaInAnswer = layoutOf(buildResponse(query, { answers: [soaRecord(70, 20)] }))!;
     expect(soaInAnswer.negativeTtl).toBeUndefined();
     expect(soaInAnswer.minAnswerTtl).toBe(70);
   });
@@ -105,7 +93,7 @@ describe('layoutOf on well-formed answers', () => {
   });
 
   it('an SOA whose rdata is too short for MINIMUM falls back to its TTL', () => {
-    const bytes = buildResponse(query, { authorities: [soa(77, 5)] });
+    const bytes = buildResponse(query, { authorities: [soaRecord(77, 5)] });
     const layout = layoutOf(bytes)!;
     // Cut the SOA rdata to 2 bytes (RDLENGTH 2): still well-formed framing, no MINIMUM field.
     const soaTtlOffset = layout.ttlOffsets[0]!;

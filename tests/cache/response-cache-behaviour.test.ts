@@ -7,24 +7,11 @@
 import { describe, expect, it } from 'vitest';
 import { ResponseCache, STALE_TTL, type ResponseCacheOptions } from '../../src/cache/response-cache.js';
 import { Packet, buildQuery, buildResponse, decode, headerOf, parsed, rawOpt, rawOption } from '../dns/packet-fixtures.js';
+import { aRecord, soaRecord } from '../helpers/dns-records.js';
 
 const OPTIONS: ResponseCacheOptions = { maxEntries: 1000, maxBytes: 1_000_000, minTtl: 0, maxTtl: 86_400, maxNegativeTtl: 3600, staleSeconds: 30 };
 const T0 = 1_000_000; // ms; any clock works, the cache only compares
 
-const aRecord = (name: string, ttl: number, address = '192.0.2.1'): object => ({ name, type: Packet.TYPE.A, class: Packet.CLASS.IN, ttl, address });
-const soa = (ttl: number, minimum: number): object => ({
-  name: 'example.com',
-  type: Packet.TYPE.SOA,
-  class: Packet.CLASS.IN,
-  ttl,
-  primary: 'ns1.example.com',
-  admin: 'hostmaster.example.com',
-  serial: 1,
-  refresh: 7200,
-  retry: 900,
-  expiration: 1209600,
-  minimum,
-});
 
 /** The upstream's view: a query for `name` and an answer with `ttls`, one A record each. */
 function upstreamAnswer(name: string, ttls: number[], spec: { rcode?: number; authorities?: object[] } = {}): Buffer {
@@ -162,8 +149,8 @@ describe('TTL clamps', () => {
     const cache = new ResponseCache({ ...OPTIONS, maxNegativeTtl: 300, staleSeconds: 0 });
     const nx = clientQuery('nx.example');
     const nodata = clientQuery('nodata.example');
-    cache.store(nx.key, upstreamAnswer('nx.example', [], { rcode: 3, authorities: [soa(3600, 900)] }), T0);
-    cache.store(nodata.key, upstreamAnswer('nodata.example', [], { authorities: [soa(100, 900)] }), T0);
+    cache.store(nx.key, upstreamAnswer('nx.example', [], { rcode: 3, authorities: [soaRecord(3600, 900)] }), T0);
+    cache.store(nodata.key, upstreamAnswer('nodata.example', [], { authorities: [soaRecord(100, 900)] }), T0);
     expect(freshAt(cache, nx.key, 299)).toBe(true);
     expect(freshAt(cache, nx.key, 300)).toBeUndefined();
     expect(freshAt(cache, nodata.key, 99)).toBe(true);
@@ -188,7 +175,7 @@ describe('expiry and serve-stale', () => {
   it('a stale render carries STALE_TTL on every record', () => {
     const cache = new ResponseCache({ ...OPTIONS, staleSeconds: 3600 });
     const client = clientQuery('s.example');
-    cache.store(client.key, upstreamAnswer('s.example', [60, 120], { authorities: [soa(500, 500)] }), T0);
+    cache.store(client.key, upstreamAnswer('s.example', [60, 120], { authorities: [soaRecord(500, 500)] }), T0);
     const lookup = cache.lookup(client.key, T0 + 1_000_000)!;
     expect(lookup.fresh).toBe(false);
     const packet = decode(cache.render(lookup, client.packet, client.query, undefined, true));

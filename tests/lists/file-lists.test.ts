@@ -5,7 +5,7 @@
 import { mkdtemp, rm, unlink, writeFile } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { DirectoryWatcher, fileListRecords, reloadFileLists } from '../../src/lists/file-lists.js';
 import { ListRegistry, type ListRecord } from '../../src/lists/list-registry.js';
 import { ListLoadError } from '../../src/lists/load-lists.js';
@@ -13,16 +13,11 @@ import { createLogger, silentLogger } from '../../src/log/logger.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import { VerdictCache } from '../../src/policy/verdict-cache.js';
 import { sleep, waitFor } from '../helpers/built-cli.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'fraudwall-file-lists-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const temp = useTempDir('file-lists');
 
-const write = (name: string, text: string): Promise<void> => writeFile(path.join(dir, name), text);
+const write = (name: string, text: string): Promise<void> => writeFile(path.join(temp.path, name), text);
 
 const apiRecord = (name: string, text: string, source: ListRecord['source'] = 'api', origin = 'api'): ListRecord => ({
   list: parseList(text, { name, kind: 'block' }),
@@ -50,7 +45,7 @@ describe('reloadFileLists', () => {
   it('replaces every file list in one swap and leaves API and URL lists alone', async () => {
     const registry = new ListRegistry(
       [
-        ...fileListRecords([parseList('old.example', { name: 'old', kind: 'block' })], dir, 1),
+        ...fileListRecords([parseList('old.example', { name: 'old', kind: 'block' })], temp.path, 1),
         apiRecord('pushed', 'pushed.example'),
         apiRecord('feed', 'feed.example', 'url', 'https://l.example/f.txt'),
       ],
@@ -62,7 +57,7 @@ describe('reloadFileLists', () => {
     const generations: number[] = [];
     registry.onChange((_records, generation) => generations.push(generation));
 
-    const { generation, warnings } = await reloadFileLists(registry, dir, silentLogger);
+    const { generation, warnings } = await reloadFileLists(registry, temp.path, silentLogger);
     expect(generation).toBe(2);
     expect(generations).toEqual([1, 2]); // one swap
     expect(warnings).toEqual([]);
@@ -72,7 +67,7 @@ describe('reloadFileLists', () => {
       ['pushed', 'api', 1],
       ['team-allow', 'file', 2],
     ]);
-    expect(registry.get('fraud')).toMatchObject({ origin: dir, list: expect.objectContaining({ category: 'phishing' }) });
+    expect(registry.get('fraud')).toMatchObject({ origin: temp.path, list: expect.objectContaining({ category: 'phishing' }) });
     expect(registry.store.verdict('old.example').action).toBe('none');
     expect(registry.store.verdict('x.evil.example').action).toBe('block');
     expect(registry.store.verdict('good.evil.example').action).toBe('allow');
@@ -82,9 +77,9 @@ describe('reloadFileLists', () => {
     const registry = new ListRegistry([], new VerdictCache(), silentLogger);
     await write('a.txt', 'a.example');
     await write('b.txt', 'b.example');
-    await reloadFileLists(registry, dir, silentLogger);
-    await unlink(path.join(dir, 'a.txt'));
-    await reloadFileLists(registry, dir, silentLogger);
+    await reloadFileLists(registry, temp.path, silentLogger);
+    await unlink(path.join(temp.path, 'a.txt'));
+    await reloadFileLists(registry, temp.path, silentLogger);
     expect(registry.all().map((r) => r.list.name)).toEqual(['b']);
     expect(registry.generation).toBe(3);
   });
@@ -99,7 +94,7 @@ describe('reloadFileLists', () => {
     await write('feed.list', 'sneaky2.example');
     await write('fine.txt', 'fine.example');
     const { logger, lines } = capturingLogger();
-    const { warnings } = await reloadFileLists(registry, dir, logger);
+    const { warnings } = await reloadFileLists(registry, temp.path, logger);
     expect(warnings).toHaveLength(2);
     expect(warnings.find((w) => w.includes('"pushed"'))).toMatch(/comes from api/);
     expect(warnings.find((w) => w.includes('"feed"'))).toMatch(/comes from url \(https:\/\/l\.example\/f\.txt\)/);
@@ -109,14 +104,14 @@ describe('reloadFileLists', () => {
     expect(registry.get('fine')?.source).toBe('file');
     // Each warning is logged, then one summary line.
     expect(lines.filter((l) => l['level'] === 'warn').map((l) => l['msg'])).toEqual(warnings);
-    expect(lines.find((l) => l['msg'] === 'list files reloaded')).toMatchObject({ dir, lists: 3, generation: 2 });
+    expect(lines.find((l) => l['msg'] === 'list files reloaded')).toMatchObject({ dir: temp.path, lists: 3, generation: 2 });
   });
 
   it('passes on the directory warnings (bad file names, skipped lines, no list files)', async () => {
     const registry = new ListRegistry([], new VerdictCache(), silentLogger);
     await write('Bad Name!.txt', 'a.example');
     await write('mixed.txt', 'ok.example\nhttp://x.example/path\n');
-    const { warnings } = await reloadFileLists(registry, dir, silentLogger);
+    const { warnings } = await reloadFileLists(registry, temp.path, silentLogger);
     expect(warnings).toEqual([expect.stringContaining('Bad Name!.txt'), expect.stringMatching(/mixed\.txt: skipped 1 lines.*line 2/)]);
     expect(registry.all().map((r) => [r.list.name, r.list.size])).toEqual([['mixed', 1]]);
 
@@ -133,8 +128,8 @@ describe('reloadFileLists', () => {
   it('a directory that cannot be read rejects the reload and keeps the lists in effect', async () => {
     await write('fraud.txt', 'evil.example');
     const registry = new ListRegistry([], new VerdictCache(), silentLogger);
-    await reloadFileLists(registry, dir, silentLogger);
-    const missing = path.join(dir, 'gone');
+    await reloadFileLists(registry, temp.path, silentLogger);
+    const missing = path.join(temp.path, 'gone');
     await expect(reloadFileLists(registry, missing, silentLogger)).rejects.toBeInstanceOf(ListLoadError);
     expect(registry.generation).toBe(2);
     expect(registry.get('fraud')).toBeDefined();
@@ -143,7 +138,7 @@ describe('reloadFileLists', () => {
   it('overlapping reloads run one after the other, each on a fresh read', async () => {
     const registry = new ListRegistry([], new VerdictCache(), silentLogger);
     await write('fraud.txt', 'evil.example');
-    const results = await Promise.all([1, 2, 3].map(() => reloadFileLists(registry, dir, silentLogger)));
+    const results = await Promise.all([1, 2, 3].map(() => reloadFileLists(registry, temp.path, silentLogger)));
     expect(results.map((r) => r.generation)).toEqual([2, 3, 4]);
     expect(registry.all().map((r) => r.list.name)).toEqual(['fraud']);
   });
@@ -152,7 +147,7 @@ describe('reloadFileLists', () => {
 describe('DirectoryWatcher', () => {
   it('calls once after a burst of changes has been quiet for debounceMs, and not after close', async () => {
     let calls = 0;
-    const watcher = new DirectoryWatcher(dir, 300, () => calls++, silentLogger);
+    const watcher = new DirectoryWatcher(temp.path, 300, () => calls++, silentLogger);
     try {
       await Promise.all(Array.from({ length: 5 }, (_, i) => write(`f${i}.txt`, `f${i}.example`)));
       expect(await waitFor(() => calls > 0, 5000, 20)).toBe(true);
@@ -171,7 +166,7 @@ describe('DirectoryWatcher', () => {
 
   it('close cancels a call that is still waiting out the debounce', async () => {
     let calls = 0;
-    const watcher = new DirectoryWatcher(dir, 300, () => calls++, silentLogger);
+    const watcher = new DirectoryWatcher(temp.path, 300, () => calls++, silentLogger);
     await write('a.txt', 'a.example');
     await sleep(100);
     watcher.close();

@@ -1,20 +1,13 @@
-import { mkdir, mkdtemp, rm, symlink, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, symlink, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { ListLoadError, loadListsDir } from '../../src/lists/load-lists.js';
 import { rulesOf } from '../policy/rules-of.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
+const temp = useTempDir('lists');
 
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'fraudwall-lists-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
-
-const write = (name: string, text: string): Promise<void> => writeFile(path.join(dir, name), text);
+const write = (name: string, text: string): Promise<void> => writeFile(path.join(temp.path, name), text);
 
 describe('loadListsDir', () => {
   it('loads list files sorted by name, names them, and finds allowlists', async () => {
@@ -24,7 +17,7 @@ describe('loadListsDir', () => {
     await write('ads.list', '||ads.example^\n');
     await write('team.allow.list', 'ok.example\n');
     await write('more.allow.hosts', '0.0.0.0 fine.example\n');
-    const { lists, warnings } = await loadListsDir(dir);
+    const { lists, warnings } = await loadListsDir(temp.path);
     expect(warnings).toEqual([]);
     expect(lists.map((l) => [l.name, l.kind, l.category, rulesOf(l).map((r) => `${r.kind}:${r.domain}`)])).toEqual([
       ['malware-extra', 'block', 'uncategorized', ['block:bad.net']],
@@ -43,19 +36,19 @@ describe('loadListsDir', () => {
     await write('fraud.LICENSE', 'evil4.com\n');
     await write('fraud.txt.bak', 'evil5.com\n');
     await write('.hidden.txt', 'evil6.com\n');
-    await mkdir(path.join(dir, 'sub.txt'));
-    await writeFile(path.join(dir, 'sub.txt', 'inner.txt'), 'evil7.com\n');
-    const { lists, warnings } = await loadListsDir(dir);
+    await mkdir(path.join(temp.path, 'sub.txt'));
+    await writeFile(path.join(temp.path, 'sub.txt', 'inner.txt'), 'evil7.com\n');
+    const { lists, warnings } = await loadListsDir(temp.path);
     expect(warnings).toEqual([]);
     expect(lists.map((l) => l.name)).toEqual(['fraud']);
   });
 
   it('follows symlinked files (ConfigMap mounts) and ignores dangling links', async () => {
-    await mkdir(path.join(dir, '..data'));
-    await writeFile(path.join(dir, '..data', 'fraud.txt'), 'evil.com\n');
-    await symlink(path.join('..data', 'fraud.txt'), path.join(dir, 'fraud.txt'));
-    await symlink('missing.txt', path.join(dir, 'dangling.txt'));
-    const { lists, warnings } = await loadListsDir(dir);
+    await mkdir(path.join(temp.path, '..data'));
+    await writeFile(path.join(temp.path, '..data', 'fraud.txt'), 'evil.com\n');
+    await symlink(path.join('..data', 'fraud.txt'), path.join(temp.path, 'fraud.txt'));
+    await symlink('missing.txt', path.join(temp.path, 'dangling.txt'));
+    const { lists, warnings } = await loadListsDir(temp.path);
     expect(warnings).toEqual([]);
     expect(lists.map((l) => l.name)).toEqual(['fraud']);
   });
@@ -63,7 +56,7 @@ describe('loadListsDir', () => {
   it('warns once per file with skipped lines, showing the first one', async () => {
     await write('mixed.txt', 'good.com\n1.2.3.4\n||github.com/x/y^$all\n');
     await write('clean.txt', 'fine.com\n');
-    const { lists, warnings } = await loadListsDir(dir);
+    const { lists, warnings } = await loadListsDir(temp.path);
     expect(lists.map((l) => [l.name, l.size, l.skipped.length])).toEqual([
       ['clean', 1, 0],
       ['mixed', 1, 2],
@@ -73,7 +66,7 @@ describe('loadListsDir', () => {
 
   it('shortens a very long skipped line in the warning', async () => {
     await write('long.txt', `${'x/'.repeat(200)}\n`);
-    const { warnings } = await loadListsDir(dir);
+    const { warnings } = await loadListsDir(temp.path);
     expect(warnings).toHaveLength(1);
     expect(warnings[0]).toMatch(/^long\.txt: skipped 1 lines that are not domains \(first: line 1: URL or path, not a domain: (x\/)+x?\.\.\.\)$/);
     expect(warnings[0]!.length).toBeLessThan(200);
@@ -84,7 +77,7 @@ describe('loadListsDir', () => {
     await write('_private.txt', 'b.com\n');
     await write('fraud.list', 'c.com\n');
     await write('fraud.txt', 'd.com\n');
-    const { lists, warnings } = await loadListsDir(dir);
+    const { lists, warnings } = await loadListsDir(temp.path);
     expect(lists.map((l) => [l.name, l.rule(0).domain])).toEqual([['fraud', 'c.com']]);
     expect(warnings).toEqual([
       `_private.txt: list name "_private" is not valid (use a-z, 0-9, '-' and '_', start with a letter or digit, at most 64 characters); rename the file; the file was skipped`,
@@ -95,13 +88,13 @@ describe('loadListsDir', () => {
 
   it('warns when the directory has no list files', async () => {
     await write('README.md', '# lists go here\n');
-    const { lists, warnings } = await loadListsDir(dir);
+    const { lists, warnings } = await loadListsDir(temp.path);
     expect(lists).toEqual([]);
-    expect(warnings).toEqual([`${dir}: no list files (*.txt, *.hosts, *.list) found; nothing will be blocked`]);
+    expect(warnings).toEqual([`${temp.path}: no list files (*.txt, *.hosts, *.list) found; nothing will be blocked`]);
   });
 
   it('throws ListLoadError E_LIST_DIR for a missing directory, telling the operator what to do', async () => {
-    const missing = path.join(dir, 'nope');
+    const missing = path.join(temp.path, 'nope');
     const err = await loadListsDir(missing).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ListLoadError);
     expect((err as ListLoadError).code).toBe('E_LIST_DIR');
@@ -112,7 +105,7 @@ describe('loadListsDir', () => {
 
   it('throws E_LIST_DIR when the path is a file', async () => {
     await write('file.txt', 'a.com\n');
-    const err = await loadListsDir(path.join(dir, 'file.txt')).catch((e: unknown) => e);
+    const err = await loadListsDir(path.join(temp.path, 'file.txt')).catch((e: unknown) => e);
     expect(err).toBeInstanceOf(ListLoadError);
     expect((err as ListLoadError).code).toBe('E_LIST_DIR');
     expect((err as ListLoadError).message).toMatch(/is not a directory.*--lists DIR/);

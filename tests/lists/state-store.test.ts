@@ -3,19 +3,13 @@
  * before the first write; a corrupt or foreign file is reported and skipped while the others load;
  * temp files of interrupted writes are cleaned up.
  */
-import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from 'node:fs/promises';
-import { tmpdir } from 'node:os';
+import { mkdir, readdir, readFile, writeFile } from 'node:fs/promises';
 import path from 'node:path';
-import { afterEach, beforeEach, describe, expect, it } from 'vitest';
+import { describe, expect, it } from 'vitest';
 import { StateStore, type StoredList } from '../../src/lists/state-store.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
-let dir: string;
-beforeEach(async () => {
-  dir = await mkdtemp(path.join(tmpdir(), 'fraudwall-state-'));
-});
-afterEach(async () => {
-  await rm(dir, { recursive: true, force: true });
-});
+const temp = useTempDir('state');
 
 const team: StoredList = {
   name: 'team',
@@ -27,7 +21,7 @@ const team: StoredList = {
 
 describe('StateStore round trip', () => {
   it('saves and loads a list unchanged (updatedAt to the millisecond)', async () => {
-    const store = new StateStore(dir);
+    const store = new StateStore(temp.path);
     await store.saveList(team);
     await store.saveList({ name: 'ok', kind: 'allow', category: 'partners', entries: [], updatedAt: 0 });
     expect(await store.loadLists()).toEqual({
@@ -37,15 +31,15 @@ describe('StateStore round trip', () => {
   });
 
   it('writes one readable JSON file per list, with its format version and an ISO time', async () => {
-    await new StateStore(dir).saveList(team);
-    const text = await readFile(path.join(dir, 'lists', 'team.json'), 'utf8');
+    await new StateStore(temp.path).saveList(team);
+    const text = await readFile(path.join(temp.path, 'lists', 'team.json'), 'utf8');
     expect(text.endsWith('\n')).toBe(true);
     expect(JSON.parse(text)).toEqual({ format: 1, ...team, updatedAt: '2024-05-06T07:08:09.123Z' });
-    expect(await readdir(path.join(dir, 'lists'))).toEqual(['team.json']);
+    expect(await readdir(path.join(temp.path, 'lists'))).toEqual(['team.json']);
   });
 
   it('a second save replaces the first; delete removes it; deleting a missing list is fine', async () => {
-    const store = new StateStore(dir);
+    const store = new StateStore(temp.path);
     await store.saveList(team);
     await store.saveList({ ...team, entries: ['only.example'] });
     expect((await store.loadLists()).lists.map((l) => l.entries)).toEqual([['only.example']]);
@@ -55,12 +49,12 @@ describe('StateStore round trip', () => {
   });
 
   it('creates nothing until the first write', async () => {
-    const stateDir = path.join(dir, 'state');
+    const stateDir = path.join(temp.path, 'state');
     const store = new StateStore(stateDir);
     expect(await store.loadLists()).toEqual({ lists: [], problems: [] });
     await store.removeInterruptedWrites();
     await store.deleteList('nothing');
-    expect(await readdir(dir)).toEqual([]);
+    expect(await readdir(temp.path)).toEqual([]);
   });
 
   it('url copies live under url/ beside lists/', () => {
@@ -86,12 +80,12 @@ describe('StateStore with damaged files', () => {
     ['entries that are not an array', good('bad').replace('["a.example"]', '"a.example"'), /entries must be strings/],
     ['JSON that is not an object', 'null', /./],
   ])('%s is reported with its path and skipped; the other lists load', async (_label, text, reason) => {
-    const lists = path.join(dir, 'lists');
+    const lists = path.join(temp.path, 'lists');
     await mkdir(lists);
     await writeFile(path.join(lists, 'alpha.json'), good('alpha'));
     await writeFile(path.join(lists, 'bad.json'), text);
     await writeFile(path.join(lists, 'zulu.json'), good('zulu'));
-    const { lists: loaded, problems } = await new StateStore(dir).loadLists();
+    const { lists: loaded, problems } = await new StateStore(temp.path).loadLists();
     expect(loaded.map((l) => l.name)).toEqual(['alpha', 'zulu']);
     expect(problems).toHaveLength(1);
     expect(problems[0]).toContain(path.join(lists, 'bad.json'));
@@ -100,38 +94,38 @@ describe('StateStore with damaged files', () => {
   });
 
   it('an unparsable time is replaced by the load time rather than refusing the list', async () => {
-    await mkdir(path.join(dir, 'lists'));
-    await writeFile(path.join(dir, 'lists', 'x.json'), good('x').replace('2024-01-01T00:00:00.000Z', 'yesterday'));
+    await mkdir(path.join(temp.path, 'lists'));
+    await writeFile(path.join(temp.path, 'lists', 'x.json'), good('x').replace('2024-01-01T00:00:00.000Z', 'yesterday'));
     const before = Date.now();
-    const { lists } = await new StateStore(dir).loadLists();
+    const { lists } = await new StateStore(temp.path).loadLists();
     expect(lists[0]!.updatedAt).toBeGreaterThanOrEqual(before);
     expect(lists[0]!.updatedAt).toBeLessThanOrEqual(Date.now());
   });
 
   it('ignores files that are not *.json (temp files of interrupted writes)', async () => {
-    await mkdir(path.join(dir, 'lists'));
-    await writeFile(path.join(dir, 'lists', '.x.json.abc123.tmp'), good('x').slice(0, 10));
-    await writeFile(path.join(dir, 'lists', 'README'), 'not a list');
-    expect(await new StateStore(dir).loadLists()).toEqual({ lists: [], problems: [] });
+    await mkdir(path.join(temp.path, 'lists'));
+    await writeFile(path.join(temp.path, 'lists', '.x.json.abc123.tmp'), good('x').slice(0, 10));
+    await writeFile(path.join(temp.path, 'lists', 'README'), 'not a list');
+    expect(await new StateStore(temp.path).loadLists()).toEqual({ lists: [], problems: [] });
   });
 
   it('a lists path that is not a directory is an error, not an empty set', async () => {
-    await writeFile(path.join(dir, 'lists'), 'oops');
-    await expect(new StateStore(dir).loadLists()).rejects.toMatchObject({ code: 'ENOTDIR' });
+    await writeFile(path.join(temp.path, 'lists'), 'oops');
+    await expect(new StateStore(temp.path).loadLists()).rejects.toMatchObject({ code: 'ENOTDIR' });
   });
 
   it('removeInterruptedWrites deletes *.tmp in lists/ and url/ and keeps everything else', async () => {
-    const store = new StateStore(dir);
+    const store = new StateStore(temp.path);
     await store.saveList(team);
-    await mkdir(path.join(dir, 'url'));
-    await writeFile(path.join(dir, 'lists', '.team.json.0a1b2c.tmp'), '{"partial');
-    await writeFile(path.join(dir, 'url', '.feed.txt.ffffff.tmp'), 'partial');
-    await writeFile(path.join(dir, 'url', 'feed.txt'), 'a.example\n');
-    await writeFile(path.join(dir, 'other.tmp'), 'not ours');
+    await mkdir(path.join(temp.path, 'url'));
+    await writeFile(path.join(temp.path, 'lists', '.team.json.0a1b2c.tmp'), '{"partial');
+    await writeFile(path.join(temp.path, 'url', '.feed.txt.ffffff.tmp'), 'partial');
+    await writeFile(path.join(temp.path, 'url', 'feed.txt'), 'a.example\n');
+    await writeFile(path.join(temp.path, 'other.tmp'), 'not ours');
     await store.removeInterruptedWrites();
-    expect(await readdir(path.join(dir, 'lists'))).toEqual(['team.json']);
-    expect(await readdir(path.join(dir, 'url'))).toEqual(['feed.txt']);
-    expect((await readdir(dir)).sort()).toEqual(['lists', 'other.tmp', 'url']);
+    expect(await readdir(path.join(temp.path, 'lists'))).toEqual(['team.json']);
+    expect(await readdir(path.join(temp.path, 'url'))).toEqual(['feed.txt']);
+    expect((await readdir(temp.path)).sort()).toEqual(['lists', 'other.tmp', 'url']);
     expect((await store.loadLists()).lists).toEqual([team]);
   });
 });
