@@ -13,7 +13,7 @@ export interface AdminApiDeps {
   readonly auth: AdminAuth;
   /** Re-reads list files and URL sources; resolves with the generation in effect afterwards. */
   readonly reload: () => Promise<{ generation: number; warnings: readonly string[] }>;
-  readonly maxBodyBytes: number;
+  readonly adminMaxBodyBytes: number;
 }
 
 const STATUS_BY_KIND = { invalid: 400, 'not-found': 404, conflict: 409, 'too-large': 413 } as const;
@@ -76,7 +76,7 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
 
   http.route('PUT', '/v1/lists/{name}', async (req, res, { name = '' }) => {
     const who = auth.authorize(req, true);
-    const body = await readBody(req, deps.maxBodyBytes);
+    const body = await readBody(req, deps.adminMaxBodyBytes);
     let kind: RuleKind;
     let category: string;
     let text: string;
@@ -99,7 +99,7 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
 
   http.route('POST', '/v1/lists/{name}/entries', async (req, res, { name = '' }) => {
     const who = auth.authorize(req, true);
-    const json = asObject(parseJsonBody(await readBody(req, deps.maxBodyBytes)));
+    const json = asObject(parseJsonBody(await readBody(req, deps.adminMaxBodyBytes)));
     const result = await lists.delta(who, name, entriesText(json['add'], 'add'), entriesText(json['remove'], 'remove')).catch((error: unknown) => {
       throw toHttpError(error);
     });

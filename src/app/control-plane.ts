@@ -127,8 +127,9 @@ export async function startControlPlane(
     const urlSources = config.urlLists.map(
       (spec) =>
         new UrlListSource(spec, state, logger, {
-          minValidRatio: config.urlMinValidPercent / 100,
+          urlMinValidPercent: config.urlMinValidPercent,
           timeoutMs: 30_000,
+          // A downloaded list may be as large as one pushed through the API.
           maxBytes: config.adminMaxBodyBytes,
           onResult: (result) => metrics.urlListRefreshes.labels(spec.name, result).inc(),
         }),
@@ -188,7 +189,7 @@ export async function startControlPlane(
       return { generation: registry.generation, warnings: result.warnings };
     };
     const listService = new ListService(registry, state, logger, {
-      maxEntries: config.adminMaxEntries,
+      adminMaxEntries: config.adminMaxEntries,
       onChange: (result) => metrics.listUpdates.labels('api', result).inc(),
     });
     registerAdminApi(http, {
@@ -196,7 +197,7 @@ export async function startControlPlane(
       lists: listService,
       auth: new AdminAuth(token, { maxFailures: 10, windowMs: 60_000, onFailure: (reason) => metrics.adminAuthFailures.labels(reason).inc() }),
       reload,
-      maxBodyBytes: config.adminMaxBodyBytes,
+      adminMaxBodyBytes: config.adminMaxBodyBytes,
     });
     if (config.watchLists) {
       const watcher = new DirectoryWatcher(

@@ -36,8 +36,8 @@ export interface ListChangeResult {
 }
 
 export interface ListServiceOptions {
-  /** Most entries one list may hold. */
-  readonly maxEntries: number;
+  /** admin-max-entries: most entries one list may hold. */
+  readonly adminMaxEntries: number;
   /** Called with "accepted" or "rejected" for every attempted change. */
   readonly onChange?: (result: 'accepted' | 'rejected') => void;
 }
@@ -159,8 +159,8 @@ export class ListService {
   }
 
   private checkSize(entries: number): void {
-    if (entries > this.options.maxEntries) {
-      throw new ListChangeError('too-large', `${entries} entries is over the limit of ${this.options.maxEntries} per list; split the list or raise --admin-max-entries`);
+    if (entries > this.options.adminMaxEntries) {
+      throw new ListChangeError('too-large', `${entries} entries is over the limit of ${this.options.adminMaxEntries} per list; split the list or raise --admin-max-entries`);
     }
   }
 

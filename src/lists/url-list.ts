@@ -10,9 +10,10 @@ import type { StateStore } from './state-store.js';
 
 
 export interface UrlListOptions {
-  /** A download whose share of usable lines is below this is garbage, not a list. */
-  readonly minValidRatio: number;
+  /** url-min-valid-percent: a download with a smaller share of usable lines is garbage, not a list. */
+  readonly urlMinValidPercent: number;
   readonly timeoutMs: number;
+  /** Largest download accepted. */
   readonly maxBytes: number;
   readonly onResult?: (result: RefreshResult) => void;
 }
@@ -121,10 +122,10 @@ export class UrlListSource {
     const list = this.parse(body);
     const usable = list.size;
     const total = usable + list.skipped.length;
-    if (usable === 0 || usable / total < this.options.minValidRatio) {
+    if (usable === 0 || usable * 100 < this.options.urlMinValidPercent * total) {
       this.logger.warn(
         `URL list "${this.spec.name}": download rejected, only ${usable} of ${total} lines are domains ` +
-          `(minimum share ${this.options.minValidRatio}); keeping the last good copy`,
+          `(minimum ${this.options.urlMinValidPercent} %); keeping the last good copy`,
         { url: this.spec.url },
       );
       return 'rejected';

@@ -47,7 +47,7 @@ beforeEach(async () => {
     new VerdictCache(),
     logger,
   );
-  const lists = new ListService(registry, new StateStore(stateDir), logger, { maxEntries: MAX_ENTRIES });
+  const lists = new ListService(registry, new StateStore(stateDir), logger, { adminMaxEntries: MAX_ENTRIES });
   auth = new AdminAuth(TOKEN, { maxFailures: 100, windowMs: 60_000, onFailure: () => undefined });
   server = await HttpServer.start({ host: '127.0.0.1', port: 0, family: 4 }, { ready: true });
   registerAdminApi(server, {
@@ -58,7 +58,7 @@ beforeEach(async () => {
       reloads++;
       return { generation: registry.generation, warnings: ['a warning'] };
     },
-    maxBodyBytes: MAX_BODY,
+    adminMaxBodyBytes: MAX_BODY,
   });
 });
 

@@ -36,7 +36,7 @@ function makeService(maxEntries = 10, stateDir = dir): void {
   logLines = [];
   const logger = createLogger('info', (line) => logLines.push(JSON.parse(line) as Record<string, unknown>));
   registry = new ListRegistry([readOnly('from-file', 'file', '/srv/lists'), readOnly('from-url', 'url', 'https://l.example/u.txt')], new VerdictCache(), logger);
-  service = new ListService(registry, new StateStore(stateDir), logger, { maxEntries, onChange: (result) => results.push(result) });
+  service = new ListService(registry, new StateStore(stateDir), logger, { adminMaxEntries: maxEntries, onChange: (result) => results.push(result) });
 }
 
 beforeEach(async () => {

@@ -62,7 +62,7 @@ function spec(overrides: Partial<UrlListSpec> = {}): UrlListSpec {
 function source(options: Partial<UrlListOptions> = {}, specOverrides: Partial<UrlListSpec> = {}): UrlListSource {
   const logger = createLogger('debug', (line) => logLines.push(JSON.parse(line) as Record<string, unknown>));
   return new UrlListSource(spec(specOverrides), state, logger, {
-    minValidRatio: 0.5,
+    urlMinValidPercent: 50,
     timeoutMs: 5000,
     maxBytes: 1_000_000,
     onResult: (result) => results.push(result),
@@ -278,17 +278,18 @@ describe('minimum share of usable lines', () => {
     [...Array.from({ length: good }, (_, i) => `ok${i}.example`), ...Array.from({ length: bad }, (_, i) => `http://bad${i}.example/x`)].join('\n');
 
   it.each([
-    [0.5, 5, 5, 'updated'],
-    [0.5, 4, 6, 'rejected'],
-    [0.5, 6, 4, 'updated'],
-    [0.9, 9, 1, 'updated'],
-    [0.9, 8, 2, 'rejected'],
+    [50, 5, 5, 'updated'],
+    [50, 4, 6, 'rejected'],
+    [50, 6, 4, 'updated'],
+    [90, 9, 1, 'updated'],
+    [90, 8, 2, 'rejected'],
+    [29, 29, 71, 'updated'], // exactly the minimum, where a ratio in floating point falls just short
     [0, 1, 99, 'updated'],
-    [1, 10, 0, 'updated'],
-    [1, 10, 1, 'rejected'],
-  ])('with minValidRatio %d, %d good and %d bad lines are %s', async (minValidRatio, good, bad, expected) => {
+    [100, 10, 0, 'updated'],
+    [100, 10, 1, 'rejected'],
+  ])('with url-min-valid-percent %d, %d good and %d bad lines are %s', async (urlMinValidPercent, good, bad, expected) => {
     handler = staticFile(lines(good, bad));
-    expect(await source({ minValidRatio }).refresh(registry)).toBe(expected);
+    expect(await source({ urlMinValidPercent }).refresh(registry)).toBe(expected);
     if (expected === 'updated') {
       expect(registry.get('feed')!.list.size).toBe(good);
       expect(registry.get('feed')!.list.skipped).toHaveLength(bad);
