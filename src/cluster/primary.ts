@@ -1,8 +1,9 @@
 // --workers N: this process becomes the primary. It runs the control plane (lists, admin API,
 // /metrics, persistence) and N node:cluster workers run the data plane on the listen sockets
-// node:cluster shares among them (Node 20's UDP has no SO_REUSEPORT; the primary holds the socket
-// and every worker reads from it). Each list change reaches every worker before the admin API
-// answers; /metrics adds up every worker's series.
+// node:cluster shares among them (the primary holds the socket and every worker reads from it;
+// dgram's reusePort, one socket per worker, measured no cheaper per query: README, Multi-core).
+// Each list change reaches every worker before the admin API answers; /metrics adds up every
+// worker's series.
 import cluster, { type Worker } from 'node:cluster';
 import { mkdtempSync, readdirSync, rmSync } from 'node:fs';
 import { rm } from 'node:fs/promises';
