@@ -167,7 +167,10 @@ describe('(a) a TCP client that sends many queries and never reads', () => {
     );
     expect(fw.exit).toBeUndefined();
     expect(maxRss).toBeLessThan(300 * MB);
-    expect(maxRss - baseline).toBeLessThan(50 * MB);
+    // 50 MB on Node 20 (29-38 MB measured); Node 24 and 26 add 10-20 MB of V8 heap pages under this
+    // load (growth 29-47 MB on 24, 51-59 MB on 26, live heap 13-17 MB on each): still far below
+    // what buffering the 1.2M queries sent would take.
+    expect(maxRss - baseline).toBeLessThan(64 * MB);
     expect(processed).toBeLessThan(sent / 2); // reading paused: the rest waits in the client's buffers
     expect(latencies.length).toBeGreaterThan(5);
     for (const latency of latencies) {
