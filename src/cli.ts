@@ -1,4 +1,5 @@
 #!/usr/bin/env node
+import './runtime-guard.js'; // first: stops with a clear message on a Node.js below the floor
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { envName, SERVE_OPTIONS, SHIPPED_LISTS_DIR } from './config/options.js';

@@ -105,6 +105,7 @@ function dockerIgnored(patterns: readonly string[], relativePath: string): boole
 // ---------------------------------------------------------------------------------------------
 
 const dockerfile = parseDockerfile(readFileSync(join(DOCKER_DIR, 'Dockerfile'), 'utf8'));
+const pkg = JSON.parse(readFileSync(join(REPO_ROOT, 'package.json'), 'utf8')) as { engines: { node: string } };
 const finalStage = Math.max(...dockerfile.map((i) => i.stage));
 const runtime = dockerfile.filter((i) => i.stage === finalStage);
 const ignorePatterns = readFileSync(join(REPO_ROOT, '.dockerignore'), 'utf8')
@@ -153,10 +154,16 @@ function environmentOf(service: ComposeService): Record<string, string> {
 }
 
 describe('Dockerfile', () => {
-  it('is multi-stage on node:20-bookworm-slim: npm ci + build, then a runtime with npm ci --omit=dev', () => {
+  it('is multi-stage on node:<major>-bookworm-slim at the runtime floor (Node 24) or newer: npm ci + build, then a runtime with npm ci --omit=dev', () => {
     const froms = dockerfile.filter((i) => i.keyword === 'FROM');
     expect(froms.length).toBeGreaterThanOrEqual(2);
-    for (const from of froms) expect(from.args).toMatch(/^node:20-bookworm-slim\b/);
+    const floor = Number(/^>=(\d+)$/.exec(pkg.engines.node)?.[1]);
+    expect(floor).toBeGreaterThanOrEqual(24);
+    for (const from of froms) {
+      const image = /^node:(\d+)(?:\.\d+){0,2}-bookworm-slim(?:\s|$)/.exec(from.args);
+      expect(image, `FROM ${from.args}: not an official node:<version>-bookworm-slim image`).not.toBeNull();
+      expect(Number(image![1]), `FROM ${from.args}: below the runtime floor (engines.node ${pkg.engines.node})`).toBeGreaterThanOrEqual(floor);
+    }
     const runs = (stage: number): string => dockerfile.filter((i) => i.stage === stage && i.keyword === 'RUN').map((i) => i.args).join('\n');
     const buildStage = froms.findIndex((from) => /\bAS\s+build\b/i.test(from.args));
     expect(buildStage).toBeGreaterThanOrEqual(0);
