@@ -17,7 +17,7 @@ import { readdirSync } from 'node:fs';
 import { findThroughput, measureLatency, dnsperf, MAX_LOSS_PCT } from './lib/dnsperf.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
-import { startDnsmasqPeer, startFraudwall, startUnboundPeer, startUpstream, SERVER_CORE, LOAD_CORE } from './lib/servers.mjs';
+import { startDnsmasqPeer, startFraudwall, startUnboundPeer, startUpstream, FW_NODE_FLAGS, SERVER_CORE, LOAD_CORE } from './lib/servers.mjs';
 import { busyProcesses, installCleanupHooks, machineInfo, memAvailableBytes, pinSelf, sleep, which } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,6 +32,8 @@ function usage(message) {
   process.stderr.write(
     'usage: node bench/run.mjs [--sizes 200000,1000000] [--duration 10] [--peers unbound,dnsmasq] [--quick]\n' +
       '                          [--fw-log-level info|warn] [--latency-seconds 3] [--keep-files] [--profile] [--wait-idle 30] [--fw-workers N]\n' +
+      '                          [--fw-node-args="--max-semi-space-size=2"]\n' +
+      `  --fw-node-args: node flags fraudwall runs with (default "${FW_NODE_FLAGS.join(' ')}", as its launch line; "" for Node's defaults)\n` +
       '  --fw-workers N: run fraudwall with --workers N, pinned to cores 0..N-1 (so on a 2-core machine it shares core 1 with dnsperf)\n' +
       '  --wait-idle S: before each server, wait up to S seconds for other processes to leave the CPU (0: do not wait)\n' +
       '  --profile: run fraudwall under node --cpu-prof and print where its CPU time went (slows it a little)\n',
@@ -54,6 +56,7 @@ function options() {
         profile: { type: 'boolean', default: false },
         'wait-idle': { type: 'string', default: '30' },
         'fw-workers': { type: 'string', default: '1' },
+        'fw-node-args': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -78,7 +81,8 @@ function options() {
   if (!['debug', 'info', 'warn', 'error'].includes(parsed['fw-log-level'])) usage('--fw-log-level must be debug|info|warn|error');
   const fwWorkers = Number(parsed['fw-workers']);
   if (!Number.isInteger(fwWorkers) || fwWorkers < 1 || fwWorkers > 64) usage('--fw-workers must be 1..64');
-  return { fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
+  const fwNodeArgs = parsed['fw-node-args'] === undefined ? FW_NODE_FLAGS : parsed['fw-node-args'].split(' ').filter(Boolean);
+  return { fwNodeArgs, fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
 }
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -101,7 +105,7 @@ async function benchServer({ name, start, opts, warm, runDir }) {
     await sleep(500);
     const afterLoad = server.memory();
     result.rssAfterLoadMB = afterLoad.rss;
-    log(`    loaded in ${(result.loadMs / 1000).toFixed(2)} s${name === 'fraudwall' ? ` (blocklists loaded: ${result.listsLoadedMs} ms; first blocked answer ${(result.firstAnswerMs / 1000).toFixed(2)} s)` : ''}; RSS ${afterLoad.rss} MB`);
+    log(`    loaded in ${(result.loadMs / 1000).toFixed(2)} s${name === 'fraudwall' ? ` (blocklists loaded: ${result.listsLoadedMs} ms; first blocked answer ${(result.firstAnswerMs / 1000).toFixed(2)} s)` : ''}; RSS ${afterLoad.rss} MB (peak ${afterLoad.hwm} MB)${name === 'fraudwall' ? `; node flags: ${opts.fwNodeArgs.join(' ') || 'none'}` : ''}`);
 
     const warmFile = (lines) => writeFromPool(path.join(runDir, `warm-${name}.txt`), warm.pool, lines, Math.floor(Math.random() * warm.pool.length));
     const coldFile = (lines) => writeCold(path.join(runDir, `cold-${name}.txt`), lines);
@@ -132,6 +136,8 @@ async function benchServer({ name, start, opts, warm, runDir }) {
       result.latency[`${mix}@${rate}`] = lat;
       log(`    latency ${mix} @ ${rate / 1000}k q/s for ${opts.latencySeconds} s: got ${(lat.achievedQps / 1000).toFixed(1)}k q/s, p50 ${fmtMs(lat.p50Ms)}, p99 ${fmtMs(lat.p99Ms)}, p99.9 ${fmtMs(lat.p999Ms)} (ms), lost ${lat.lostPct.toFixed(2)} %, cpu: core0 ${lat.cpu.server} % (server ${lat.cpu.serverProcess} %), core1 ${lat.cpu.load} %`);
     }
+    result.coldNamesSent = (result.cold?.sent ?? 0) + (result.latency['cold@10000']?.sent ?? 0);
+    log(`    unique cold names sent: ${result.coldNamesSent.toLocaleString('en')}`);
     const afterRuns = server.memory();
     result.rssAfterRunsMB = afterRuns.rss;
     result.peakRssMB = afterRuns.hwm;
@@ -295,6 +301,7 @@ async function main() {
             heapMB: n >= BIG_SIZE ? 16384 : undefined,
             profileDir: opts.profile ? path.join(BENCH_DIR, `profile-${stamp}-${n}`) : undefined,
             workers: opts.fwWorkers,
+            baseNodeArgs: opts.fwNodeArgs,
             ...common,
           }),
       ],
