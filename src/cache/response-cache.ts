@@ -114,6 +114,7 @@ export class ResponseCache {
   private readonly hash: (key: string) => number;
   private readonly maxCount: number;
   private readonly mask: number;
+  /** Segment + 1 of the record a slot points to; 0 = empty (so the index is not written before use). */
   private readonly slotSeg: Int32Array;
   private readonly slotOff: Uint32Array;
   private readonly slotHash: Uint32Array;
@@ -139,7 +140,7 @@ export class ResponseCache {
     let slots = 8;
     while (slots * MAX_LOAD < this.maxCount) slots *= 2;
     this.mask = slots - 1;
-    this.slotSeg = new Int32Array(slots).fill(-1);
+    this.slotSeg = new Int32Array(slots);
     this.slotOff = new Uint32Array(slots);
     this.slotHash = new Uint32Array(slots);
     this.indexBytes = slots * INDEX_BYTES_PER_SLOT;
@@ -184,9 +185,8 @@ export class ResponseCache {
       this.stats.misses++;
       return undefined;
     }
-    const seg = this.slotSeg[slot]!;
     const off = this.slotOff[slot]!;
-    const buf = this.segments[seg]!;
+    const buf = this.segments[this.slotSeg[slot]! - 1]!;
     const ttl = buf.readUInt32LE(off + R_TTL);
     const age = Math.floor((now - buf.readDoubleLE(off + R_STORED)) / 1000);
     if (age >= ttl + this.options.staleSeconds) {
@@ -309,8 +309,8 @@ export class ResponseCache {
     const mask = this.mask;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const seg = this.slotSeg[slot]!;
-      if (seg < 0) return -1;
-      if (this.slotHash[slot] === hash && this.keyEquals(this.segments[seg]!, this.slotOff[slot]!, key)) return slot;
+      if (seg === 0) return -1;
+      if (this.slotHash[slot] === hash && this.keyEquals(this.segments[seg - 1]!, this.slotOff[slot]!, key)) return slot;
     }
   }
 
@@ -325,25 +325,24 @@ export class ResponseCache {
   private slotOf(hash: number, seg: number, off: number): number {
     const mask = this.mask;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      if (this.slotSeg[slot] === seg && this.slotOff[slot] === off) return slot;
-      if (this.slotSeg[slot]! < 0) throw new Error('response cache index lost a record (bug)');
+      if (this.slotSeg[slot] === seg + 1 && this.slotOff[slot] === off) return slot;
+      if (this.slotSeg[slot] === 0) throw new Error('response cache index lost a record (bug)');
     }
   }
 
   private insertSlot(hash: number, seg: number, off: number): void {
     const mask = this.mask;
     let slot = hash & mask;
-    while (this.slotSeg[slot]! >= 0) slot = (slot + 1) & mask;
-    this.slotSeg[slot] = seg;
+    while (this.slotSeg[slot] !== 0) slot = (slot + 1) & mask;
+    this.slotSeg[slot] = seg + 1;
     this.slotOff[slot] = off;
     this.slotHash[slot] = hash;
   }
 
   /** Drops the record a slot points to: marked dead in its segment, its slot emptied. */
   private removeSlot(slot: number): void {
-    const seg = this.slotSeg[slot]!;
     const off = this.slotOff[slot]!;
-    const buf = this.segments[seg]!;
+    const buf = this.segments[this.slotSeg[slot]! - 1]!;
     buf[off + R_FLAGS] = 0;
     this.count--;
     this.liveBytes -= buf.readUInt32LE(off + R_SIZE);
@@ -353,7 +352,7 @@ export class ResponseCache {
   private unlink(slot: number): void {
     const mask = this.mask;
     let hole = slot;
-    for (let j = (hole + 1) & mask; this.slotSeg[j]! >= 0; j = (j + 1) & mask) {
+    for (let j = (hole + 1) & mask; this.slotSeg[j] !== 0; j = (j + 1) & mask) {
       const home = this.slotHash[j]! & mask;
       // Move j into the hole unless its home lies cyclically in (hole, j].
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
@@ -363,7 +362,7 @@ export class ResponseCache {
       this.slotHash[hole] = this.slotHash[j]!;
       hole = j;
     }
-    this.slotSeg[hole] = -1;
+    this.slotSeg[hole] = 0;
   }
 
   // ---- segments ----

@@ -43,7 +43,7 @@ export class VerdictCache {
   private readonly max: number;
   private readonly hash: (name: string) => number;
   private readonly mask: number;
-  /** Index slot → entry number, -1 when empty. */
+  /** Index slot → entry number + 1, 0 when empty (so the index is not written before use). */
   private readonly slots: Int32Array;
   private readonly hashes: Uint32Array;
   private readonly generations: Float64Array;
@@ -68,7 +68,7 @@ export class VerdictCache {
     let slots = 8;
     while (slots * MAX_LOAD < max) slots *= 2;
     this.mask = slots - 1;
-    this.slots = new Int32Array(slots).fill(-1);
+    this.slots = new Int32Array(slots);
     this.hashes = new Uint32Array(max);
     this.generations = new Float64Array(max);
     this.lengths = new Uint16Array(max);
@@ -124,8 +124,8 @@ export class VerdictCache {
     this.verdicts[entry] = verdict;
     this.writeName(entry, name);
     let slot = hash & this.mask;
-    while (this.slots[slot]! >= 0) slot = (slot + 1) & this.mask;
-    this.slots[slot] = entry;
+    while (this.slots[slot] !== 0) slot = (slot + 1) & this.mask;
+    this.slots[slot] = entry + 1;
     this.linkHead(entry);
   }
 
@@ -163,7 +163,7 @@ export class VerdictCache {
   private find(name: string, hash: number): number {
     const mask = this.mask;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
-      const entry = this.slots[slot]!;
+      const entry = this.slots[slot]! - 1;
       if (entry < 0) return -1;
       if (this.hashes[entry] === hash && this.nameEquals(entry, name)) return entry;
     }
@@ -173,8 +173,8 @@ export class VerdictCache {
     const mask = this.mask;
     for (let slot = this.hashes[entry]! & mask; ; slot = (slot + 1) & mask) {
       const found = this.slots[slot]!;
-      if (found === entry) return slot;
-      if (found < 0) throw new Error('verdict cache index lost an entry (bug)');
+      if (found === entry + 1) return slot;
+      if (found === 0) throw new Error('verdict cache index lost an entry (bug)');
     }
   }
 
@@ -182,14 +182,14 @@ export class VerdictCache {
   private unlinkSlot(slot: number): void {
     const mask = this.mask;
     let hole = slot;
-    for (let j = (hole + 1) & mask; this.slots[j]! >= 0; j = (j + 1) & mask) {
-      const home = this.hashes[this.slots[j]!]! & mask;
+    for (let j = (hole + 1) & mask; this.slots[j] !== 0; j = (j + 1) & mask) {
+      const home = this.hashes[this.slots[j]! - 1]! & mask;
       const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
       if (stays) continue;
       this.slots[hole] = this.slots[j]!;
       hole = j;
     }
-    this.slots[hole] = -1;
+    this.slots[hole] = 0;
   }
 
   private touch(entry: number): void {
