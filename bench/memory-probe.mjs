@@ -11,7 +11,7 @@
 // default is 1,000,000), then measures latency as the bench does (warm @10k, warm @50k, cold @10k)
 // and prints, per phase: RSS and peak RSS (VmHWM), heap used/total, external, event-loop delay
 // p99/max, and GC counts and pauses.
-import { createWriteStream, mkdirSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
@@ -41,6 +41,30 @@ const latencySeconds = Number(args['latency-seconds']);
 const nodeArgs = args['node-args'] === undefined ? FW_NODE_FLAGS : args['node-args'].split(' ').filter(Boolean);
 const fwArgs = args['fw-args'].split(' ').filter(Boolean);
 const log = (line = '') => process.stdout.write(`${line}\n`);
+
+/** RSS of a process by kind of mapping: brk heap (malloc), anonymous mappings by size, files. */
+function smapsSummary(pid) {
+  let text;
+  try {
+    text = readFileSync(`/proc/${pid}/smaps`, 'utf8');
+  } catch {
+    return null;
+  }
+  const out = {};
+  let kind = null;
+  for (const line of text.split('\n')) {
+    const head = /^([0-9a-f]+)-([0-9a-f]+) \S+ \S+ \S+ \S+\s*(.*)$/.exec(line);
+    if (head) {
+      const size = (parseInt(head[2], 16) - parseInt(head[1], 16)) / 2 ** 20;
+      const name = head[3].trim();
+      kind = name === '[heap]' ? 'brk heap' : name.startsWith('/') ? 'files' : name.startsWith('[') ? name : size >= 32 ? 'anon >= 32 MB' : size >= 1 ? 'anon 1-32 MB' : 'anon < 1 MB';
+      continue;
+    }
+    const rss = /^Rss:\s+(\d+) kB/.exec(line);
+    if (rss && kind) out[kind] = Math.round(((out[kind] ?? 0) + Number(rss[1]) / 1024) * 10) / 10;
+  }
+  return out;
+}
 
 async function main() {
   let upstream = null;
@@ -133,11 +157,13 @@ async function main() {
     }
   } finally {
     results.final = memoryMB(server.pid);
+    results.smaps = smapsSummary(server.pid);
     await server.stop();
     await upstream.stop();
     upstream = null;
   }
   log(`final: RSS ${results.final.rss} MB, peak ${results.final.hwm} MB`);
+  if (results.smaps) log(`RSS by mapping (MB): ${Object.entries(results.smaps).map(([k, v]) => `${k} ${v}`).join(', ')}`);
   if (args.json) writeFileSync(args.json, `${JSON.stringify({ ...results, samples }, null, 2)}\n`);
 }
 
