@@ -9,7 +9,7 @@
 // bench/lib/loop-delay-preload.mjs preloaded: event-loop delay at 1 ms resolution, heap split and GC
 // pauses every second; node flags: --node-args, default those of bench/lib/servers.mjs FW_NODE_FLAGS), fills it with a cold run of --cold-rate x --cold-seconds unique names (the
 // default is 1,000,000), then measures latency as the bench does (warm @10k, warm @50k, cold @10k)
-// and prints, per phase: RSS and peak RSS (VmHWM), heap used/total, external, event-loop delay
+// plus 10 s closed-loop warm and cold runs (-q 500, as the bench's probes), and prints, per phase: RSS and peak RSS (VmHWM), heap used/total, external, event-loop delay
 // p99/max, and GC counts and pauses.
 import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
@@ -115,6 +115,8 @@ async function main() {
     await sleep(1500);
     const runs = [
       ['cold-fill', () => dnsperf({ port: server.port, file: coldFile(coldRate * coldSeconds), qps: coldRate, outstanding: 500, serverPid: server.pid })],
+      ['warm-max', () => dnsperf({ port: server.port, file: warmFile(600_000), outstanding: 500, limitSec: 10, serverPid: server.pid })],
+      ['cold-max', () => dnsperf({ port: server.port, file: coldFile(400_000), outstanding: 500, limitSec: 10, serverPid: server.pid })],
       ['warm@10k', () => measureLatency({ port: server.port, serverPid: server.pid, makeFile: warmFile, rate: 10_000, seconds: latencySeconds, verboseFile: path.join(runDir, 'v.txt') })],
       ['warm@50k', () => measureLatency({ port: server.port, serverPid: server.pid, makeFile: warmFile, rate: 50_000, seconds: latencySeconds, verboseFile: path.join(runDir, 'v.txt') })],
       ['cold@10k', () => measureLatency({ port: server.port, serverPid: server.pid, makeFile: coldFile, rate: 10_000, seconds: latencySeconds, verboseFile: path.join(runDir, 'v.txt') })],
@@ -154,6 +156,8 @@ async function main() {
           `RSS ${row.rssMB} peak ${row.peakMB} MB heap ${row.heapUsedMaxMB}/${row.heapTotalMaxMB} ext ${row.externalMaxMB} MB | loop p99 ${row.loopDelayP99MaxMs} max ${row.loopDelayMaxMs} ms | ` +
           `gc minor ${row.gcMinor} (${row.gcMinorMs} ms) major ${row.gcMajor} (${row.gcMajorMs} ms) max pause ${row.gcMaxPauseMs} ms`,
       );
+      row.smaps = smapsSummary(server.pid);
+      log(`          RSS by mapping (MB): ${Object.entries(row.smaps ?? {}).filter(([, v]) => v >= 0.5).map(([k, v]) => `${k} ${v}`).join(', ')}`);
     }
   } finally {
     results.final = memoryMB(server.pid);
