@@ -468,6 +468,7 @@ async function main() {
   const growth = (lastRss - warmRss) / warmRss;
   // RSS slope after warm-up, MB per minute (least squares over the 5 s samples).
   const rssSlope = slope(samples.filter((s) => s.warm).map((s) => ({ x: s.at / 60, y: s.rss })));
+  const lateSlope = slope(samples.filter((s) => s.at >= SECONDS / 2).map((s) => ({ x: s.at / 60, y: s.rss })));
   const peakRss = alive ? rssMb(fw.child.pid, 'VmHWM') : NaN;
   const lossPct = (100 * stats.lost) / Math.max(1, stats.validSent);
   const durationS = (performance.now() - started) / 1000;
@@ -487,7 +488,7 @@ async function main() {
   console.log(`  malformed replies   ${stats.malformedReplies} (FORMERR/NOTIMP; short headers and responses get none)`);
   console.log(`  latency             p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, p99.9 ${percentile(sorted, 99.9).toFixed(2)} ms, max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1)} ms`);
   console.log(`  RSS                 first ${firstRss.toFixed(1)} MB, after warm-up ${warmRss.toFixed(1)} MB, last ${lastRss.toFixed(1)} MB, max ${maxRss.toFixed(1)} MB, peak (VmHWM) ${peakRss.toFixed(1)} MB, growth after warm-up ${(growth * 100).toFixed(1)} %`);
-  console.log(`  RSS slope           ${rssSlope.toFixed(3)} MB/min after warm-up (${samples.filter((s) => s.warm).length} samples)`);
+  console.log(`  RSS slope           ${rssSlope.toFixed(3)} MB/min after warm-up (${samples.filter((s) => s.warm).length} samples), ${lateSlope.toFixed(3)} MB/min over the second half`);
   console.log(`  unique cold names   ${stats.coldSent} (each forwarded once, then cached)`);
   console.log(`  upstream answered   ${upstream.answered()} UDP queries`);
   if (metrics) {
