@@ -17,7 +17,7 @@ import { readdirSync } from 'node:fs';
 import { findThroughput, measureLatency, dnsperf, MAX_LOSS_PCT } from './lib/dnsperf.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
-import { startDnsmasqPeer, startFraudwall, startUnboundPeer, startUpstream, SERVER_CORE, LOAD_CORE } from './lib/servers.mjs';
+import { startDnsmasqPeer, startFraudwall, startUnboundPeer, startUpstream, FW_NODE_FLAGS, SERVER_CORE, LOAD_CORE } from './lib/servers.mjs';
 import { busyProcesses, installCleanupHooks, machineInfo, memAvailableBytes, pinSelf, sleep, which } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -32,6 +32,9 @@ function usage(message) {
   process.stderr.write(
     'usage: node bench/run.mjs [--sizes 200000,1000000] [--duration 10] [--peers unbound,dnsmasq] [--quick]\n' +
       '                          [--fw-log-level info|warn] [--latency-seconds 3] [--keep-files] [--profile] [--wait-idle 30] [--fw-workers N]\n' +
+      '                          [--fw-node-args="--max-semi-space-size=2"] [--cold-names 1000000]\n' +
+      '  --cold-names N: after the cold search, top up to N unique cold names at 0.8x the cold rate (at most 180 s; default 1,000,000, 0 with --quick)\n' +
+      `  --fw-node-args: node flags fraudwall runs with (default "${FW_NODE_FLAGS.join(' ')}", as its launch line; "" for Node's defaults)\n` +
       '  --fw-workers N: run fraudwall with --workers N, pinned to cores 0..N-1 (so on a 2-core machine it shares core 1 with dnsperf)\n' +
       '  --wait-idle S: before each server, wait up to S seconds for other processes to leave the CPU (0: do not wait)\n' +
       '  --profile: run fraudwall under node --cpu-prof and print where its CPU time went (slows it a little)\n',
@@ -54,6 +57,8 @@ function options() {
         profile: { type: 'boolean', default: false },
         'wait-idle': { type: 'string', default: '30' },
         'fw-workers': { type: 'string', default: '1' },
+        'fw-node-args': { type: 'string' },
+        'cold-names': { type: 'string' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -78,7 +83,10 @@ function options() {
   if (!['debug', 'info', 'warn', 'error'].includes(parsed['fw-log-level'])) usage('--fw-log-level must be debug|info|warn|error');
   const fwWorkers = Number(parsed['fw-workers']);
   if (!Number.isInteger(fwWorkers) || fwWorkers < 1 || fwWorkers > 64) usage('--fw-workers must be 1..64');
-  return { fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
+  const fwNodeArgs = parsed['fw-node-args'] === undefined ? FW_NODE_FLAGS : parsed['fw-node-args'].split(' ').filter(Boolean);
+  const coldNames = Number(parsed['cold-names'] ?? (parsed.quick ? 0 : 1_000_000));
+  if (!Number.isInteger(coldNames) || coldNames < 0) usage('--cold-names must be a non-negative integer');
+  return { coldNames, fwNodeArgs, fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
 }
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -101,7 +109,7 @@ async function benchServer({ name, start, opts, warm, runDir }) {
     await sleep(500);
     const afterLoad = server.memory();
     result.rssAfterLoadMB = afterLoad.rss;
-    log(`    loaded in ${(result.loadMs / 1000).toFixed(2)} s${name === 'fraudwall' ? ` (blocklists loaded: ${result.listsLoadedMs} ms; first blocked answer ${(result.firstAnswerMs / 1000).toFixed(2)} s)` : ''}; RSS ${afterLoad.rss} MB`);
+    log(`    loaded in ${(result.loadMs / 1000).toFixed(2)} s${name === 'fraudwall' ? ` (blocklists loaded: ${result.listsLoadedMs} ms; first blocked answer ${(result.firstAnswerMs / 1000).toFixed(2)} s)` : ''}; RSS ${afterLoad.rss} MB (peak ${afterLoad.hwm} MB)${name === 'fraudwall' ? `; node flags: ${opts.fwNodeArgs.join(' ') || 'none'}` : ''}`);
 
     const warmFile = (lines) => writeFromPool(path.join(runDir, `warm-${name}.txt`), warm.pool, lines, Math.floor(Math.random() * warm.pool.length));
     const coldFile = (lines) => writeCold(path.join(runDir, `cold-${name}.txt`), lines);
@@ -116,6 +124,19 @@ async function benchServer({ name, start, opts, warm, runDir }) {
     log(`    cold mix (unique names, forwarded to the upstream):`);
     await sleep(1000);
     result.cold = await findThroughput({ port: server.port, serverPid: server.pid, makeFile: coldFile, duration: opts.duration, log });
+
+    // Peak RSS is to include a cold run of at least --cold-names unique names: top up what the search sent.
+    const short = opts.coldNames - (result.cold?.sent ?? 0);
+    if (short > 0 && result.cold?.qps) {
+      const rate = Math.round(result.cold.qps * 0.8);
+      const lines = Math.min(short, rate * 180);
+      await sleep(1000);
+      const fillFile = coldFile(lines);
+      const fill = await dnsperf({ port: server.port, file: fillFile, qps: rate, outstanding: 2000, limitSec: Math.ceil((lines / rate) * 1.5) + 5, serverPid: server.pid });
+      rmSync(fillFile, { force: true });
+      result.coldFill = { names: lines, rate, qps: fill.qps, lostPct: fill.lostPct };
+      log(`      cold fill: ${lines.toLocaleString('en')} more unique names at ${(rate / 1000).toFixed(1)}k q/s: got ${(fill.qps / 1000).toFixed(1)}k q/s, lost ${fill.lostPct?.toFixed(3)} %`);
+    }
 
     result.latency = {};
     const latencyRuns = [...LATENCY_RATES.map((rate) => ['warm', rate]), ['cold', LATENCY_RATES[0]]];
@@ -132,6 +153,8 @@ async function benchServer({ name, start, opts, warm, runDir }) {
       result.latency[`${mix}@${rate}`] = lat;
       log(`    latency ${mix} @ ${rate / 1000}k q/s for ${opts.latencySeconds} s: got ${(lat.achievedQps / 1000).toFixed(1)}k q/s, p50 ${fmtMs(lat.p50Ms)}, p99 ${fmtMs(lat.p99Ms)}, p99.9 ${fmtMs(lat.p999Ms)} (ms), lost ${lat.lostPct.toFixed(2)} %, cpu: core0 ${lat.cpu.server} % (server ${lat.cpu.serverProcess} %), core1 ${lat.cpu.load} %`);
     }
+    result.coldNamesSent = (result.cold?.sent ?? 0) + (result.coldFill?.names ?? 0) + (result.latency['cold@10000']?.sent ?? 0);
+    log(`    unique cold names sent: ${result.coldNamesSent.toLocaleString('en')}`);
     const afterRuns = server.memory();
     result.rssAfterRunsMB = afterRuns.rss;
     result.peakRssMB = afterRuns.hwm;
@@ -295,6 +318,7 @@ async function main() {
             heapMB: n >= BIG_SIZE ? 16384 : undefined,
             profileDir: opts.profile ? path.join(BENCH_DIR, `profile-${stamp}-${n}`) : undefined,
             workers: opts.fwWorkers,
+            baseNodeArgs: opts.fwNodeArgs,
             ...common,
           }),
       ],

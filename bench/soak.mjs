@@ -5,7 +5,11 @@
  * clean and malformed queries over UDP, some over TCP) for a fixed time, samples the server's RSS
  * every 5 s, and prints sent/answered, loss, latency percentiles and RSS figures.
  *
- *   npm run build && node bench/soak.mjs [--seconds 180] [--rate 5000] [--tcp-share 0.05] [--malformed-share 0.1]
+ *   npm run build && node bench/soak.mjs [--seconds 600] [--rate 5000] [--tcp-share 0.05] [--malformed-share 0.1]
+ *                                        [--blocked-share 0.3] [--cold-share 0.4] [--node-args="--max-semi-space-size=2"]
+ *
+ * Mixed load: blocked names, recurring clean names (warm) and names never asked before (cold: at the
+ * defaults 0.4 x 0.9 x 5000 q/s x 600 s = 1.08M unique names). Prints the RSS slope after warm-up.
  *
  * Exit code: 0 = fine; 1 = the server died, or RSS grew more than 20 % after warm-up, or more than
  * 1 % of valid queries went unanswered; 2 = usage error. Plain JavaScript on purpose (Node 20 runs
@@ -19,16 +23,19 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FW_NODE_FLAGS } from './lib/servers.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
 const { values: args } = parseArgs({
   options: {
-    seconds: { type: 'string', default: '180' },
+    seconds: { type: 'string', default: '600' },
     rate: { type: 'string', default: '5000' },
     'tcp-share': { type: 'string', default: '0.05' },
     'malformed-share': { type: 'string', default: '0.1' },
     'blocked-share': { type: 'string', default: '0.3' },
+    'cold-share': { type: 'string', default: '0.4' },
+    'node-args': { type: 'string' },
     'max-rss-growth': { type: 'string', default: '0.2' },
     help: { type: 'boolean', short: 'h' },
   },
@@ -42,8 +49,10 @@ const RATE = Number(args.rate);
 const TCP_SHARE = Number(args['tcp-share']);
 const MALFORMED_SHARE = Number(args['malformed-share']);
 const BLOCKED_SHARE = Number(args['blocked-share']);
+const COLD_SHARE = Number(args['cold-share']);
+const NODE_ARGS = args['node-args'] === undefined ? FW_NODE_FLAGS : args['node-args'].split(' ').filter(Boolean);
 const MAX_RSS_GROWTH = Number(args['max-rss-growth']);
-for (const [name, value] of Object.entries({ SECONDS, RATE, TCP_SHARE, MALFORMED_SHARE, BLOCKED_SHARE, MAX_RSS_GROWTH })) {
+for (const [name, value] of Object.entries({ SECONDS, RATE, TCP_SHARE, MALFORMED_SHARE, BLOCKED_SHARE, COLD_SHARE, MAX_RSS_GROWTH })) {
   if (!Number.isFinite(value) || value < 0) {
     process.stderr.write(`soak: ${name.toLowerCase()} must be a non-negative number\n`);
     process.exit(2);
@@ -55,6 +64,7 @@ if (SECONDS < 10 || SECONDS > 3600 || RATE < 1 || RATE > 100_000) {
 }
 
 const QUERY_TIMEOUT_MS = 3000;
+const RUN_TAG = Date.now().toString(36);
 const CLEAN_NAMES = 20_000; // a bounded name set, so caches reach a steady state
 const BLOCKED_NAMES = 5_000;
 const UDP_SOCKETS = 8;
@@ -165,15 +175,26 @@ async function startUpstream() {
 
 // ---------- fraudwall ----------
 
-function rssMb(pid) {
-  const match = /^VmRSS:\s+(\d+)\s+kB/m.exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
+function rssMb(pid, field = 'VmRSS') {
+  const match = new RegExp(`^${field}:\\s+(\\d+)\\s+kB`, 'm').exec(readFileSync(`/proc/${pid}/status`, 'utf8'));
   return match ? Number(match[1]) / 1024 : NaN;
+}
+
+/** Least-squares slope of y over x. */
+function slope(points) {
+  const n = points.length;
+  if (n < 2) return NaN;
+  const mx = points.reduce((t, p) => t + p.x, 0) / n;
+  const my = points.reduce((t, p) => t + p.y, 0) / n;
+  const sxy = points.reduce((t, p) => t + (p.x - mx) * (p.y - my), 0);
+  const sxx = points.reduce((t, p) => t + (p.x - mx) ** 2, 0);
+  return sxx === 0 ? NaN : sxy / sxx;
 }
 
 function startFraudwall(upstreamPort, listsDir) {
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lists', listsDir, '--upstream', `127.0.0.1:${upstreamPort}`, '--watch-lists', 'false'],
+    [...NODE_ARGS, CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lists', listsDir, '--upstream', `127.0.0.1:${upstreamPort}`, '--watch-lists', 'false'],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
   );
   const state = { child, exit: undefined, errors: [] };
@@ -220,6 +241,7 @@ const stats = {
   /** Replies to valid queries that came after they were given up as lost. */
   strayReplies: 0,
   tcpSent: 0,
+  coldSent: 0,
   latencies: new Float64Array(Math.ceil(SECONDS * RATE * 1.1) + 1000),
   latencyCount: 0,
 };
@@ -344,8 +366,8 @@ async function main() {
   writeFileSync(path.join(listsDir, 'soak.txt'), '# category: phishing\n*.soak-blocked.test\n');
   const upstream = await startUpstream();
   const fw = await startFraudwall(upstream.port, listsDir);
-  console.log(`soak: fraudwall pid ${fw.child.pid} on 127.0.0.1:${fw.dnsPort}, ${RATE} q/s for ${SECONDS} s ` +
-    `(blocked ${BLOCKED_SHARE}, malformed ${MALFORMED_SHARE}, TCP ${TCP_SHARE})`);
+  console.log(`soak: fraudwall pid ${fw.child.pid} on 127.0.0.1:${fw.dnsPort} (node ${process.version} ${NODE_ARGS.join(' ')}), ${RATE} q/s for ${SECONDS} s ` +
+    `(blocked ${BLOCKED_SHARE}, cold ${COLD_SHARE}, malformed ${MALFORMED_SHARE}, TCP ${TCP_SHARE})`);
 
   const udp = [];
   for (let i = 0; i < UDP_SOCKETS; i++) {
@@ -370,7 +392,7 @@ async function main() {
   let counter = 0;
   let nextSample = started + SAMPLE_EVERY_MS;
   let maxLagMs = 0;
-  const warmupUntil = started + Math.max(10_000, SECONDS * 100); // 10 % of the run, at least 10 s
+  const warmupUntil = started + Math.max(10_000, SECONDS * 150); // 15 % of the run (the caches fill), at least 10 s
 
   await new Promise((resolve) => {
     let lastTick = performance.now();
@@ -395,7 +417,10 @@ async function main() {
           continue;
         }
         const blocked = roll < MALFORMED_SHARE + BLOCKED_SHARE;
-        const name = blocked ? `b${counter % BLOCKED_NAMES}.soak-blocked.test` : `c${counter % CLEAN_NAMES}.soak-clean.example`;
+        // Cold: a name never asked before (every one forwarded and cached); warm: a recurring clean name.
+        const cold = !blocked && roll < MALFORMED_SHARE + BLOCKED_SHARE + COLD_SHARE;
+        if (cold) stats.coldSent++;
+        const name = blocked ? `b${counter % BLOCKED_NAMES}.soak-blocked.test` : cold ? `u${counter.toString(36)}-${RUN_TAG}.soak-cold.example` : `c${counter % CLEAN_NAMES}.soak-clean.example`;
         if (((Math.imul(counter, 40503) >>> 0) % 1000) / 1000 < TCP_SHARE) tcp[counter % TCP_CONNECTIONS].send(name, blocked);
         else udp[counter % UDP_SOCKETS].send(name, blocked);
       }
@@ -441,6 +466,10 @@ async function main() {
   const lastRss = Number.isNaN(finalRss) ? (rssValues[rssValues.length - 1] ?? NaN) : finalRss;
   const maxRss = Math.max(...rssValues, lastRss);
   const growth = (lastRss - warmRss) / warmRss;
+  // RSS slope after warm-up, MB per minute (least squares over the 5 s samples).
+  const rssSlope = slope(samples.filter((s) => s.warm).map((s) => ({ x: s.at / 60, y: s.rss })));
+  const lateSlope = slope(samples.filter((s) => s.at >= SECONDS / 2).map((s) => ({ x: s.at / 60, y: s.rss })));
+  const peakRss = alive ? rssMb(fw.child.pid, 'VmHWM') : NaN;
   const lossPct = (100 * stats.lost) / Math.max(1, stats.validSent);
   const durationS = (performance.now() - started) / 1000;
 
@@ -458,11 +487,14 @@ async function main() {
   console.log(`  valid answered      ${stats.validAnswered} (wrong ${stats.wrongAnswers}), lost ${stats.lost} = ${lossPct.toFixed(3)} %, late ${stats.strayReplies}`);
   console.log(`  malformed replies   ${stats.malformedReplies} (FORMERR/NOTIMP; short headers and responses get none)`);
   console.log(`  latency             p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, p99.9 ${percentile(sorted, 99.9).toFixed(2)} ms, max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1)} ms`);
-  console.log(`  RSS                 first ${firstRss.toFixed(1)} MB, after warm-up ${warmRss.toFixed(1)} MB, last ${lastRss.toFixed(1)} MB, max ${maxRss.toFixed(1)} MB, growth after warm-up ${(growth * 100).toFixed(1)} %`);
+  console.log(`  RSS                 first ${firstRss.toFixed(1)} MB, after warm-up ${warmRss.toFixed(1)} MB, last ${lastRss.toFixed(1)} MB, max ${maxRss.toFixed(1)} MB, peak (VmHWM) ${peakRss.toFixed(1)} MB, growth after warm-up ${(growth * 100).toFixed(1)} %`);
+  console.log(`  RSS slope           ${rssSlope.toFixed(3)} MB/min after warm-up (${samples.filter((s) => s.warm).length} samples), ${lateSlope.toFixed(3)} MB/min over the second half`);
+  console.log(`  unique cold names   ${stats.coldSent} (each forwarded once, then cached)`);
   console.log(`  upstream answered   ${upstream.answered()} UDP queries`);
   if (metrics) {
     console.log(`  server metrics      queries ${sum('fraudwall_queries_total')}, malformed ${sum('fraudwall_malformed_queries_total')}, ` +
-      `shed ${sum('fraudwall_shed_queries_total')}, upstream errors ${sum('fraudwall_upstream_errors_total')}, cache hits ${sum('fraudwall_cache_hits_total')}`);
+      `shed ${sum('fraudwall_shed_queries_total')}, upstream errors ${sum('fraudwall_upstream_errors_total')}, cache hits ${sum('fraudwall_cache_hits_total')}, ` +
+      `cache entries ${sum('fraudwall_cache_entries')} (${(sum('fraudwall_cache_bytes') / 2 ** 20).toFixed(1)} MB), heap used ${(sum('nodejs_heap_size_used_bytes') / 2 ** 20).toFixed(1)} MB`);
   }
   console.log(`  driver max tick lag ${maxLagMs.toFixed(0)} ms`);
   console.log(`  server              ${alive ? 'alive' : 'DEAD'}${fw.errors.length > 0 ? `, ${fw.errors.length} error log line(s): ${fw.errors[0]}` : ''}`);

@@ -214,6 +214,8 @@ export async function findThroughput({ port, serverPid, makeFile, duration, log,
     maxForeignPct: Math.max(0, ...[probe, ...runs].map((r) => foreignLoad(r) ?? 0)),
     best: best && { target: best.target, qps: best.qps, lostPct: best.lostPct, failPct: best.failPct, avgLatencyMs: best.avgLatencyMs, maxLatencyMs: best.maxLatencyMs, rcodes: best.rcodes, cpu: best.cpu },
     probe: { qps: probe.qps, lostPct: probe.lostPct, avgLatencyMs: probe.avgLatencyMs, rcodes: probe.rcodes, seconds: probeSec, cpu: probe.cpu },
+    /** Queries sent over the probe and every run (for the cold mix: unique names the server saw). */
+    sent: [probe, ...runs].reduce((sum, r) => sum + (r.sent ?? 0), 0),
     tried,
   };
 }

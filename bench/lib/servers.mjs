@@ -7,6 +7,14 @@ import { pollUntilAnswer, queryOnce, RCODE } from './dns.mjs';
 import { freePort, memoryMB, spawnTracked, stopChild } from './util.mjs';
 import { ZONE } from './gen.mjs';
 
+/**
+ * V8 flags fraudwall is launched with (the same as its launch line should carry; see bench/README.md,
+ * "Node flags"): a young generation capped at 2 MB semi-spaces. Without it Node 24 grows the young
+ * generation to 128 MB under a cold run (high allocation rate), which was most of the peak RSS.
+ * `--fw-node-args` replaces them ("" for Node's defaults).
+ */
+export const FW_NODE_FLAGS = ['--max-semi-space-size=2'];
+
 export const SERVER_CORE = 0;
 export const LOAD_CORE = 1;
 
@@ -119,7 +127,7 @@ async function startMeasured({ name, cmd, args, port, blockedName, env, onLine, 
 }
 
 /** fraudwall serve, with the flags the benchmark requires. */
-export async function startFraudwall({ root, lists, stateDir, upstreamPort, blockedName, logLevel, heapMB, profileDir, nodeArgs: extraNodeArgs = [], workers = 1 }) {
+export async function startFraudwall({ root, lists, stateDir, upstreamPort, blockedName, logLevel, heapMB, profileDir, nodeArgs: extraNodeArgs = [], baseNodeArgs = FW_NODE_FLAGS, extraFlags = [], workers = 1 }) {
   const port = await freePort();
   const httpPort = await freePort();
   const flags = [
@@ -131,8 +139,10 @@ export async function startFraudwall({ root, lists, stateDir, upstreamPort, bloc
     '--rate-limit', '0',
     '--log-level', logLevel,
     '--workers', String(workers),
+    ...extraFlags,
   ];
-  const nodeArgs = heapMB ? [`--max-old-space-size=${heapMB}`] : [];
+  const nodeArgs = [...baseNodeArgs];
+  if (heapMB) nodeArgs.push(`--max-old-space-size=${heapMB}`);
   if (profileDir) nodeArgs.push('--cpu-prof', `--cpu-prof-dir=${profileDir}`);
   nodeArgs.push(...extraNodeArgs);
   const events = { readyMs: null, listsLoadedMs: null, entries: null, linesAfterReady: [] };

@@ -138,7 +138,7 @@ export async function startControlPlane(
 
     const started = performance.now();
     const initial = await loadInitialLists(config, state, urlSources, logger);
-    const verdictCache = new VerdictCache({ max: options.verdictCacheSize });
+    const verdictCache = new VerdictCache({ verdictCacheSize: options.verdictCacheSize });
     // splice: the closures below keep `initial` alive; the first lists must not stay pinned after a reload.
     const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger);
     registry.onChange((records, generation) =>

@@ -71,15 +71,9 @@ function openQueryLog(config: Config, metrics: Metrics, logger: Logger): QueryLo
 
 function createResponseCache(config: Config, metrics: Metrics): ResponseCache | undefined {
   if (config.cacheSize === 0) return undefined;
-  const cache = new ResponseCache({
-    maxEntries: config.cacheSize,
-    maxBytes: config.cacheMaxBytes,
-    minTtl: config.cacheMinTtl,
-    maxTtl: config.cacheMaxTtl,
-    maxNegativeTtl: config.cacheMaxNegativeTtl,
-    staleSeconds: config.serveStaleSeconds,
-  });
+  const cache = new ResponseCache(config);
   metrics.watchResponseCache(() => ({ ...cache.stats, entries: cache.size, bytes: cache.bytes }));
+  metrics.memory.responseCacheBytes = () => cache.reservedBytes;
   return cache;
 }
 
@@ -137,6 +131,7 @@ export async function startDataPlane(
   };
   try {
     metrics.watchVerdictCache(() => policy.verdictCache);
+    metrics.memory.policyBytes = () => policy.store.current.byteSize;
     const forwarder = createForwarder(config, metrics);
     stoppers.push(() => forwarder.close());
     const loopGuard = new LoopGuard(forwarder, logger, {

@@ -1,6 +1,6 @@
 // The composition root. One process (--workers 1) runs the control plane and the data plane side by
 // side on one PolicyStore; with --workers N the primary runs the control plane and N cluster workers
-// run the data plane (src/cluster/).
+// run the data plane (src/app/cluster/).
 import { startCluster } from './cluster/primary.js';
 import type { Config } from '../config/load-config.js';
 import { startDataPlane } from './data-plane.js';

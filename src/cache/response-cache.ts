@@ -1,51 +1,45 @@
-import { LRUCache } from 'lru-cache';
 import { FLAG_CD, FLAG_RD, FLAG_TC, HEADER_SIZE, Rcode, type ParsedQuery } from '../dns/wire.js';
 import { layoutOf } from './answer-layout.js';
+import type { Config } from '../config/options.js';
 
-export interface ResponseCacheOptions {
-  readonly maxEntries: number;
-  readonly maxBytes: number;
-  /** TTL clamps in seconds: an answer is kept at least minTtl and at most maxTtl. */
-  readonly minTtl: number;
-  readonly maxTtl: number;
-  readonly maxNegativeTtl: number;
-  /** How long past expiry an entry may still be served stale (RFC 8767); 0 disables serve-stale. */
-  readonly staleSeconds: number;
+/**
+ * The cache's section of the settings: cache-size, cache-max-bytes, the TTL clamps cache-min-ttl,
+ * cache-max-ttl and cache-max-negative-ttl, and serve-stale-seconds (0 disables serve-stale).
+ */
+export type ResponseCacheOptions = Pick<
+  Config,
+  'cacheSize' | 'cacheMaxBytes' | 'cacheMinTtl' | 'cacheMaxTtl' | 'cacheMaxNegativeTtl' | 'serveStaleSeconds'
+>;
+
+/** For tests: a hash to force collisions, a segment size to make eviction visible with few entries. */
+export interface ResponseCacheInternals {
+  readonly hash?: (key: string) => number;
+  readonly segmentBytes?: number;
 }
 
 /**
- * A stored answer, packed into one Latin-1 string: the message without its OPT record
- * (`length` bytes), then per TTL field 6 bytes: its offset (16 bits) and the original TTL (32 bits).
- * One string per entry costs a fraction of a Buffer plus a typed array (each a JS object with its
- * own backing store), which is what bounds how many answers fit in --cache-max-bytes honestly.
+ * One cached answer as found by `lookup`: where its bytes are and what is needed to render it.
+ * A fresh lookup points into the cache's own memory and is valid until the next `store` (render it
+ * at once); a stale one carries a private copy, so it can be rendered after waiting for an upstream.
  */
-export interface CacheEntry {
-  readonly data: string;
-  readonly length: number;
-  readonly arcountWithoutOpt: number;
-  readonly storedAt: number;
-  /** Seconds the entry is fresh. */
-  readonly ttl: number;
-  hits: number;
-  prefetching: boolean;
-}
-
 export interface CacheLookup {
-  readonly entry: CacheEntry;
   /** Whole seconds since the entry was stored. */
   readonly age: number;
   readonly fresh: boolean;
+  /** Seconds the entry is fresh. */
+  readonly ttl: number;
+  /** Fresh hits of the entry so far (including this one). */
+  readonly hits: number;
+  /** Holds the message without OPT at [start, start + length), then 6 bytes per TTL field (offset u16, TTL u32). */
+  readonly buf: Buffer;
+  readonly start: number;
+  readonly length: number;
+  readonly ttlFields: number;
+  readonly arcountWithoutOpt: number;
 }
 
 /** TTL of a stale answer (RFC 8767 §4 recommends 30 s). */
 export const STALE_TTL = 30;
-
-/**
- * Per-entry overhead counted against maxBytes besides the packed data: the entry object, the
- * string header, the key string and lru-cache's bookkeeping (measured at 300–400 bytes; rounded up).
- */
-const ENTRY_OVERHEAD = 400;
-const TTL_FIELD_BYTES = 6;
 
 export interface CacheStats {
   hits: number;
@@ -55,31 +49,128 @@ export interface CacheStats {
   inserts: number;
 }
 
+const TTL_FIELD_BYTES = 6;
+
+// A record in a segment: a 32-byte header, the key (Latin-1), the message without OPT, its TTL fields.
+const R_SIZE = 0; // u32 whole record
+const R_HASH = 4; // u32
+const R_FLAGS = 8; // u8
+const R_KEYLEN = 10; // u16
+const R_DATALEN = 12; // u16
+const R_TTLFIELDS = 14; // u16
+const R_ARCOUNT = 16; // u16
+const R_HITS = 18; // u16, saturating
+const R_TTL = 20; // u32
+const R_STORED = 24; // f64 (performance.now() ms)
+const R_HEADER = 32;
+const LIVE = 1;
+const REFERENCED = 2;
+
+/** Segments an arena is cut into: eviction frees (or compacts) one at a time. */
+const SEGMENTS = 64;
+const MIN_SEGMENT = 16 * 1024;
+/** Index slots per entry at most 0.7 full; a bound of bytes per entry keeps the index a fraction of cacheMaxBytes. */
+const MAX_LOAD = 0.7;
+const MIN_BYTES_PER_ENTRY = 128;
+const INDEX_BYTES_PER_SLOT = 12;
+
+/** Seeded per process: a flood of crafted names cannot aim at one chain of the index. */
+const HASH_SEED = (Math.random() * 0x100000000) >>> 0;
+
+/** 32-bit hash of a Latin-1 key; -1 when the key has a character beyond Latin-1 (never cached). */
+function hashKey(key: string): number {
+  let h = HASH_SEED ^ key.length;
+  for (let i = 0; i < key.length; i++) {
+    const c = key.charCodeAt(i);
+    if (c > 0xff) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
+
 /**
  * The response cache: upstream answers keyed by name, type, class and the DO and CD bits, bounded
- * by entries and bytes (lru-cache). A hit is rendered by copying the stored bytes and patching
- * them in place — client ID, client question (its 0x20 case), RD bit, TTLs decremented by age —
- * and appending the client's own OPT record, never the cached one (NSID, COOKIE, padding and EDE
- * are per hop; a client without EDNS gets none).
+ * by entries and by bytes. A hit is rendered by copying the stored bytes and patching them in
+ * place — client ID, client question (its 0x20 case), RD bit, TTLs decremented by age — and
+ * appending the client's own OPT record, never the cached one (NSID, COOKIE, padding and EDE are
+ * per hop; a client without EDNS gets none).
+ *
+ * Memory: nothing per entry lives on the JS heap. Answers sit in up to 64 preallocated segments
+ * (Buffers allocated when first needed) as records written back to back; an open-addressing index
+ * in typed arrays maps the key's hash to a record, and a hit compares the whole key, so a hash
+ * collision is only a longer probe. Index and segments together never exceed cacheMaxBytes, so
+ * --cache-max-bytes bounds real memory. Eviction is FIFO by segment with a second chance: when a
+ * segment is reused, records hit since it was last reused (and not expired) are compacted to its
+ * front and stay; the rest are dropped.
  */
 export class ResponseCache {
-  private readonly lru: LRUCache<string, CacheEntry>;
   readonly stats: CacheStats = { hits: 0, misses: 0, stale: 0, prefetches: 0, inserts: 0 };
+  private readonly hash: (key: string) => number;
+  private readonly maxCount: number;
+  private readonly mask: number;
+  /** Segment + 1 of the record a slot points to; 0 = empty (so the index is not written before use). */
+  private readonly slotSeg: Int32Array;
+  private readonly slotOff: Uint32Array;
+  private readonly slotHash: Uint32Array;
+  private readonly segmentBytes: number;
+  private readonly segments: (Buffer | undefined)[];
+  private readonly used: Uint32Array;
+  /** Where the next sweep of a segment starts: records before it survived the sweep in progress. */
+  private readonly sweepFrom: Uint32Array;
+  /** In-use segments, oldest first (a ring). */
+  private readonly order: Int32Array;
+  private orderHead = 0;
+  private orderLength = 0;
+  private readonly free: Int32Array;
+  private freeCount = 0;
+  private write = -1;
+  private count = 0;
+  private liveBytes = 0;
+  private readonly indexBytes: number;
 
-  constructor(private readonly options: ResponseCacheOptions) {
-    this.lru = new LRUCache<string, CacheEntry>({
-      max: options.maxEntries,
-      maxSize: options.maxBytes,
-      sizeCalculation: (entry) => entry.data.length + ENTRY_OVERHEAD,
-    });
+  constructor(private readonly options: ResponseCacheOptions, internals: ResponseCacheInternals = {}) {
+    this.hash = internals.hash ?? hashKey;
+    this.maxCount = Math.max(1, Math.min(options.cacheSize, Math.floor(options.cacheMaxBytes / MIN_BYTES_PER_ENTRY)));
+    let slots = 8;
+    while (slots * MAX_LOAD < this.maxCount) slots *= 2;
+    this.mask = slots - 1;
+    this.slotSeg = new Int32Array(slots);
+    this.slotOff = new Uint32Array(slots);
+    this.slotHash = new Uint32Array(slots);
+    this.indexBytes = slots * INDEX_BYTES_PER_SLOT;
+    // Segments of at least MIN_SEGMENT, unless the whole bound is smaller: the bound always wins
+    // (an answer larger than a segment is simply not cached).
+    const arena = Math.max(0, options.cacheMaxBytes - this.indexBytes);
+    this.segmentBytes = internals.segmentBytes ?? Math.max(Math.min(MIN_SEGMENT, arena), Math.floor(arena / SEGMENTS));
+    const segmentCount = this.segmentBytes > 0 ? Math.max(1, Math.floor(arena / this.segmentBytes)) : 1;
+    this.segments = new Array<Buffer | undefined>(segmentCount).fill(undefined);
+    this.used = new Uint32Array(segmentCount);
+    this.sweepFrom = new Uint32Array(segmentCount);
+    this.order = new Int32Array(segmentCount);
+    this.free = new Int32Array(segmentCount);
+    for (let s = segmentCount - 1; s >= 0; s--) this.free[this.freeCount++] = s;
   }
 
+  /** Answers held. */
   get size(): number {
-    return this.lru.size;
+    return this.count;
   }
 
+  /** Bytes of the answers held (their records) plus the index. */
   get bytes(): number {
-    return this.lru.calculatedSize;
+    return this.liveBytes + this.indexBytes;
+  }
+
+  /** Memory the cache has taken so far: the segments allocated and the index (never more than cacheMaxBytes). */
+  get reservedBytes(): number {
+    let allocated = 0;
+    for (const segment of this.segments) if (segment !== undefined) allocated += segment.length;
+    return allocated + this.indexBytes;
   }
 
   static key(query: ParsedQuery): string {
@@ -89,25 +180,36 @@ export class ResponseCache {
   }
 
   lookup(key: string, now: number): CacheLookup | undefined {
-    const entry = this.lru.get(key);
-    if (entry === undefined) {
+    const hash = this.hash(key);
+    const slot = hash < 0 ? -1 : this.find(key, hash >>> 0);
+    if (slot < 0) {
       this.stats.misses++;
       return undefined;
     }
-    const age = Math.floor((now - entry.storedAt) / 1000);
-    if (age >= entry.ttl + this.options.staleSeconds) {
-      this.lru.delete(key);
+    const off = this.slotOff[slot]!;
+    const buf = this.segments[this.slotSeg[slot]! - 1]!;
+    const ttl = buf.readUInt32LE(off + R_TTL);
+    const age = Math.floor((now - buf.readDoubleLE(off + R_STORED)) / 1000);
+    if (age >= ttl + this.options.serveStaleSeconds) {
+      this.removeSlot(slot);
       this.stats.misses++;
       return undefined;
     }
-    const fresh = age < entry.ttl;
-    if (fresh) {
+    const start = off + R_HEADER + buf.readUInt16LE(off + R_KEYLEN);
+    const length = buf.readUInt16LE(off + R_DATALEN);
+    const ttlFields = buf.readUInt16LE(off + R_TTLFIELDS);
+    const arcountWithoutOpt = buf.readUInt16LE(off + R_ARCOUNT);
+    let hits = buf.readUInt16LE(off + R_HITS);
+    if (age < ttl) {
       this.stats.hits++;
-      entry.hits++;
-    } else {
-      this.stats.misses++;
+      if (hits < 0xffff) buf.writeUInt16LE(++hits, off + R_HITS);
+      buf[off + R_FLAGS] = LIVE | REFERENCED;
+      return { age, fresh: true, ttl, hits, buf, start, length, ttlFields, arcountWithoutOpt };
     }
-    return { entry, age, fresh };
+    this.stats.misses++;
+    // Stale: the caller may wait for an upstream before rendering it, while stores move records.
+    const copy = Buffer.from(buf.subarray(start, start + length + ttlFields * TTL_FIELD_BYTES));
+    return { age, fresh: false, ttl, hits, buf: copy, start: 0, length, ttlFields, arcountWithoutOpt };
   }
 
   /** Stores an upstream answer if it is cacheable; returns whether it was stored. */
@@ -116,14 +218,16 @@ export class ResponseCache {
     const flags = answer.readUInt16BE(2);
     const rcode = flags & 0xf;
     if ((flags & FLAG_TC) !== 0 || (rcode !== Rcode.NOERROR && rcode !== Rcode.NXDOMAIN)) return false;
+    const hash = this.hash(key);
+    if (hash < 0 || key.length > 0xffff) return false;
     const layout = layoutOf(answer);
     if (layout === undefined) return false;
     let ttl: number;
     if (rcode === Rcode.NOERROR && layout.answerCount > 0 && layout.minAnswerTtl !== undefined) {
-      ttl = Math.min(Math.max(layout.minAnswerTtl, this.options.minTtl), this.options.maxTtl);
+      ttl = Math.min(Math.max(layout.minAnswerTtl, this.options.cacheMinTtl), this.options.cacheMaxTtl);
     } else if (layout.negativeTtl !== undefined) {
       // NXDOMAIN or NODATA: RFC 2308 §5, bounded by our own ceiling for negative answers.
-      ttl = Math.min(Math.max(layout.negativeTtl, this.options.minTtl), this.options.maxNegativeTtl);
+      ttl = Math.min(Math.max(layout.negativeTtl, this.options.cacheMinTtl), this.options.cacheMaxNegativeTtl);
     } else {
       return false; // a negative answer without SOA says nothing about how long it holds
     }
@@ -131,18 +235,44 @@ export class ResponseCache {
 
     const [optStart, optEnd] = layout.opt ?? [answer.length, answer.length];
     const length = answer.length - (optEnd - optStart);
-    const packed = Buffer.allocUnsafe(length + layout.ttlOffsets.length * TTL_FIELD_BYTES);
-    answer.copy(packed, 0, 0, optStart);
-    answer.copy(packed, optStart, optEnd);
-    let at = length;
+    const ttlFields = layout.ttlOffsets.length;
+    const size = R_HEADER + key.length + length + ttlFields * TTL_FIELD_BYTES;
+    if (size > this.segmentBytes || length > 0xffff || ttlFields > 0xffff) return false;
+
+    const existing = this.find(key, hash >>> 0);
+    if (existing >= 0) this.removeSlot(existing);
+    if (!this.makeRoom(size)) return false;
+
+    const seg = this.write;
+    const buf = this.segments[seg]!;
+    const off = this.used[seg]!;
+    this.used[seg] = off + size;
+    buf.writeUInt32LE(size, off + R_SIZE);
+    buf.writeUInt32LE(hash >>> 0, off + R_HASH);
+    buf[off + R_FLAGS] = LIVE;
+    buf.writeUInt16LE(key.length, off + R_KEYLEN);
+    buf.writeUInt16LE(length, off + R_DATALEN);
+    buf.writeUInt16LE(ttlFields, off + R_TTLFIELDS);
+    buf.writeUInt16LE(answer.readUInt16BE(10) - (layout.opt ? 1 : 0), off + R_ARCOUNT);
+    buf.writeUInt16LE(0, off + R_HITS);
+    buf.writeUInt32LE(ttl, off + R_TTL);
+    buf.writeDoubleLE(now, off + R_STORED);
+    let at = off + R_HEADER;
+    for (let i = 0; i < key.length; i++) buf[at++] = key.charCodeAt(i);
+    const data = at;
+    answer.copy(buf, at, 0, optStart);
+    at += optStart;
+    answer.copy(buf, at, optEnd);
+    at = data + length;
     for (const offset of layout.ttlOffsets) {
       const shifted = offset > optStart ? offset - (optEnd - optStart) : offset;
-      at = packed.writeUInt16BE(shifted, at);
-      at = packed.writeUInt32BE(packed.readUInt32BE(shifted), at);
+      buf.writeUInt16BE(shifted, at);
+      buf.writeUInt32BE(buf.readUInt32BE(data + shifted), at + 2);
+      at += TTL_FIELD_BYTES;
     }
-    const arcount = answer.readUInt16BE(10) - (layout.opt ? 1 : 0);
-    const data = packed.toString('latin1');
-    this.lru.set(key, { data, length, arcountWithoutOpt: arcount, storedAt: now, ttl, hits: 0, prefetching: false });
+    this.insertSlot(hash >>> 0, seg, off);
+    this.count++;
+    this.liveBytes += size;
     this.stats.inserts++;
     return true;
   }
@@ -152,27 +282,173 @@ export class ResponseCache {
    * client (undefined when it sent no EDNS); `stale` renders every TTL as STALE_TTL.
    */
   render(lookup: CacheLookup, packet: Buffer, query: ParsedQuery, opt: Buffer | undefined, stale: boolean): Buffer {
-    const { entry, age } = lookup;
-    const { data, length } = entry;
+    const { buf, start, length, age } = lookup;
     const out = Buffer.allocUnsafe(length + (opt?.length ?? 0));
-    out.write(data, 0, length, 'latin1');
+    buf.copy(out, 0, start, start + length);
     out.writeUInt16BE(query.id, 0);
     out.writeUInt16BE((out.readUInt16BE(2) & ~FLAG_RD) | (query.flags & FLAG_RD), 2);
     packet.copy(out, HEADER_SIZE, HEADER_SIZE, query.questionEnd);
-    for (let at = length; at < data.length; at += TTL_FIELD_BYTES) {
-      const offset = (data.charCodeAt(at) << 8) | data.charCodeAt(at + 1);
-      const original =
-        data.charCodeAt(at + 2) * 0x1000000 + ((data.charCodeAt(at + 3) << 16) | (data.charCodeAt(at + 4) << 8) | data.charCodeAt(at + 5));
-      const remaining = Math.min(original, entry.ttl) - age;
+    const end = start + length + lookup.ttlFields * TTL_FIELD_BYTES;
+    for (let at = start + length; at < end; at += TTL_FIELD_BYTES) {
+      const offset = buf.readUInt16BE(at);
+      const remaining = Math.min(buf.readUInt32BE(at + 2), lookup.ttl) - age;
       out.writeUInt32BE(stale ? STALE_TTL : remaining > 0 ? remaining : 0, offset);
     }
-    out.writeUInt16BE(entry.arcountWithoutOpt + (opt ? 1 : 0), 10);
+    out.writeUInt16BE(lookup.arcountWithoutOpt + (opt ? 1 : 0), 10);
     if (opt) opt.copy(out, length);
     return out;
   }
 
   /** Seconds of freshness left, for prefetch decisions. */
   remaining(lookup: CacheLookup): number {
-    return lookup.entry.ttl - lookup.age;
+    return lookup.ttl - lookup.age;
+  }
+
+  // ---- index: open addressing, linear probing, backward-shift deletion ----
+
+  private find(key: string, hash: number): number {
+    const mask = this.mask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const seg = this.slotSeg[slot]!;
+      if (seg === 0) return -1;
+      if (this.slotHash[slot] === hash && this.keyEquals(this.segments[seg - 1]!, this.slotOff[slot]!, key)) return slot;
+    }
+  }
+
+  private keyEquals(buf: Buffer, off: number, key: string): boolean {
+    if (buf.readUInt16LE(off + R_KEYLEN) !== key.length) return false;
+    const at = off + R_HEADER;
+    for (let i = 0; i < key.length; i++) if (buf[at + i] !== key.charCodeAt(i)) return false;
+    return true;
+  }
+
+  /** The slot pointing at the record at (seg, off), which must be indexed. */
+  private slotOf(hash: number, seg: number, off: number): number {
+    const mask = this.mask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      if (this.slotSeg[slot] === seg + 1 && this.slotOff[slot] === off) return slot;
+      if (this.slotSeg[slot] === 0) throw new Error('response cache index lost a record (bug)');
+    }
+  }
+
+  private insertSlot(hash: number, seg: number, off: number): void {
+    const mask = this.mask;
+    let slot = hash & mask;
+    while (this.slotSeg[slot] !== 0) slot = (slot + 1) & mask;
+    this.slotSeg[slot] = seg + 1;
+    this.slotOff[slot] = off;
+    this.slotHash[slot] = hash;
+  }
+
+  /** Drops the record a slot points to: marked dead in its segment, its slot emptied. */
+  private removeSlot(slot: number): void {
+    const off = this.slotOff[slot]!;
+    const buf = this.segments[this.slotSeg[slot]! - 1]!;
+    buf[off + R_FLAGS] = 0;
+    this.count--;
+    this.liveBytes -= buf.readUInt32LE(off + R_SIZE);
+    this.unlink(slot);
+  }
+
+  private unlink(slot: number): void {
+    const mask = this.mask;
+    let hole = slot;
+    for (let j = (hole + 1) & mask; this.slotSeg[j] !== 0; j = (j + 1) & mask) {
+      const home = this.slotHash[j]! & mask;
+      // Move j into the hole unless its home lies cyclically in (hole, j].
+      const stays = hole <= j ? hole < home && home <= j : hole < home || home <= j;
+      if (stays) continue;
+      this.slotSeg[hole] = this.slotSeg[j]!;
+      this.slotOff[hole] = this.slotOff[j]!;
+      this.slotHash[hole] = this.slotHash[j]!;
+      hole = j;
+    }
+    this.slotSeg[hole] = 0;
+  }
+
+  // ---- segments ----
+
+  /** Makes the write segment able to take `size` more bytes and the count one more entry. */
+  private makeRoom(size: number): boolean {
+    const segmentCount = this.segments.length;
+    // Over the entry bound: sweep the oldest segment, freeing a small batch of entries at a time.
+    const batch = Math.max(1, Math.ceil(this.maxCount / 32));
+    for (let guard = 0; this.count >= this.maxCount && guard <= 2 * segmentCount; guard++) {
+      const oldest = this.order[this.orderHead]!;
+      const swept = this.compact(oldest, batch);
+      if (!swept) continue; // it still holds records not looked at: it stays the oldest
+      this.orderHead = (this.orderHead + 1) % segmentCount;
+      this.orderLength--;
+      if (oldest !== this.write && this.used[oldest] === 0) this.free[this.freeCount++] = oldest;
+      else this.pushOrder(oldest);
+    }
+    if (this.count >= this.maxCount) return false;
+    if (this.write >= 0 && this.used[this.write]! + size <= this.segmentBytes) return true;
+    for (let guard = 0; guard <= 2 * segmentCount; guard++) {
+      let seg: number;
+      if (this.freeCount > 0) {
+        seg = this.free[--this.freeCount]!;
+        this.segments[seg] ??= Buffer.allocUnsafeSlow(this.segmentBytes);
+        this.used[seg] = 0;
+        this.sweepFrom[seg] = 0;
+      } else {
+        seg = this.order[this.orderHead]!;
+        this.orderHead = (this.orderHead + 1) % segmentCount;
+        this.orderLength--;
+        this.compact(seg, Infinity);
+      }
+      this.pushOrder(seg);
+      this.write = seg;
+      if (this.used[seg]! + size <= this.segmentBytes) return true;
+    }
+    return false;
+  }
+
+  private pushOrder(seg: number): void {
+    this.order[(this.orderHead + this.orderLength) % this.segments.length] = seg;
+    this.orderLength++;
+  }
+
+  /**
+   * Sweeps a segment with a second chance, from where its last partial sweep stopped: a live record
+   * hit since the last sweep, and not expired, moves down to the survivors (its REFERENCED bit
+   * cleared); others leave the index, until `limit` have left (expired ones leave regardless).
+   * Records after that are only moved down. Returns whether the sweep reached the segment's end.
+   */
+  private compact(seg: number, limit: number): boolean {
+    const buf = this.segments[seg]!;
+    const end = this.used[seg]!;
+    const now = performance.now();
+    const stale = this.options.serveStaleSeconds;
+    let evicted = 0;
+    let stoppedAt = -1;
+    let to = this.sweepFrom[seg]!;
+    for (let off = to; off < end; ) {
+      const size = buf.readUInt32LE(off + R_SIZE);
+      const flags = buf[off + R_FLAGS]!;
+      if ((flags & LIVE) !== 0) {
+        const hash = buf.readUInt32LE(off + R_HASH);
+        const slot = this.slotOf(hash, seg, off);
+        const expired = (now - buf.readDoubleLE(off + R_STORED)) / 1000 >= buf.readUInt32LE(off + R_TTL) + stale;
+        const sweeping = evicted < limit;
+        if (!sweeping && stoppedAt < 0) stoppedAt = to;
+        if (expired || (sweeping && (flags & REFERENCED) === 0)) {
+          buf[off + R_FLAGS] = 0;
+          this.count--;
+          this.liveBytes -= size;
+          this.unlink(slot);
+          evicted++;
+        } else {
+          if (to !== off) buf.copyWithin(to, off, off + size);
+          if (sweeping) buf[to + R_FLAGS] = LIVE;
+          this.slotOff[slot] = to;
+          to += size;
+        }
+      }
+      off += size;
+    }
+    this.used[seg] = to;
+    this.sweepFrom[seg] = stoppedAt < 0 ? 0 : stoppedAt;
+    return stoppedAt < 0;
   }
 }

@@ -3,6 +3,7 @@ import type { MalformedReason } from '../dns/wire.js';
 import type { AnswerSource, Transport } from '../query/resolver.js';
 import type { UpstreamFailure } from '../upstream/upstream-error.js';
 import { FastCounter, FastHistogram, ReadCounter } from './fast-metrics.js';
+import { watchProcessMemory, type MemorySources } from './process-memory.js';
 
 /**
  * Every metric fraudwall exports, in one place. Labels never carry a domain or a client address:
@@ -77,6 +78,8 @@ export interface ListGaugeInput {
 
 export class Metrics {
   readonly registry = new Registry();
+  /** Readers of the large structures' memory, filled in by whoever creates them (see process-memory.ts). */
+  readonly memory: MemorySources = {};
 
   private readonly queries: FastCounter;
   private readonly blocked: FastCounter;
@@ -111,6 +114,7 @@ export class Metrics {
 
   constructor(version: string) {
     const registers = [this.registry];
+    watchProcessMemory(this.registry, this.memory);
     this.queries = new FastCounter('fraudwall_queries_total', 'DNS queries that reached the resolver chain, by transport and query type.');
     this.blocked = new FastCounter('fraudwall_blocked_total', 'Queries answered with a block, by the list and category of the rule that matched.');
     this.responses = new FastCounter('fraudwall_responses_total', 'Responses sent, by rcode and by where the answer came from.');
@@ -280,7 +284,8 @@ export class Metrics {
   }
 
   /** Exports the verdict LRU's counters, read at scrape time (the hot path bumps plain numbers). */
-  watchVerdictCache(read: () => { readonly hits: number; readonly misses: number; readonly size: number }): void {
+  watchVerdictCache(read: () => { readonly hits: number; readonly misses: number; readonly size: number; readonly bytes?: number }): void {
+    this.memory.verdictCacheBytes = () => read().bytes ?? 0;
     this.register(new ReadCounter('fraudwall_verdict_cache_hits_total', 'Policy verdicts served from the LRU.', () => [{ labels: {}, value: read().hits }]));
     this.register(
       new ReadCounter('fraudwall_verdict_cache_misses_total', 'Policy verdicts computed from the domain trie.', () => [{ labels: {}, value: read().misses }]),

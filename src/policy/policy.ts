@@ -24,6 +24,8 @@ const NOT_LISTED: Verdict = Object.freeze({ action: 'none', rule: undefined });
 export class Policy {
   readonly generation: number;
   readonly lists: readonly ListSummary[];
+  /** Bytes of the matcher and the packed lists it reads (the policy's share of memory). */
+  readonly byteSize: number;
   private readonly trie: RuleIndex;
 
   constructor(lists: readonly ParsedList[], generation: number) {
@@ -32,6 +34,7 @@ export class Policy {
     }
     this.generation = generation;
     this.trie = RuleIndex.build(lists);
+    this.byteSize = this.trie.byteSize + lists.reduce((sum, list) => sum + list.packed.byteSize, 0);
     // Keep only counts: the matcher already holds the packed entries; the skipped lines stay with the list.
     this.lists = Object.freeze(
       lists.map((l) => Object.freeze({ name: l.name, kind: l.kind, category: l.category, entries: l.size, skipped: l.skipped.length })),

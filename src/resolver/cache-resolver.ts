@@ -22,6 +22,8 @@ const PREFETCH_SHARE = 0.1;
  */
 export class CacheResolver implements Resolver {
   private readonly inFlight = new Map<string, Promise<unknown>>();
+  /** Keys being refreshed in the background (few: only popular entries near expiry). */
+  private readonly prefetching = new Set<string>();
 
   constructor(
     private readonly cache: ResponseCache,
@@ -35,8 +37,10 @@ export class CacheResolver implements Resolver {
     const key = ResponseCache.key(ctx.query);
     const hit = this.cache.lookup(key, performance.now());
     if (hit?.fresh) {
+      // Rendered first: a fresh lookup points into the cache's memory, valid until the next store.
+      const answer = this.fresh(ctx, hit);
       if (this.options.prefetch) this.maybePrefetch(ctx, key, hit);
-      return this.fresh(ctx, hit);
+      return answer;
     }
     return this.miss(ctx, key, hit);
   }
@@ -111,17 +115,16 @@ export class CacheResolver implements Resolver {
   }
 
   private maybePrefetch(ctx: QueryContext, key: string, hit: CacheLookup): void {
-    const entry = hit.entry;
-    if (entry.prefetching || entry.hits < PREFETCH_MIN_HITS || this.inFlight.has(key)) return;
-    if (this.cache.remaining(hit) > Math.max(1, entry.ttl * PREFETCH_SHARE)) return;
-    entry.prefetching = true;
+    if (hit.hits < PREFETCH_MIN_HITS || this.prefetching.has(key) || this.inFlight.has(key)) return;
+    if (this.cache.remaining(hit) > Math.max(1, hit.ttl * PREFETCH_SHARE)) return;
+    this.prefetching.add(key);
     this.cache.stats.prefetches++;
     const timeout = ctx.deadline - ctx.receivedAt;
     const now = performance.now();
     void this.fetch({ ...ctx, receivedAt: now, deadline: now + timeout }, key, true)
       .catch(() => undefined)
       .finally(() => {
-        entry.prefetching = false;
+        this.prefetching.delete(key);
       });
   }
 }

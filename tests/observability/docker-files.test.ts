@@ -194,13 +194,15 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('runs as a non-root user and starts `node dist/cli.js serve`', () => {
+  it('runs as a non-root user and starts `node --max-semi-space-size=2 dist/cli.js serve` (the young-generation size npm start uses)', () => {
     const users = runtime.filter((i) => i.keyword === 'USER');
     expect(users.length).toBeGreaterThan(0);
     const user = users.at(-1)!.args.split(':')[0];
     expect(['root', '0', '']).not.toContain(user);
     const cmd = runtime.filter((i) => i.keyword === 'CMD').at(-1);
-    expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['node', 'dist/cli.js', 'serve']);
+    expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['node', '--max-semi-space-size=2', 'dist/cli.js', 'serve']);
+    const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
+    expect(pkg.scripts['start']).toContain('node --max-semi-space-size=2 dist/cli.js serve');
   });
 
   it('exposes DNS on 5300 udp+tcp and HTTP on 8053, and declares the lists directory a volume', () => {

@@ -9,7 +9,7 @@ const policyOf = (text: string, generation: number): Policy => new Policy([parse
 
 describe('PolicyStore', () => {
   it('answers from the policy and then from the cache', () => {
-    const cache = new VerdictCache({ max: 100 });
+    const cache = new VerdictCache({ verdictCacheSize: 100 });
     const store = new PolicyStore(policyOf('evil.com', 1), cache);
     const first = store.verdict('a.evil.com');
     expect(first.action).toBe('block');
@@ -23,7 +23,7 @@ describe('PolicyStore', () => {
   });
 
   it('swap switches policies at once and never serves verdicts of the old one', () => {
-    const cache = new VerdictCache({ max: 100 });
+    const cache = new VerdictCache({ verdictCacheSize: 100 });
     const v1 = policyOf('evil.com', 1);
     const store = new PolicyStore(v1, cache);
     const held = store.verdict('evil.com'); // a query in flight keeps what it already fetched

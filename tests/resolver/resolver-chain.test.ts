@@ -62,7 +62,7 @@ describe('policy → local zones → upstream, composed in the order buildChain 
   function chain() {
     const list = parseList('evil.example\nevil.local\nuse-application-dns.net\n', { name: 'fraud', kind: 'block', category: 'phishing' });
     const allow = parseList('ok.evil.example\n', { name: 'exceptions', kind: 'allow' });
-    const policy = new PolicyStore(new Policy([list, allow], 1), new VerdictCache({ max: 100 }));
+    const policy = new PolicyStore(new Policy([list, allow], 1), new VerdictCache({ verdictCacheSize: 100 }));
     const synthesizer = new Synthesizer(OUR_SIZE);
     const { forwarder, forward } = fakeForwarder();
     const upstream = new UpstreamResolver(forwarder, synthesizer);

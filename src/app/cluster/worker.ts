@@ -97,7 +97,7 @@ class Worker {
     this.logger = createLogger(config.logLevel, undefined, { worker: index });
     const metrics = new Metrics(VERSION);
     this.metrics = metrics;
-    const verdictCache = new VerdictCache({ max: config.verdictCacheSize });
+    const verdictCache = new VerdictCache({ verdictCacheSize: config.verdictCacheSize });
     const mayRelay = perSecondLimit(PROBE_RELAYS_PER_SECOND);
     try {
       this.store = new PolicyStore(await this.lists.apply(policy), verdictCache);
