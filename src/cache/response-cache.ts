@@ -1,6 +1,7 @@
 import { FLAG_CD, FLAG_RD, FLAG_TC, HEADER_SIZE, Rcode, type ParsedQuery } from '../dns/wire.js';
 import { layoutOf } from './answer-layout.js';
 import type { Config } from '../config/options.js';
+import { seededHash } from '../seeded-hash.js';
 
 /**
  * The cache's section of the settings: cache-size, cache-max-bytes, the TTL clamps cache-min-ttl,
@@ -74,25 +75,6 @@ const MAX_LOAD = 0.7;
 const MIN_BYTES_PER_ENTRY = 128;
 const INDEX_BYTES_PER_SLOT = 12;
 
-/** Seeded per process: a flood of crafted names cannot aim at one chain of the index. */
-const HASH_SEED = (Math.random() * 0x100000000) >>> 0;
-
-/** 32-bit hash of a Latin-1 key; -1 when the key has a character beyond Latin-1 (never cached). */
-function hashKey(key: string): number {
-  let h = HASH_SEED ^ key.length;
-  for (let i = 0; i < key.length; i++) {
-    const c = key.charCodeAt(i);
-    if (c > 0xff) return -1;
-    h = Math.imul(h ^ c, 0x01000193);
-  }
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
-
 /**
  * The response cache: upstream answers keyed by name, type, class and the DO and CD bits, bounded
  * by entries and by bytes. A hit is rendered by copying the stored bytes and patching them in
@@ -134,7 +116,7 @@ export class ResponseCache {
   private readonly indexBytes: number;
 
   constructor(private readonly options: ResponseCacheOptions, internals: ResponseCacheInternals = {}) {
-    this.hash = internals.hash ?? hashKey;
+    this.hash = internals.hash ?? seededHash;
     this.maxCount = Math.max(1, Math.min(options.cacheSize, Math.floor(options.cacheMaxBytes / MIN_BYTES_PER_ENTRY)));
     let slots = 8;
     while (slots * MAX_LOAD < this.maxCount) slots *= 2;

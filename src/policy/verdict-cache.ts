@@ -8,6 +8,7 @@
 // order as two arrays of entry numbers. The only JS references are the Verdict objects themselves
 // (mostly the policy's one shared "not listed" verdict) and the rare name too long for its slot.
 import type { Verdict } from '../query/rule.js';
+import { seededHash } from '../seeded-hash.js';
 import { PolicyError } from './policy-error.js';
 
 export interface VerdictCacheOptions {
@@ -24,18 +25,6 @@ export interface VerdictCacheInternals {
 const NAME_BYTES = 64;
 const LONG = 0xffff;
 const MAX_LOAD = 0.7;
-const HASH_SEED = (Math.random() * 0x100000000) >>> 0;
-
-function hashName(name: string): number {
-  let h = HASH_SEED ^ name.length;
-  for (let i = 0; i < name.length; i++) h = Math.imul(h ^ name.charCodeAt(i), 0x01000193);
-  h ^= h >>> 16;
-  h = Math.imul(h, 0x85ebca6b);
-  h ^= h >>> 13;
-  h = Math.imul(h, 0xc2b2ae35);
-  h ^= h >>> 16;
-  return h >>> 0;
-}
 
 export class VerdictCache {
   hits = 0;
@@ -64,7 +53,7 @@ export class VerdictCache {
       throw new PolicyError('E_CACHE_SIZE', `verdict cache size must be a positive integer, got ${max}: fix the cache size setting`);
     }
     this.max = max;
-    this.hash = internals.hash ?? hashName;
+    this.hash = internals.hash ?? seededHash;
     let slots = 8;
     while (slots * MAX_LOAD < max) slots *= 2;
     this.mask = slots - 1;

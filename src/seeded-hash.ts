@@ -1,0 +1,19 @@
+// The string hash of the in-memory indexes (response cache, verdict cache). Seeded per process, so
+// a flood of crafted names cannot aim at one probe chain of an index.
+const SEED = (Math.random() * 0x100000000) >>> 0;
+
+/** 32-bit hash of a Latin-1 string (FNV-1a steps, murmur3 finalizer); -1 when a character is beyond Latin-1. */
+export function seededHash(text: string): number {
+  let h = SEED ^ text.length;
+  for (let i = 0; i < text.length; i++) {
+    const c = text.charCodeAt(i);
+    if (c > 0xff) return -1;
+    h = Math.imul(h ^ c, 0x01000193);
+  }
+  h ^= h >>> 16;
+  h = Math.imul(h, 0x85ebca6b);
+  h ^= h >>> 13;
+  h = Math.imul(h, 0xc2b2ae35);
+  h ^= h >>> 16;
+  return h >>> 0;
+}
