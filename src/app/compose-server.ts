@@ -2,7 +2,7 @@
 // (one process, or a cluster primary whose data side is its workers).
 import type { Health } from '../admin/http-server.js';
 import { formatHostPort } from '../config/host-port.js';
-import type { Config } from '../config/load-config.js';
+import type { Config } from '../config/options.js';
 import { startControlPlane, type ControlPlane, type ControlPlaneOptions } from './control-plane.js';
 import { warnIfOpenResolver } from './data-plane.js';
 import type { ListRegistry } from '../lists/list-registry.js';

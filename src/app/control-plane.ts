@@ -6,7 +6,7 @@ import { registerAdminApi } from '../admin/admin-api.js';
 import { AdminAuth } from '../admin/admin-auth.js';
 import { HttpServer, sendBody, type Health } from '../admin/http-server.js';
 import { formatHostPort } from '../config/host-port.js';
-import type { Config } from '../config/load-config.js';
+import type { Config } from '../config/options.js';
 import { DirectoryWatcher, fileListRecords, reloadFileLists } from '../lists/file-lists.js';
 import { ListRegistry, type ListRecord } from '../lists/list-registry.js';
 import { ListService, storedListRecords } from '../lists/list-service.js';

@@ -4,7 +4,7 @@
 import { createWriteStream } from 'node:fs';
 import { ResponseCache } from '../cache/response-cache.js';
 import { formatHostPort } from '../config/host-port.js';
-import type { Config } from '../config/load-config.js';
+import type { Config } from '../config/options.js';
 import { ClientGate } from '../admission/client-gate.js';
 import { allowsEveryone } from '../config/ip-address.js';
 import { DnsListener } from '../server/dns-listener.js';
@@ -31,9 +31,7 @@ async function openListeners(config: Config, handler: QueryHandler, logger: Logg
   const listeners: DnsListener[] = [];
   for (const address of config.listen) {
     try {
-      listeners.push(
-        await DnsListener.open(address, handler, config),
-      );
+      listeners.push(await DnsListener.open(address, handler, config));
     } catch (error) {
       const code = (error as NodeJS.ErrnoException).code ?? '';
       if (UNAVAILABLE_ADDRESS_CODES.has(code)) {

@@ -2,7 +2,7 @@
 // side on one PolicyStore; with --workers N the primary runs the control plane and N cluster workers
 // run the data plane (src/app/cluster/).
 import { startCluster } from './cluster/primary.js';
-import type { Config } from '../config/load-config.js';
+import type { Config } from '../config/options.js';
 import { startDataPlane } from './data-plane.js';
 import type { Logger } from '../log/logger.js';
 import { Metrics } from '../metrics/metrics.js';

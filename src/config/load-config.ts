@@ -4,8 +4,6 @@ import { parse as parseYaml } from 'yaml';
 import { isValidName } from '../query/rule.js';
 import { parseHostPort, type HostPort } from './host-port.js';
 import { envName, SERVE_OPTIONS, settingName, type Config, type OptionSpec, type UrlListSpec } from './options.js';
-
-export type { Config } from './options.js';
 import { parseCidr } from './ip-address.js';
 import { FraudwallError } from '../errors.js';
 

@@ -2,8 +2,8 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, describe, expect, it } from 'vitest';
-import { ConfigError, loadConfig, type Config, type ConfigSources } from '../../src/config/load-config.js';
-import { envName, SERVE_OPTIONS, SHIPPED_LISTS_DIR } from '../../src/config/options.js';
+import { ConfigError, loadConfig, type ConfigSources } from '../../src/config/load-config.js';
+import { envName, SERVE_OPTIONS, SHIPPED_LISTS_DIR, type Config } from '../../src/config/options.js';
 
 const root = mkdtempSync(path.join(tmpdir(), 'fraudwall-config-'));
 const cwd = path.join(root, 'cwd');

@@ -1,6 +1,6 @@
 // What the primary and its workers say to each other over the cluster IPC channel (advanced
 // serialization: structured clone, so typed arrays travel as bytes, not JSON).
-import type { Config } from '../../config/load-config.js';
+import type { Config } from '../../config/options.js';
 import type { ErrorCode } from '../../errors.js';
 import type { EncodedList } from '../../lists/list-transfer.js';
 
