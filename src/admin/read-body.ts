@@ -1,14 +1,17 @@
 import type http from 'node:http';
 import { HttpError } from './http-server.js';
 
+/** 413 with what to do; the connection closes after the answer, since the rest of the body is not read. */
+function tooLarge(what: string): HttpError {
+  return new HttpError(413, 'E_TOO_LARGE', `${what}; split the list or raise --admin-max-body-bytes`, undefined, { connection: 'close' });
+}
+
 /** Reads a request body, refusing (413) more than `maxBytes` without buffering past the limit. */
 export async function readBody(req: http.IncomingMessage, maxBytes: number): Promise<string> {
   const declared = Number(req.headers['content-length']);
   if (Number.isFinite(declared) && declared > maxBytes) {
     req.resume();
-    throw new HttpError(413, 'E_TOO_LARGE', `request body of ${declared} bytes is over the limit of ${maxBytes}; split the list or raise --admin-max-body-bytes`, undefined, {
-      connection: 'close',
-    });
+    throw tooLarge(`request body of ${declared} bytes is over the limit of ${maxBytes}`);
   }
   return new Promise((resolve, reject) => {
     const chunks: Buffer[] = [];
@@ -25,11 +28,7 @@ export async function readBody(req: http.IncomingMessage, maxBytes: number): Pro
       chunks.length = 0;
       req.off('data', onData);
       req.pause();
-      reject(
-        new HttpError(413, 'E_TOO_LARGE', `request body is over the limit of ${maxBytes} bytes; split the list or raise --admin-max-body-bytes`, undefined, {
-          connection: 'close',
-        }),
-      );
+      reject(tooLarge(`request body is over the limit of ${maxBytes} bytes`));
     };
     req.on('data', onData);
     req.once('end', () => {

@@ -62,7 +62,7 @@ const R_TTLFIELDS = 14; // u16
 const R_ARCOUNT = 16; // u16
 const R_HITS = 18; // u16, saturating
 const R_TTL = 20; // u32
-const R_STORED = 24; // f64 (performance.now() ms)
+const R_STORED = 24; // f64, ms on the clock of the caller of store() and lookup()
 const R_HEADER = 32;
 const LIVE = 1;
 const REFERENCED = 2;
@@ -223,7 +223,7 @@ export class ResponseCache {
 
     const existing = this.find(key, hash >>> 0);
     if (existing >= 0) this.removeSlot(existing);
-    if (!this.makeRoom(size)) return false;
+    if (!this.makeRoom(size, now)) return false;
 
     const seg = this.write;
     const buf = this.segments[seg]!;
@@ -350,14 +350,14 @@ export class ResponseCache {
 
   // ---- segments ----
 
-  /** Makes the write segment able to take `size` more bytes and the count one more entry. */
-  private makeRoom(size: number): boolean {
+  /** Makes the write segment able to take `size` more bytes and the count one more entry; `now` as in store(). */
+  private makeRoom(size: number, now: number): boolean {
     const segmentCount = this.segments.length;
     // Over the entry bound: sweep the oldest segment, freeing a small batch of entries at a time.
     const batch = Math.max(1, Math.ceil(this.maxCount / 32));
     for (let guard = 0; this.count >= this.maxCount && guard <= 2 * segmentCount; guard++) {
       const oldest = this.order[this.orderHead]!;
-      const swept = this.compact(oldest, batch);
+      const swept = this.compact(oldest, batch, now);
       if (!swept) continue; // it still holds records not looked at: it stays the oldest
       this.orderHead = (this.orderHead + 1) % segmentCount;
       this.orderLength--;
@@ -377,7 +377,7 @@ export class ResponseCache {
         seg = this.order[this.orderHead]!;
         this.orderHead = (this.orderHead + 1) % segmentCount;
         this.orderLength--;
-        this.compact(seg, Infinity);
+        this.compact(seg, Infinity, now);
       }
       this.pushOrder(seg);
       this.write = seg;
@@ -397,10 +397,9 @@ export class ResponseCache {
    * cleared); others leave the index, until `limit` have left (expired ones leave regardless).
    * Records after that are only moved down. Returns whether the sweep reached the segment's end.
    */
-  private compact(seg: number, limit: number): boolean {
+  private compact(seg: number, limit: number, now: number): boolean {
     const buf = this.segments[seg]!;
     const end = this.used[seg]!;
-    const now = performance.now();
     const stale = this.options.serveStaleSeconds;
     let evicted = 0;
     let stoppedAt = -1;
@@ -415,10 +414,7 @@ export class ResponseCache {
         const sweeping = evicted < limit;
         if (!sweeping && stoppedAt < 0) stoppedAt = to;
         if (expired || (sweeping && (flags & REFERENCED) === 0)) {
-          buf[off + R_FLAGS] = 0;
-          this.count--;
-          this.liveBytes -= size;
-          this.unlink(slot);
+          this.removeSlot(slot);
           evicted++;
         } else {
           if (to !== off) buf.copyWithin(to, off, off + size);
