@@ -5,6 +5,7 @@ import { open, readdir, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FraudwallError } from '../errors.js';
 import { ListParser } from '../policy/parse-list.js';
+import { PUBLIC_SUFFIX_REASON } from '../policy/public-suffix.js';
 import type { ParsedList, ParseListOptions } from '../policy/parse-list.js';
 import { isValidName, NAME_RULE, type RuleKind } from '../query/rule.js';
 
@@ -86,13 +87,7 @@ export async function loadListsDir(dir: string): Promise<LoadedLists> {
     }
     seen.set(naming.name, file);
     lists.push(list);
-    const first = list.skipped[0];
-    if (first !== undefined) {
-      warnings.push(
-        `${file}: skipped ${list.skipped.length} lines that are not domains ` +
-          `(first: line ${first.line}: ${first.reason}: ${shorten(first.text)})`,
-      );
-    }
+    warnings.push(...skippedWarnings(file, list));
   }
 
   if (files.length === 0) {
@@ -121,6 +116,35 @@ export async function parseFile(file: string, opts: ParseListOptions): Promise<P
   } finally {
     await handle.close();
   }
+}
+
+/**
+ * At most two warnings per file: one for public-suffix entries (a mistake that would block or allow
+ * a whole registry, worth its own line) and one for every other skipped line, each naming the first.
+ */
+export function skippedWarnings(file: string, list: ParsedList): string[] {
+  const suffix = publicSuffixWarning(file, list);
+  const others = list.skipped.filter((s) => s.reason !== PUBLIC_SUFFIX_REASON);
+  const first = others[0];
+  const warnings = suffix === undefined ? [] : [suffix];
+  if (first !== undefined) {
+    warnings.push(
+      `${file}: skipped ${others.length} lines that are not domains ` +
+        `(first: line ${first.line}: ${first.reason}: ${shorten(first.text)})`,
+    );
+  }
+  return warnings;
+}
+
+/** The one warning for a list's public-suffix entries, if it had any. */
+export function publicSuffixWarning(source: string, list: ParsedList): string | undefined {
+  const suffixes = list.skipped.filter((s) => s.reason === PUBLIC_SUFFIX_REASON);
+  const first = suffixes[0];
+  if (first === undefined) return undefined;
+  return (
+    `${source}: skipped ${suffixes.length} public-suffix entr${suffixes.length === 1 ? 'y' : 'ies'} ` +
+    `(first: line ${first.line}: ${shorten(first.text)}); a public suffix such as com or co.uk can never be a rule: remove it from the list`
+  );
 }
 
 /** Name and kind from a file name, or the reason it cannot name a list. */

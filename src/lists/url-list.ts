@@ -7,6 +7,7 @@ import type { RuleKind } from '../query/rule.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ListRecord, ListRegistry } from './list-registry.js';
 import type { StateStore } from './state-store.js';
+import { publicSuffixWarning } from './load-lists.js';
 
 
 export interface UrlListOptions {
@@ -158,6 +159,8 @@ export class UrlListSource {
         return 'rejected';
       }
       this.logger.info(`URL list "${this.spec.name}" updated`, { entries: usable, skipped: list.skipped.length, generation });
+      const suffixes = publicSuffixWarning(`URL list "${this.spec.name}"`, list);
+      if (suffixes !== undefined) this.logger.warn(suffixes, { url: this.spec.url });
     }
     return 'updated';
   }

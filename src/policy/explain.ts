@@ -1,6 +1,7 @@
 // "Why is this name blocked?" for `fraudwall check` and the admin API. Input comes from a human, so
 // it is normalised like a list entry (case, trailing dot, Unicode names), unlike wire names.
 import { normalizeListDomain } from './normalize-domain.js';
+import { registrableDomain } from './public-suffix.js';
 import type { Policy } from './policy.js';
 import type { RuleKind, RuleScope } from '../query/rule.js';
 
@@ -12,23 +13,36 @@ export interface ExplainedRule {
   readonly domain: string;
   readonly line: number;
   readonly text: string;
+  /** The registrable domain (eTLD+1, Public Suffix List via tldts) of the rule's domain, when it has one. */
+  readonly registrableDomain?: string;
 }
 
 export type ExplainVerdict = 'blocked' | 'allowed' | 'not-listed';
 
 export type Explanation =
   | { readonly name: string; readonly valid: false; readonly error: string }
-  | { readonly name: string; readonly valid: true; readonly verdict: ExplainVerdict; readonly rule?: ExplainedRule };
+  | {
+      readonly name: string;
+      readonly valid: true;
+      readonly verdict: ExplainVerdict;
+      /** The name's registrable domain (eTLD+1); absent when the name is itself a public suffix. */
+      readonly registrableDomain?: string;
+      readonly rule?: ExplainedRule;
+    };
 
 export function explainName(input: string, policy: Policy): Explanation {
   const name = normalizeListDomain(input);
   if (typeof name !== 'string') return { name: input, valid: false, error: name.error };
   const { rule } = policy.evaluate(name);
-  if (rule === undefined) return { name, valid: true, verdict: 'not-listed' };
+  const registrable = registrableDomain(name);
+  const site = registrable === undefined ? {} : { registrableDomain: registrable };
+  if (rule === undefined) return { name, valid: true, verdict: 'not-listed', ...site };
+  const ruleSite = registrableDomain(rule.domain);
   return {
     name,
     valid: true,
     verdict: rule.kind === 'block' ? 'blocked' : 'allowed',
+    ...site,
     rule: {
       list: rule.list,
       category: rule.category,
@@ -37,6 +51,7 @@ export function explainName(input: string, policy: Policy): Explanation {
       domain: rule.domain,
       line: rule.line,
       text: rule.text,
+      ...(ruleSite === undefined ? {} : { registrableDomain: ruleSite }),
     },
   };
 }
@@ -45,15 +60,16 @@ export function explainName(input: string, policy: Policy): Explanation {
 export function formatExplanation(e: Explanation): string {
   if (!e.valid) return `${e.name}: not a valid domain name (${e.error})`;
   const rule = e.rule;
-  if (e.verdict === 'not-listed' || rule === undefined) return `${e.name}: not listed (would be resolved normally)`;
+  const site = e.registrableDomain === undefined ? '' : `; registrable domain ${e.registrableDomain}`;
+  if (e.verdict === 'not-listed' || rule === undefined) return `${e.name}: not listed (would be resolved normally)${site}`;
   const covers =
     rule.scope === 'domain'
       ? `covers ${rule.domain} and its subdomains`
       : `covers subdomains of ${rule.domain}, not ${rule.domain} itself`;
   if (e.verdict === 'blocked') {
     const at = rule.line > 0 ? ` at line ${rule.line}` : '';
-    return `${e.name}: BLOCKED by list "${rule.list}" (category ${rule.category}), rule "${rule.text}"${at} (${covers})`;
+    return `${e.name}: BLOCKED by list "${rule.list}" (category ${rule.category}), rule "${rule.text}"${at} (${covers})${site}`;
   }
   const at = rule.line > 0 ? ` line ${rule.line}` : '';
-  return `${e.name}: ALLOWED by allow rule "${rule.text}" in list "${rule.list}"${at} (${covers})`;
+  return `${e.name}: ALLOWED by allow rule "${rule.text}" in list "${rule.list}"${at} (${covers})${site}`;
 }

@@ -12,6 +12,7 @@
 // the list text is kept, so nothing pins the text once parsing is done.
 import { isIP } from 'node:net';
 import { normalizeListDomain } from './normalize-domain.js';
+import { isExplicitPublicSuffix, PUBLIC_SUFFIX_REASON } from './public-suffix.js';
 import {
   FLAG_ALLOW,
   FLAG_SUBDOMAINS,
@@ -297,6 +298,8 @@ export class ListParser {
     }
     const last = end - labelStart;
     if (last === 0 || last > MAX_LABEL_LENGTH || allDigits) return false;
+    // A public suffix is never stored: the string path skips it with its reason.
+    if (isExplicitPublicSuffix(buf.toString('latin1', start, end))) return false;
     builder.commit(n, flags, lineNo);
     return true;
   }
@@ -397,6 +400,10 @@ export class ListParser {
   }
 
   private add(domain: string, scope: RuleScope, kind: RuleKind, line: number, entry: string): void {
+    if (isExplicitPublicSuffix(domain)) {
+      this.skip(line, entry, PUBLIC_SUFFIX_REASON);
+      return;
+    }
     const flags = (scope === 'subdomains' ? FLAG_SUBDOMAINS : 0) | (kind === 'allow' ? FLAG_ALLOW : 0);
     // The written text is stored only when it cannot be rebuilt from the domain and the flags.
     const shape = textShape(entry, domain);

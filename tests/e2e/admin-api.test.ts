@@ -135,6 +135,22 @@ describe('changing lists', () => {
     expect((await api(fw, 'GET', '/v1/lists/pushed')).body).toMatchObject({ entries: 1, generation: 2 });
   });
 
+  it('rejects a push or delta with a public suffix as a whole: 400 {line, entry, reason: "public suffix"}', async () => {
+    const fw = await start();
+    const bad = await api(fw, 'PUT', '/v1/lists/psl', 'evil-shop.test\ncom\n*.github.io\n');
+    expect(bad.status).toBe(400);
+    expect((bad.body['error'] as { problems: unknown[] }).problems).toEqual([
+      { line: 2, entry: 'com', reason: 'public suffix' },
+      { line: 3, entry: '*.github.io', reason: 'public suffix' },
+    ]);
+    expect(await rcode(fw, 'evil-shop.test')).toBe(0);
+    expect((await api(fw, 'PUT', '/v1/lists/psl', 'evil-shop.test\nalice.github.io\n')).status).toBe(201);
+    const delta = await api(fw, 'POST', '/v1/lists/psl/entries', { add: ['co.uk'] });
+    expect(delta.status).toBe(400);
+    expect((delta.body['error'] as { problems: unknown[] }).problems).toEqual([{ line: 1, entry: 'co.uk', reason: 'public suffix' }]);
+    expect(await rcode(fw, 'x.alice.github.io')).toBe(3);
+  });
+
   it('rejects bad list names, unknown kinds, read-only lists, and bodies over the size limit', async () => {
     const fw = await start({ 'admin-max-body-bytes': '2048' });
     expect((await api(fw, 'PUT', '/v1/lists/Bad%20Name', 'a.test')).status).toBe(400);

@@ -121,6 +121,14 @@ describe('fraudwall push', () => {
     expect(await isBlocked(fw.dnsPort, 'strict-one.test')).toBe(true);
   });
 
+  it('refuses a push naming a public suffix (co.uk, com) whole, with the line (exit 4)', async () => {
+    const result = await cli(['push', 'suffixes', file('suffixes.txt', 'shop-one.test\nco.uk\nshop-two.test\ncom\n')]);
+    expect(result.status, show(result)).toBe(4);
+    const problemLines = result.stderr.split('\n').filter((line) => line.startsWith('  line '));
+    expect(problemLines).toEqual(['  line 2: public suffix: co.uk', '  line 4: public suffix: com']);
+    expect(await isBlocked(fw.dnsPort, 'shop-one.test')).toBe(false);
+  });
+
   it('shows at most 20 problems and counts the rest', async () => {
     const lines = Array.from({ length: 25 }, (_, i) => `http://many-${i}.test/x`).join('\n');
     const result = await cli(['push', 'many-bad', '-'], lines);
