@@ -34,6 +34,8 @@ const PREFIX_SHIFT = 2;
 const SUFFIX_SHIFT = 4;
 /** The written text is in the raw store (prefix/suffix bits unused). */
 export const FLAG_RAW_TEXT = 0x40;
+/** Entry is an answer-IP rule: its "domain" is the canonical prefix text (`203.0.113.0/24`), see ip-prefix.ts. */
+export const FLAG_ADDRESS = 0x80;
 
 export const TEXT_PREFIXES = ['', '*.', '||', '@@||'] as const;
 export const TEXT_SUFFIXES = ['', '^', '^$important', '^$all'] as const;

@@ -26,7 +26,7 @@
 //
 // Why a hash table rather than a sorted array or a Map with a Bloom filter in front, and why load
 // 0.7: the README's design notes compare the measured alternatives.
-import { FLAG_ALLOW, FLAG_SUBDOMAINS, type PackedRules } from './packed-rules.js';
+import { FLAG_ADDRESS, FLAG_ALLOW, FLAG_SUBDOMAINS, type PackedRules } from './packed-rules.js';
 import type { ParsedList } from './parse-list.js';
 import type { Rule } from '../query/rule.js';
 import { SUFFIX_HASH_SEED, suffixHashStep } from './suffix-hash.js';
@@ -249,6 +249,8 @@ class Builder {
       for (let i = 0; i < size; i++) {
         const start = end;
         end += lengths[i]!;
+        // Answer-IP rules live in the IpIndex; their prefix text is no name.
+        if ((flags[i]! & FLAG_ADDRESS) !== 0) continue;
         let hash = SUFFIX_HASH_SEED;
         let labels = 1;
         for (let k = end - 1; k >= start; k--) {

@@ -22,9 +22,26 @@ export interface Rule {
 
 export type VerdictAction = 'block' | 'allow' | 'none';
 
+/**
+ * How the deciding rule matched (a metric label value, so the set is closed; other detectors add
+ * theirs here, e.g. 'lookalike'):
+ *  - 'name': the question name itself;
+ *  - 'cname': a name the upstream answer points to (CNAME or DNAME target, SVCB/HTTPS TargetName);
+ *  - 'ip': an address in the upstream answer (A/AAAA, SVCB/HTTPS ipv4hint/ipv6hint).
+ */
+export type VerdictReason = 'name' | 'cname' | 'ip';
+
+export const VERDICT_REASONS: readonly VerdictReason[] = ['name', 'cname', 'ip'];
+
 export interface Verdict {
   readonly action: VerdictAction;
   readonly rule: Rule | undefined;
+  readonly reason: VerdictReason;
+  /**
+   * What the rule matched when it is not the question name: the target name (reason 'cname') or
+   * the address as text (reason 'ip'). Undefined for reason 'name'.
+   */
+  readonly target?: string | undefined;
 }
 
 /** A list or category name: what metric labels, state file names and API paths may carry. */

@@ -173,11 +173,11 @@ describe('PUT /v1/lists/{name}', () => {
   });
 
   it('refuses a list with bad lines as a whole: 400 E_LIST_INVALID naming each line, nothing applied or stored', async () => {
-    const res = await call('PUT', '/v1/lists/team', { body: 'fine.example\nhttp://x.example/path\nfine2.example\n10.0.0.1\n' });
+    const res = await call('PUT', '/v1/lists/team', { body: 'fine.example\nhttp://x.example/path\nfine2.example\n10.0.0.0/8\n' });
     expectError(res, 400, 'E_LIST_INVALID');
     expect(res.json.error.problems).toEqual([
       { line: 2, entry: 'http://x.example/path', reason: expect.any(String) },
-      { line: 4, entry: '10.0.0.1', reason: expect.any(String) },
+      { line: 4, entry: '10.0.0.0/8', reason: expect.any(String) },
     ]);
     expect(registry.generation).toBe(1);
     expect(registry.get('team')).toBeUndefined();

@@ -121,11 +121,11 @@ describe('changing lists', () => {
   it('rejects a push with any invalid entry as a whole, listing every problem, and changes nothing', async () => {
     const fw = await start();
     await api(fw, 'PUT', '/v1/lists/pushed', 'first.test\n');
-    const bad = await api(fw, 'PUT', '/v1/lists/pushed', 'good.test\nhttp://evil.test/path\n10.0.0.1\nbad..name\n');
+    const bad = await api(fw, 'PUT', '/v1/lists/pushed', 'good.test\nhttp://evil.test/path\n10.0.0.0/8\nbad..name\n');
     expect(bad.status).toBe(400);
     const problems = (bad.body['error'] as { problems: { line: number; entry: string; reason: string }[] }).problems;
     expect(problems.map((p) => p.line)).toEqual([2, 3, 4]);
-    expect(problems[1]).toMatchObject({ entry: '10.0.0.1' });
+    expect(problems[1]).toMatchObject({ entry: '10.0.0.0/8' });
     for (const p of problems) expect(p.reason.length).toBeGreaterThan(3);
     expect(await rcode(fw, 'good.test')).toBe(0);
     expect(await rcode(fw, 'first.test')).toBe(3);

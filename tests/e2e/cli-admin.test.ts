@@ -103,7 +103,7 @@ describe('fraudwall push', () => {
   it('refuses a list with invalid lines (exit 4), printing "line N: reason: entry" for each, and changes nothing', async () => {
     expect((await cli(['push', 'strict', file('strict.txt', 'strict-one.test\n')])).status).toBe(0);
     const before = await listLists(fw.httpPort, TEST_TOKEN);
-    const bad = ['http://bad.test/login.php', '203.0.113.9', '|bad-anchor.test'];
+    const bad = ['http://bad.test/login.php', '203.0.0.0/8', '|bad-anchor.test'];
     const result = await cli(['push', 'strict', file('strict-bad.txt', `strict-two.test\n${bad[0]}\nstrict-three.test\n${bad[1]}\n${bad[2]}\n`)]);
     expect(result.status, show(result)).toBe(4);
     expect(result.stdout).toBe('');
@@ -111,7 +111,7 @@ describe('fraudwall push', () => {
     const problemLines = result.stderr.split('\n').filter((line) => line.startsWith('  line '));
     expect(problemLines).toHaveLength(3);
     expect(problemLines[0]).toMatch(/^ {2}line 2: \S.*: http:\/\/bad\.test\/login\.php$/);
-    expect(problemLines[1]).toMatch(/^ {2}line 4: \S.*: 203\.0\.113\.9$/);
+    expect(problemLines[1]).toMatch(/^ {2}line 4: \S.*: 203\.0\.0\.0\/8$/);
     expect(problemLines[2]).toMatch(/^ {2}line 5: \S.*: \|bad-anchor\.test$/);
     // Nothing changed: same generation, same entries, the valid lines of the refused push not applied.
     const after = await listLists(fw.httpPort, TEST_TOKEN);

@@ -94,10 +94,10 @@ describe('put', () => {
 
   it('refuses a list with bad lines whole, naming every bad line; nothing applied or stored', async () => {
     await service.put(WHO, 'team', 'block', 'scam', 'kept.example');
-    const error = await refused(service.put(WHO, 'team', 'block', 'scam', 'good.example\n\nhttp://x.example/a\n# comment\n192.0.2.1\n'), 'invalid');
+    const error = await refused(service.put(WHO, 'team', 'block', 'scam', 'good.example\n\nhttp://x.example/a\n# comment\n192.0.0.0/8\n'), 'invalid');
     expect(error.problems).toEqual([
       { line: 3, entry: 'http://x.example/a', reason: expect.any(String) },
-      { line: 5, entry: '192.0.2.1', reason: expect.any(String) },
+      { line: 5, entry: '192.0.0.0/8', reason: expect.any(String) },
     ]);
     expect(error.message).toMatch(/^2 entries are not valid/);
     expect((await refused(service.put(WHO, 'other', 'block', 'scam', 'a b c'), 'invalid')).message).toMatch(/^1 entry is not valid/);
@@ -192,7 +192,7 @@ describe('delta', () => {
   it('refuses bad entries in either part whole', async () => {
     const bad = await refused(service.delta(WHO, 'team', 'fine.example\nhttp://bad/x', ''), 'invalid');
     expect(bad.problems).toEqual([expect.objectContaining({ line: 2, entry: 'http://bad/x' })]);
-    await refused(service.delta(WHO, 'team', '', '10.0.0.1'), 'invalid');
+    await refused(service.delta(WHO, 'team', '', '10.0.0.0/8'), 'invalid');
     expect((await stored('team'))['entries']).toEqual(['a.example', 'b.example', '*.c.example']);
     expect(registry.generation).toBe(2);
   });

@@ -72,14 +72,14 @@ describe('loadListsDir', () => {
   });
 
   it('warns once per file with skipped lines, showing the first one', async () => {
-    await write('mixed.txt', 'good.com\n1.2.3.4\n||github.com/x/y^$all\n');
+    await write('mixed.txt', 'good.com\n127.0.0.1\n||github.com/x/y^$all\n');
     await write('clean.txt', 'fine.com\n');
     const { lists, warnings } = await loadListsDir(temp.path);
     expect(lists.map((l) => [l.name, l.size, l.skipped.length])).toEqual([
       ['clean', 1, 0],
       ['mixed', 1, 2],
     ]);
-    expect(warnings).toEqual(['mixed.txt: skipped 2 lines that are not domains (first: line 2: IP address, not a domain: 1.2.3.4)']);
+    expect(warnings).toEqual(['mixed.txt: skipped 2 lines that are not domains (first: line 2: loopback address range, never an answer to block: 127.0.0.1)']);
   });
 
   it('shortens a very long skipped line in the warning', async () => {

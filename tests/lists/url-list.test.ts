@@ -200,7 +200,7 @@ describe('the last good copy is kept', () => {
     ['an HTML error page', '<!DOCTYPE html>\n<html>\n<head><title>Oops</title></head>\n<body>Service unavailable</body>\n</html>\n'],
     ['an empty body', ''],
     ['only comments', '# list moved\n# see https://example.net\n'],
-    ['IP addresses instead of names', '192.0.2.1\n192.0.2.2\n192.0.2.3\nhost.example\n'],
+    ['prefixes too broad to be rules', '10.0.0.0/8\n192.0.0.0/9\n127.0.0.1\nhost.example\n'],
   ])('%s is rejected', async (_label, body) => {
     const url = await withGoodCopy();
     handler = staticFile(body, { etag: '"bad"' });

@@ -53,7 +53,6 @@ describe('explainName', () => {
 
   it.each([
     ['a..b', "empty label in 'a..b'"],
-    ['1.2.3.4', 'IP address, not a domain'],
     ['http://evil.com/x', 'URL or path, not a domain'],
     ['', 'empty name'],
   ])('rejects invalid input %j', (input, error) => {
