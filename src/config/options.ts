@@ -320,6 +320,13 @@ export const SERVE_OPTIONS = [
     description: 'lowest level of log lines written to stderr',
     default: 'info',
   },
+  // Issue #11: answer inspection (CNAME cloaking, answer-IP rules).
+  {
+    key: 'inspect-answers',
+    kind: 'bool',
+    description: 'judge CNAME/DNAME/SVCB targets and answer addresses of upstream answers by the lists (block cloaked names)',
+    default: true,
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export function envName(key: string): string {

@@ -83,7 +83,10 @@ export function formatExplanation(e: Explanation): string {
   if (!e.valid) return `${e.name}: not a valid domain name (${e.error})`;
   const rule = e.rule;
   const site = e.registrableDomain === undefined ? '' : `; registrable domain ${e.registrableDomain}`;
-  if (e.verdict === 'not-listed' || rule === undefined) return `${e.name}: not listed (would be resolved normally)${site}`;
+  if (e.verdict === 'not-listed' || rule === undefined) {
+    if (isIP(e.name) !== 0) return `${e.name}: no answer-IP rule covers it (upstream answers with this address pass)`;
+    return `${e.name}: not listed (would be resolved normally)${site}`;
+  }
   const covers = isAddressRule(rule)
     ? `covers ${rule.domain} in upstream answers`
     : rule.scope === 'domain'

@@ -65,6 +65,37 @@ export class BlockAnswers {
   }
 
   /**
+   * The block answer for a name whose upstream answer matched a rule elsewhere (answer inspection):
+   * same mode and TTL, but the SOA is owned by the question name itself (the matched target is
+   * another name, never a parent of the question), and the EDE text says how it matched, e.g.
+   * `blocked by fraudwall list fraud (phishing) via CNAME www.0xproject.io`. Encoded per call:
+   * this runs only for answers that are blocked this way.
+   */
+  answerVia(packet: Buffer, query: ParsedQuery, rule: Rule, via: string): Buffer {
+    const opt = query.edns
+      ? this.synthesizer.optFor(query.edns.dnssecOk, { infoCode: EDE_BLOCKED, text: `${blockedText(rule)} via ${via}` })
+      : undefined;
+    const questionEnd = query.questionEnd;
+    if (this.mode === 'refused') return writeResponse(packet, questionEnd, { rcode: Rcode.REFUSED, opt });
+    if (this.mode === 'null' && (query.type === QType.A || query.type === QType.AAAA)) {
+      const answers = [query.type === QType.A ? this.nullA : this.nullAAAA];
+      return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers, opt });
+    }
+    const rcode = this.mode === 'null' ? Rcode.NOERROR : Rcode.NXDOMAIN;
+    return writeResponse(packet, questionEnd, { rcode, authoritative: true, authorities: [this.soaAt(HEADER_SIZE)], opt });
+  }
+
+  /** A SOA owned by a pointer to offset `offset` of the message (built once per offset). */
+  private soaAt(offset: number): EncodedRecord {
+    let soa = this.soaAtOffset[offset];
+    if (soa === undefined) {
+      soa = encodeRecord(Buffer.from([0xc0 | (offset >> 8), offset & 0xff]), QType.SOA, this.ttl, this.soaRdata);
+      this.soaAtOffset[offset] = soa;
+    }
+    return soa;
+  }
+
+  /**
    * The SOA owned by the blocking rule's domain. That domain is a suffix of the question name (it
    * matched as one), so the owner is written as a compression pointer to where that suffix starts
    * inside the question (RFC 1035 §4.1.4): one prebuilt record per offset, nothing encoded per query.
@@ -76,12 +107,7 @@ export class BlockAnswers {
     const plainName = name.length + 2 === nameEnd - HEADER_SIZE; // no escaped bytes: text and wire line up
     const suffix = name.length === rule.domain.length || name.charCodeAt(name.length - rule.domain.length - 1) === 46; /* . */
     if (plainName && suffix && offset >= HEADER_SIZE && offset < MAX_POINTER_OFFSET && name.endsWith(rule.domain)) {
-      let soa = this.soaAtOffset[offset];
-      if (soa === undefined) {
-        soa = encodeRecord(Buffer.from([0xc0 | (offset >> 8), offset & 0xff]), QType.SOA, this.ttl, this.soaRdata);
-        this.soaAtOffset[offset] = soa;
-      }
-      return soa;
+      return this.soaAt(offset);
     }
     let soa = this.soaByDomain.get(rule.domain);
     if (soa === undefined) {
@@ -94,10 +120,15 @@ export class BlockAnswers {
   private edeOptsFor(rule: Rule): readonly [Buffer, Buffer] {
     const cached = this.edeOpts.get(rule.list);
     if (cached !== undefined && cached.category === rule.category) return cached.opts;
-    const ede = { infoCode: EDE_BLOCKED, text: `blocked by fraudwall list ${rule.list} (${rule.category})` };
+    const ede = { infoCode: EDE_BLOCKED, text: blockedText(rule) };
     const opts = [this.synthesizer.optFor(false, ede), this.synthesizer.optFor(true, ede)] as const;
     if (this.edeOpts.size >= 10_000) this.edeOpts.clear(); // bounded even if lists churn
     this.edeOpts.set(rule.list, { category: rule.category, opts });
     return opts;
   }
+}
+
+/** The EDE text of a block: which list (and its category) decided. */
+function blockedText(rule: Rule): string {
+  return `blocked by fraudwall list ${rule.list} (${rule.category})`;
 }

@@ -87,3 +87,9 @@ describe('answer-IP rules', () => {
     expect(p.evaluateAddress(ipv4Bytes('12.0.0.1'), 0, 4).rule).toBeUndefined();
   });
 });
+
+describe('explain of an unlisted address', () => {
+  it('says no answer-IP rule covers it', () => {
+    expect(formatExplanation(explainName('192.0.2.200', new Policy([], 1)))).toBe('192.0.2.200: no answer-IP rule covers it (upstream answers with this address pass)');
+  });
+});
