@@ -65,6 +65,28 @@ export class BlockAnswers {
   }
 
   /**
+   * The answer an RPZ rule asks for (see parse-rpz.ts): NXDOMAIN or NODATA with a SOA owned by the
+   * question name, TC=1 over UDP for tcp-only, local data as written (records of the question's
+   * type, or a CNAME; NODATA when there are none), the configured block answer for drop. Undefined
+   * when the query is to be resolved normally (tcp-only over TCP).
+   */
+  rpzAnswer(packet: Buffer, query: ParsedQuery, rule: Rule, overTcp: boolean): Buffer | undefined {
+    const action = rule.rpz;
+    if (action === undefined || action === 'drop' || action === 'passthru') return this.answer(packet, query, rule);
+    const opt = query.edns ? this.edeOptsFor(rule)[query.edns.dnssecOk ? 1 : 0] : undefined;
+    const questionEnd = query.questionEnd;
+    if (action === 'tcp-only') {
+      return overTcp ? undefined : writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, truncated: true, opt });
+    }
+    if (action === 'local') {
+      const answers = localAnswers(rule.localData, query.type);
+      if (answers.length > 0) return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers, opt });
+    }
+    const rcode = action === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR;
+    return writeResponse(packet, questionEnd, { rcode, authoritative: true, authorities: [this.soaAt(HEADER_SIZE)], opt });
+  }
+
+  /**
    * The block answer for a name whose upstream answer matched a rule elsewhere (answer inspection):
    * same mode and TTL, but the SOA is owned by the question name itself (the matched target is
    * another name, never a parent of the question), and the EDE text says how it matched, e.g.
@@ -131,4 +153,24 @@ export class BlockAnswers {
 /** The EDE text of a block: which list (and its category) decided. */
 function blockedText(rule: Rule): string {
   return `blocked by fraudwall list ${rule.list} (${rule.category})`;
+}
+
+const CNAME = 5;
+
+/** RPZ local data records (see Rule.localData) that answer `qtype`: those of that type, else a CNAME. */
+function localAnswers(data: Uint8Array | undefined, qtype: number): EncodedRecord[] {
+  if (data === undefined) return [];
+  const ofType: EncodedRecord[] = [];
+  const cnames: EncodedRecord[] = [];
+  const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  for (let at = 0; at + 8 <= view.length; ) {
+    const type = view.readUInt16BE(at);
+    const ttl = view.readUInt32BE(at + 2);
+    const length = view.readUInt16BE(at + 6);
+    const rdata = view.subarray(at + 8, at + 8 + length);
+    if (type === qtype || qtype === QType.ANY) ofType.push(encodeRecord(QUESTION_NAME_POINTER, type, ttl, rdata));
+    else if (type === CNAME) cnames.push(encodeRecord(QUESTION_NAME_POINTER, type, ttl, rdata));
+    at += 8 + length;
+  }
+  return ofType.length > 0 ? ofType : cnames;
 }

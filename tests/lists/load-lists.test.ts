@@ -108,7 +108,7 @@ describe('loadListsDir', () => {
     await write('README.md', '# lists go here\n');
     const { lists, warnings } = await loadListsDir(temp.path);
     expect(lists).toEqual([]);
-    expect(warnings).toEqual([`${temp.path}: no list files (*.txt, *.hosts, *.list) found; nothing will be blocked`]);
+    expect(warnings).toEqual([`${temp.path}: no list files (*.txt, *.hosts, *.list, *.rpz) found; nothing will be blocked`]);
   });
 
   it('throws ListLoadError E_LIST_DIR for a missing directory, telling the operator what to do', async () => {
