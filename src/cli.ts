@@ -35,7 +35,8 @@ Usage:
   fraudwall check NAME [--lists DIR] [--json]
                                      is NAME blocked? by which list and rule? (no network needed;
                                      exit 0 = resolved normally, 3 = blocked, 2 = invalid name)
-  fraudwall push NAME FILE|- [--category C] [--allow]   replace (or create) list NAME on a running server
+  fraudwall push NAME FILE|- [--category C] [--allow] [--format list|rpz]
+                                                        replace (or create) list NAME on a running server
   fraudwall delete NAME                                 delete a list pushed earlier
   fraudwall lists [--json]                              the lists a running server has
   fraudwall explain NAME [--json]                       is NAME blocked on the running server? (exit 0 / 3)
@@ -167,14 +168,18 @@ function reportFailure(response: AdminResponse): number {
 }
 
 async function clientCommand(command: string, args: string[]): Promise<number> {
-  const pushOptions = { category: { type: 'string' }, allow: { type: 'boolean' } } as const;
+  const pushOptions = { category: { type: 'string' }, allow: { type: 'boolean' }, format: { type: 'string' } } as const;
   const parsed = parseArgs({ args, options: command === 'push' ? { ...CLIENT_OPTIONS, ...pushOptions } : CLIENT_OPTIONS, strict: true, allowPositionals: true });
   const positionals = parsed.positionals;
-  const values = parsed.values as { url?: string; 'token-file'?: string; json?: boolean; help?: boolean; category?: string; allow?: boolean };
+  const values = parsed.values as { url?: string; 'token-file'?: string; json?: boolean; help?: boolean; category?: string; allow?: boolean; format?: string };
   const arity = { push: 2, delete: 1, lists: 0, explain: 1, reload: 0 }[command] ?? 0;
   if (values.help || positionals.length !== arity) {
     process.stderr.write(USAGE);
     return values.help ? ExitCode.OK : ExitCode.USAGE;
+  }
+  if (values.format !== undefined && values.format !== 'list' && values.format !== 'rpz') {
+    process.stderr.write(`fraudwall push: --format must be list or rpz, not ${JSON.stringify(values.format)}\n`);
+    return ExitCode.USAGE;
   }
   const client = {
     url: values.url ?? process.env['FRAUDWALL_URL'] ?? 'http://127.0.0.1:8053',
@@ -188,6 +193,7 @@ async function clientCommand(command: string, args: string[]): Promise<number> {
       const data = file === '-' ? await readStdin() : await readFile(file!);
       const query = new URLSearchParams({ kind: values.allow ? 'allow' : 'block' });
       if (values.category) query.set('category', values.category);
+      if (values.format !== undefined) query.set('format', values.format);
       response = await adminRequest(client, 'PUT', `/v1/lists/${encodeURIComponent(name)}?${query}`, { contentType: 'text/plain; charset=utf-8', data });
       if (response.status >= 300) return reportFailure(response);
       const b = response.body;

@@ -340,7 +340,12 @@ export interface UrlListSpec {
   readonly category: string;
   readonly kind: RuleKind;
   readonly refreshSeconds: number;
+  /** 'rpz': the body is a response-policy zone (default when the URL path ends in .rpz or .rpz.txt). */
+  readonly format: ListFormat;
 }
+
+/** How a list's text is written: list lines (plain, hosts, adblock, addresses) or an RPZ zone. */
+export type ListFormat = 'list' | 'rpz';
 
 /** What each kind of option holds once converted. */
 interface KindValues {

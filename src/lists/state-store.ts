@@ -9,6 +9,8 @@ export interface StoredList {
   readonly kind: RuleKind;
   readonly category: string;
   readonly entries: readonly string[];
+  /** An RPZ list: its zone text as pushed (entries then stay empty: RPZ actions have no list-line form). */
+  readonly zone?: string | undefined;
   /** Unix milliseconds of the accepted change. */
   readonly updatedAt: number;
 }
@@ -77,11 +79,12 @@ export class StateStore {
 function parseStoredList(text: string, expectedName: string): StoredList {
   const data = JSON.parse(text) as Record<string, unknown>;
   if (data['format'] !== FORMAT) throw new Error(`unknown format ${String(data['format'])}`);
-  const { name, kind, category, entries, updatedAt } = data;
+  const { name, kind, category, entries, updatedAt, zone } = data;
+  if (zone !== undefined && typeof zone !== 'string') throw new Error('zone must be text');
   if (name !== expectedName) throw new Error(`holds list "${String(name)}", not "${expectedName}"`);
   if (kind !== 'block' && kind !== 'allow') throw new Error(`bad kind ${String(kind)}`);
   if (typeof category !== 'string') throw new Error('missing category');
   if (!Array.isArray(entries) || !entries.every((e) => typeof e === 'string')) throw new Error('entries must be strings');
   const time = typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN;
-  return { name, kind, category, entries: entries as string[], updatedAt: Number.isNaN(time) ? Date.now() : time };
+  return { name, kind, category, entries: entries as string[], zone, updatedAt: Number.isNaN(time) ? Date.now() : time };
 }

@@ -129,6 +129,23 @@ describe('fraudwall push', () => {
     expect(await isBlocked(fw.dnsPort, 'shop-one.test')).toBe(false);
   });
 
+  it('pushes an RPZ zone with --format rpz (exact triggers cover the name only); a zone with an unsupported line is refused whole', async () => {
+    const zone = '$ORIGIN rpz.push.\n; category: scam\nexact.pushrpz.test CNAME .\n*.w.pushrpz.test CNAME .\n';
+    const result = await cli(['push', 'pushed-rpz', file('pushed.rpz', zone), '--format', 'rpz']);
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout).toContain('2 entries (block, scam)');
+    expect(await isBlocked(fw.dnsPort, 'exact.pushrpz.test')).toBe(true);
+    expect(await isBlocked(fw.dnsPort, 'sub.exact.pushrpz.test')).toBe(false);
+    expect(await isBlocked(fw.dnsPort, 'a.w.pushrpz.test')).toBe(true);
+    expect(await isBlocked(fw.dnsPort, 'w.pushrpz.test')).toBe(false);
+    const bad = await cli(['push', 'pushed-rpz', file('bad.rpz', `${zone}$INCLUDE more.zone\n`), '--format', 'rpz']);
+    expect(bad.status, show(bad)).toBe(4);
+    expect(bad.stderr).toContain('line 5: $INCLUDE is never followed');
+    // The same text as list lines is not a zone: every record line is refused.
+    expect((await cli(['push', 'not-rpz', file('plain.rpz', zone)])).status).toBe(4);
+    expect((await cli(['push', 'x', file('x.rpz', zone), '--format', 'bind'])).status).toBe(2);
+  });
+
   it('shows at most 20 problems and counts the rest', async () => {
     const lines = Array.from({ length: 25 }, (_, i) => `http://many-${i}.test/x`).join('\n');
     const result = await cli(['push', 'many-bad', '-'], lines);

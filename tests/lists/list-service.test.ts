@@ -252,6 +252,20 @@ describe('persistence across a restart', () => {
       expect(restarted.store.verdict(name).action, name).toBe(registry.store.verdict(name).action);
     }
   });
+
+  it('an RPZ zone is kept as its text and loads back with its actions; deltas on it are refused', async () => {
+    const zone = '$ORIGIN rpz.x.\nexact.example CNAME *.\n*.wild.example CNAME .\nok.wild.example CNAME rpz-passthru.\ngarden.example A 192.0.2.7\n';
+    await service.put(WHO, 'feed', 'block', 'scam', zone, 'rpz');
+    await expect(service.delta(WHO, 'feed', 'more.example', '')).rejects.toThrow(/RPZ zone/);
+    await expect(service.put(WHO, 'feed2', 'allow', 'x', zone, 'rpz')).rejects.toThrow(/block list/);
+    const { lists } = await new StateStore(dir).loadLists();
+    expect(lists.find((l) => l.name === 'feed')).toMatchObject({ zone, entries: [] });
+    const restarted = new ListRegistry(storedListRecords(lists), new VerdictCache(), silentLogger);
+    for (const name of ['exact.example', 'x.exact.example', 'a.wild.example', 'ok.wild.example', 'garden.example']) {
+      expect(restarted.store.verdict(name), name).toEqual(registry.store.verdict(name));
+    }
+    expect(restarted.store.verdict('exact.example').rule?.rpz).toBe('nodata');
+  });
 });
 
 describe('canonicalEntries', () => {
