@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
 import { findThroughput, measureLatency, dnsperf, MAX_LOSS_PCT } from './lib/dnsperf.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
+import { measureInspectionCost } from './inspection-cost.mjs';
 import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
 import { startDnsmasqPeer, startFraudwall, startUnboundPeer, startUpstream, FW_NODE_FLAGS, SERVER_CORE, LOAD_CORE } from './lib/servers.mjs';
 import { busyProcesses, installCleanupHooks, machineInfo, memAvailableBytes, pinSelf, sleep, which } from './lib/util.mjs';
@@ -385,6 +386,14 @@ async function main() {
   await upstream.stop();
   upstream = null;
   if (!opts.keepFiles) rmSync(runDir, { recursive: true, force: true });
+  // What answer inspection adds per cold-path answer, in-process (the DNS runs above include it).
+  let inspection = null;
+  if (opts.inspectCompare) {
+    log('');
+    log('answer inspection cost per upstream answer (bench/inspection-cost.mjs, in-process, best of 5 passes) ...');
+    inspection = await measureInspectionCost({ answers: opts.quick ? 50_000 : 200_000 });
+    results.inspectionCost = inspection;
+  }
   results.finished = new Date().toISOString();
   save();
 
@@ -395,6 +404,11 @@ async function main() {
   for (const printed of tables) {
     log('');
     log(printed);
+  }
+  if (inspection) {
+    log('');
+    log('answer inspection per upstream answer (ns; 200,000 names, 10,000 prefixes; a = one A record, cname2 = two CNAMEs to unseen names + A, https = HTTPS with target and hints):');
+    log(`  ${Object.entries(inspection).map(([kind, r]) => `${kind} ${r.inspectNs} ns (cache layout walk ${r.layoutNs} ns)`).join('; ')}`);
   }
   log('');
   log('load s: fraudwall = spawn to its "fraudwall ready" log line; peers = spawn to the first NXDOMAIN for a blocked name (polled every 20 ms).');

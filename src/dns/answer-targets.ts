@@ -59,6 +59,7 @@ export function readName(buf: Uint8Array, offset: number, end: number): string |
     }
     if (len > 63 || pos + 1 + len > end) return undefined;
     if (out.length > 0) out += '.';
+    // Char by char: for labels of DNS length this beats a TextDecoder or Buffer#toString call.
     for (let i = pos + 1; i <= pos + len; i++) {
       const c = buf[i]!;
       out += String.fromCharCode(c >= 65 && c <= 90 ? c + 32 : c);
@@ -71,6 +72,15 @@ export function readName(buf: Uint8Array, offset: number, end: number): string |
 
 export function emptyTargets(): AnswerTargets {
   return { names: [], records: [], addressOffsets: [], addressLengths: [], chainLimitHit: false };
+}
+
+/** Empties `targets` for reuse (one object per inspector: no arrays allocated per answer). */
+export function resetTargets(targets: AnswerTargets): void {
+  targets.names.length = 0;
+  targets.records.length = 0;
+  targets.addressOffsets.length = 0;
+  targets.addressLengths.length = 0;
+  targets.chainLimitHit = false;
 }
 
 /**
@@ -148,3 +158,4 @@ function svcb(buf: Uint8Array, rdata: number, end: number, record: TargetRecord,
   }
   return pos === end;
 }
+

@@ -25,6 +25,9 @@ const EMPTY_V4: Family = { words: 1, keys: new Uint32Array(0), ids: new Int32Arr
 const EMPTY_V6: Family = { words: 4, keys: new Uint32Array(0), ids: new Int32Array(0), runs: new Int32Array(0) };
 
 export class IpIndex {
+  private readonly address = new Uint32Array(4);
+  private readonly masked = new Uint32Array(4);
+
   private constructor(
     private readonly lists: readonly PackedRules[],
     private readonly bases: Int32Array,
@@ -83,15 +86,17 @@ export class IpIndex {
   match(bytes: Uint8Array, offset: number, length: number): Rule | undefined {
     if (this.size === 0) return undefined;
     if (length === 16 && isMappedIpv4(bytes, offset)) return this.match(bytes, offset + 12, 4);
-    const family = length === 4 ? this.v4 : this.v6;
+    if (length === 4) return this.matchV4(((bytes[offset]! << 24) | (bytes[offset + 1]! << 16) | (bytes[offset + 2]! << 8) | bytes[offset + 3]!) >>> 0);
+    const family = this.v6;
     if (family.ids.length === 0) return undefined;
     const words = family.words;
-    const address = new Uint32Array(words);
+    // Scratch arrays of this index: a match runs to completion, nothing is allocated per answer.
+    const address = this.address;
     for (let w = 0; w < words; w++) {
       const o = offset + 4 * w;
       address[w] = ((bytes[o]! << 24) | (bytes[o + 1]! << 16) | (bytes[o + 2]! << 8) | bytes[o + 3]!) >>> 0;
     }
-    const masked = new Uint32Array(words);
+    const masked = this.masked;
     const runs = family.runs;
     for (let r = 0; r < runs.length; r += 3) {
       const prefix = runs[r]!;
@@ -101,6 +106,25 @@ export class IpIndex {
       }
       const at = search(family, runs[r + 1]!, runs[r + 2]!, masked);
       if (at >= 0) return this.rule(family.ids[at]!);
+    }
+    return undefined;
+  }
+
+  /** IPv4: each prefix length present, longest first, is one mask and one binary search of plain u32 keys. */
+  private matchV4(address: number): Rule | undefined {
+    const { keys, ids, runs } = this.v4;
+    for (let r = 0; r < runs.length; r += 3) {
+      const prefix = runs[r]!;
+      const key = prefix === 0 ? 0 : (address & (0xffffffff << (32 - prefix))) >>> 0;
+      let lo = runs[r + 1]!;
+      let hi = runs[r + 2]!;
+      while (lo < hi) {
+        const mid = (lo + hi) >>> 1;
+        const k = keys[mid]!;
+        if (k === key) return this.rule(ids[mid]!);
+        if (k < key) lo = mid + 1;
+        else hi = mid;
+      }
     }
     return undefined;
   }

@@ -14,7 +14,7 @@
 // Cost: one walk over the answer section's bytes (answer-targets.ts), a string per target name,
 // a verdict lookup per name and a prefix search per address; only upstream answers (cold path)
 // and cached answers judged under an older policy generation are inspected.
-import { collectAnswerTargets, emptyTargets, type AnswerTargets } from '../dns/answer-targets.js';
+import { collectAnswerTargets, emptyTargets, resetTargets, type AnswerTargets } from '../dns/answer-targets.js';
 import type { ParsedQuery } from '../dns/wire.js';
 import { formatAddress } from '../policy/ip-prefix.js';
 import type { PolicyStore } from '../policy/policy-store.js';
@@ -26,6 +26,8 @@ import type { BlockAnswers } from './block-answers.js';
 export const MAX_CHAIN_NAMES = 16;
 
 export class AnswerInspection {
+  private readonly targets: AnswerTargets = emptyTargets();
+
   constructor(
     private readonly policy: PolicyStore,
     private readonly blockAnswers: BlockAnswers,
@@ -42,14 +44,17 @@ export class AnswerInspection {
    * A malformed answer section is let through (the cache does not store such answers either).
    */
   judge(query: ParsedQuery, bytes: Uint8Array, length: number): { verdict: Verdict; via: string } | undefined {
-    if (this.policy.verdict(query.name).action === 'allow') return undefined;
-    const targets: AnswerTargets = emptyTargets();
+    // One reused collector: judge() runs to completion before anything else can call it.
+    const targets = this.targets;
+    resetTargets(targets);
     if (!collectAnswerTargets(bytes, length, MAX_CHAIN_NAMES, targets)) return undefined;
     if (targets.chainLimitHit) this.onChainLimit();
     for (let i = 0; i < targets.names.length; i++) {
       const name = targets.names[i]!;
       const verdict = this.policy.verdict(name);
       if (verdict.action === 'block' && verdict.rule !== undefined) {
+        // The question's own allow is asked only now: clean answers (nearly all) never pay for it.
+        if (this.questionAllowed(query)) return undefined;
         return { verdict: { action: 'block', rule: verdict.rule, reason: 'cname', target: name }, via: `${targets.records[i]} ${name}` };
       }
     }
@@ -59,11 +64,17 @@ export class AnswerInspection {
       const size = targets.addressLengths[i]!;
       const verdict = policy.evaluateAddress(bytes, offset, size);
       if (verdict.action === 'block' && verdict.rule !== undefined) {
+        if (this.questionAllowed(query)) return undefined;
         const address = formatAddress(bytes, offset, size);
         return { verdict: { action: 'block', rule: verdict.rule, reason: 'ip', target: address }, via: `address ${address}` };
       }
     }
     return undefined;
+  }
+
+  /** An allow rule for the question name lets its answer through unchanged, whatever it points to. */
+  private questionAllowed(query: ParsedQuery): boolean {
+    return this.policy.verdict(query.name).action === 'allow';
   }
 
   /** The client's block answer when the message in bytes[0, length) is blocked, else undefined. */
