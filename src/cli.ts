@@ -2,13 +2,15 @@
 import './runtime-guard.js'; // first: stops with a clear message on a Node.js below the floor
 import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
-import { envName, SERVE_OPTIONS, SHIPPED_LISTS_DIR } from './config/options.js';
+import { envName, SERVE_OPTIONS } from './config/options.js';
 import { createLogger } from './log/logger.js';
 import { startServer } from './app/start-server.js';
 import { readFile } from 'node:fs/promises';
 import { adminRequest, clientToken, type AdminResponse } from './admin/admin-client.js';
-import { explainName, formatExplanation, type Explanation } from './policy/explain.js';
-import { loadListsDir } from './lists/load-lists.js';
+import { explainLocalZones, explainName, formatExplanation, isBlocking, type Explanation } from './policy/explain.js';
+import { formatSourcesRead, loadListSources } from './lists/list-sources.js';
+import { StateStore } from './lists/state-store.js';
+import { UrlListSource } from './lists/url-list.js';
 import { Policy } from './policy/policy.js';
 import { VERSION } from './version.js';
 
@@ -32,9 +34,12 @@ const USAGE = `fraudwall ${VERSION} — a DNS resolver that blocks fraud domains
 
 Usage:
   fraudwall serve [options]          serve DNS (UDP and TCP) with the blocklists
-  fraudwall check NAME [--lists DIR] [--json]
-                                     is NAME blocked? by which list and rule? (no network needed;
-                                     exit 0 = resolved normally, 3 = blocked, 2 = invalid name)
+  fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--json]
+                                     what would serve answer for NAME, and why? Reads what serve
+                                     reads (list files, pushed lists, last good URL copies, local
+                                     zones) with the same config and FRAUDWALL_* variables; no
+                                     network. Exit 0 = resolved normally or answered locally,
+                                     3 = blocked (a list or a DoH canary), 2 = invalid name
   fraudwall push NAME FILE|- [--category C] [--allow]   replace (or create) list NAME on a running server
   fraudwall delete NAME                                 delete a list pushed earlier
   fraudwall lists [--json]                              the lists a running server has
@@ -118,10 +123,21 @@ async function serve(rawArgs: string[]): Promise<number> {
   return new Promise<number>(() => {});
 }
 
+/**
+ * `check NAME`: the judgement of `explain`, made offline against what `serve` would load with the
+ * same configuration (--config / FRAUDWALL_* / --lists / --state): list files, pushed lists and last
+ * good URL copies, and the local-zone settings.
+ */
 async function check(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { lists: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      config: { type: 'string' },
+      lists: { type: 'string' },
+      state: { type: 'string' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -130,16 +146,26 @@ async function check(args: string[]): Promise<number> {
     return ExitCode.OK;
   }
   if (positionals.length !== 1) {
-    process.stderr.write('usage: fraudwall check NAME [--lists DIR] [--json]\n');
+    process.stderr.write('usage: fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--json]\n');
     return ExitCode.USAGE;
   }
-  const dir = values.lists ?? process.env['FRAUDWALL_LISTS'] ?? SHIPPED_LISTS_DIR;
-  const { lists, warnings } = await loadListsDir(dir);
-  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-  const explanation = explainName(positionals[0]!, new Policy(lists, 1));
-  process.stdout.write(values.json ? `${JSON.stringify(explanation)}\n` : `${formatExplanation(explanation)}\n`);
+  const config = loadConfig({ flags: { config: values.config, lists: values.lists, state: values.state }, env: process.env });
+  const warn = createLogger('warn', (line) => process.stderr.write(`warning: ${(JSON.parse(line) as { msg: string }).msg}\n`));
+  const state = new StateStore(config.state);
+  const urlSources = config.urlLists.map(
+    (spec) => new UrlListSource(spec, state, warn, { urlMinValidPercent: config.urlMinValidPercent, timeoutMs: 0, maxBytes: config.adminMaxBodyBytes }),
+  );
+  const loaded = await loadListSources(config.lists, state, urlSources);
+  for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
+  const policy = new Policy(
+    loaded.records.map((record) => record.list),
+    1,
+  );
+  const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config) });
+  if (values.json) process.stdout.write(`${JSON.stringify({ ...explanation, sources: loaded.read })}\n`);
+  else process.stdout.write(`${[formatExplanation(explanation), ...formatSourcesRead(loaded.read)].join('\n')}\n`);
   if (!explanation.valid) return ExitCode.USAGE;
-  return explanation.verdict === 'blocked' ? ExitCode.BLOCKED : ExitCode.OK;
+  return isBlocking(explanation) ? ExitCode.BLOCKED : ExitCode.OK;
 }
 
 const CLIENT_OPTIONS = {
@@ -225,7 +251,7 @@ async function clientCommand(command: string, args: string[]): Promise<number> {
       const explanation = response.body as unknown as Explanation;
       process.stdout.write(json ? `${JSON.stringify(explanation)}\n` : `${formatExplanation(explanation)}\n`);
       if (!explanation.valid) return ExitCode.USAGE;
-      return explanation.verdict === 'blocked' ? ExitCode.BLOCKED : ExitCode.OK;
+      return isBlocking(explanation) ? ExitCode.BLOCKED : ExitCode.OK;
     }
   }
 }

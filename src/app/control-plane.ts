@@ -7,15 +7,16 @@ import { AdminAuth } from '../admin/admin-auth.js';
 import { HttpServer, sendBody, type Health } from '../admin/http-server.js';
 import { formatHostPort } from '../config/host-port.js';
 import type { Config } from '../config/options.js';
-import { DirectoryWatcher, fileListRecords, reloadFileLists } from '../lists/file-lists.js';
-import { ListRegistry, type ListRecord } from '../lists/list-registry.js';
-import { ListService, storedListRecords } from '../lists/list-service.js';
+import { DirectoryWatcher, reloadFileLists } from '../lists/file-lists.js';
+import { ListRegistry } from '../lists/list-registry.js';
+import { loadListSources } from '../lists/list-sources.js';
+import { ListService } from '../lists/list-service.js';
 import { StateStore } from '../lists/state-store.js';
 import { UrlListSource } from '../lists/url-list.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { loadListsDir } from '../lists/load-lists.js';
 import { VerdictCache } from '../policy/verdict-cache.js';
+import { explainLocalZones } from '../policy/explain.js';
 import { StartupError } from './startup-error.js';
 
 /** How long DNS waits at start for a URL list that has no last good copy yet (unless failing closed). */
@@ -43,40 +44,6 @@ async function readAdminToken(config: Config, env: NodeJS.ProcessEnv, logger: Lo
   }
   logger.warn('no admin token configured: list changes over the admin API are disabled (set FRAUDWALL_ADMIN_TOKEN or --admin-token-file)');
   return undefined;
-}
-
-interface InitialLists {
-  readonly records: ListRecord[];
-  /** Lists that could not be loaded; fatal with --require-lists. */
-  readonly failures: string[];
-}
-
-/** Files, then lists stored from the API, then last good URL copies; the first source of a name wins. */
-async function loadInitialLists(config: Config, state: StateStore, urlSources: readonly UrlListSource[], logger: Logger): Promise<InitialLists> {
-  const failures: string[] = [];
-  const { lists, warnings, unreadable } = await loadListsDir(config.lists);
-  for (const warning of warnings) logger.warn(warning);
-  failures.push(...unreadable);
-  const byName = new Map<string, ListRecord>();
-  const add = (record: ListRecord): void => {
-    const taken = byName.get(record.list.name);
-    if (taken === undefined) byName.set(record.list.name, record);
-    else logger.warn(`list "${record.list.name}" from ${record.source} ignored: the name is taken by ${taken.source} (${taken.origin}); rename one`);
-  };
-  fileListRecords(lists, config.lists, 1).forEach(add);
-
-  // Leftovers of writes a crash interrupted before their rename: the targets hold the old content.
-  await state.removeInterruptedWrites();
-  const stored = await state.loadLists();
-  for (const problem of stored.problems) logger.warn(problem);
-  failures.push(...stored.problems);
-  storedListRecords(stored.lists).forEach(add);
-
-  for (const source of urlSources) {
-    const record = await source.loadLastGood(1);
-    if (record) add(record);
-  }
-  return { records: [...byName.values()], failures };
 }
 
 export interface ControlPlane {
@@ -137,7 +104,10 @@ export async function startControlPlane(
     stoppers.push(() => urlSources.forEach((source) => source.stop()));
 
     const started = performance.now();
-    const initial = await loadInitialLists(config, state, urlSources, logger);
+    // Leftovers of writes a crash interrupted before their rename: the targets hold the old content.
+    await state.removeInterruptedWrites();
+    const initial = await loadListSources(config.lists, state, urlSources);
+    for (const warning of initial.warnings) logger.warn(warning);
     const verdictCache = new VerdictCache({ verdictCacheSize: options.verdictCacheSize });
     // splice: the closures below keep `initial` alive; the first lists must not stay pinned after a reload.
     const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger);
@@ -198,6 +168,7 @@ export async function startControlPlane(
       auth: new AdminAuth(token, { maxFailures: 10, windowMs: 60_000, onFailure: (reason) => metrics.adminAuthFailures.labels(reason).inc() }),
       reload,
       adminMaxBodyBytes: config.adminMaxBodyBytes,
+      localZones: explainLocalZones(config),
     });
     if (config.watchLists) {
       const watcher = new DirectoryWatcher(

@@ -208,8 +208,9 @@ export function loadConfig(sources: ConfigSources): Config {
   }
 
   const envNames = new Map<string, OptionSpec>(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
-  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key.
-  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', ...(sources.extraEnv ?? [])]);
+  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key;
+  // FRAUDWALL_URL belongs to the client commands (a shell that exports it may also start serve).
+  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', 'FRAUDWALL_URL', ...(sources.extraEnv ?? [])]);
   for (const [name, raw] of Object.entries(sources.env)) {
     if (!name.startsWith('FRAUDWALL_') || raw === undefined || allowedExtra.has(name)) continue;
     const spec = envNames.get(name);

@@ -14,6 +14,7 @@ import { ListRegistry, type ListRecord } from '../../src/lists/list-registry.js'
 import { ListService } from '../../src/lists/list-service.js';
 import { StateStore } from '../../src/lists/state-store.js';
 import { createLogger } from '../../src/log/logger.js';
+import { explainLocalZones } from '../../src/policy/explain.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import { VerdictCache } from '../../src/policy/verdict-cache.js';
 import { request, type RawResponse } from './http-request.js';
@@ -59,6 +60,7 @@ beforeEach(async () => {
       return { generation: registry.generation, warnings: ['a warning'] };
     },
     adminMaxBodyBytes: MAX_BODY,
+    localZones: explainLocalZones({ localZones: true, blockDohCanaries: true }),
   });
 });
 
