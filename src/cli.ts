@@ -4,7 +4,8 @@ import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { envName, SERVE_OPTIONS } from './config/options.js';
 import { createLogger } from './log/logger.js';
-import { startServer } from './app/start-server.js';
+import { startServer, type RunningServer } from './app/start-server.js';
+import { hangup } from './app/hangup.js';
 import { readFile } from 'node:fs/promises';
 import { adminRequest, clientToken, type AdminResponse } from './admin/admin-client.js';
 import { explainLocalZones, explainName, formatExplanation, isBlocking, type Explanation } from './policy/explain.js';
@@ -98,10 +99,13 @@ async function serve(rawArgs: string[]): Promise<number> {
     return ExitCode.OK;
   }
   const { help: _help, ...flags } = values;
-  const config = loadConfig({ flags: flags as Record<string, string | string[] | undefined>, env: process.env });
+  const sources = { flags: flags as Record<string, string | string[] | undefined>, env: process.env };
+  const config = loadConfig(sources);
   const logger = createLogger(config.logLevel);
-  const server = await startServer(config, logger);
 
+  // Signals are handled from the first moment: a SIGTERM while the lists load must end the process
+  // with exit 0, not kill it by signal (supervisors read that as a crash).
+  let server: RunningServer | undefined;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -110,16 +114,24 @@ async function serve(rawArgs: string[]): Promise<number> {
     }
     stopping = true;
     logger.info(`${signal}: shutting down`);
+    if (server === undefined) process.exit(ExitCode.OK); // still starting: nothing is served yet
     // Bounded: a stuck connection must not keep the process alive forever.
     setTimeout(() => process.exit(ExitCode.OK), 5000).unref();
     void server.close().then(() => process.exit(ExitCode.OK));
   };
+  let hangups = Promise.resolve();
   process.on('SIGHUP', () => {
-    logger.info('SIGHUP: reloading list files and URL lists');
-    void server.reload().catch((error: unknown) => logger.error('reload failed; the previous lists stay in effect', { err: error }));
+    const running = server;
+    if (running === undefined) {
+      logger.warn('SIGHUP while starting: ignored (the lists are being loaded now)');
+      return;
+    }
+    // One after another: a burst of SIGHUPs from logrotate's several files must not interleave.
+    hangups = hangups.then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }));
   });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  server = await startServer(config, logger);
   return new Promise<number>(() => {});
 }
 
