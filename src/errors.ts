@@ -37,7 +37,8 @@ export const ERROR_CODES = {
   // Upstream attempts (the reason label of fraudwall_upstream_errors_total)
   E_UPSTREAM_TIMEOUT: 'an upstream did not answer within upstream-timeout-ms',
   E_UPSTREAM_NETWORK: 'sending to or reading from an upstream failed',
-  E_UPSTREAM_REFUSED: 'an upstream answered REFUSED or refused the connection (ECONNREFUSED)',
+  E_UPSTREAM_REFUSED: 'an upstream answered REFUSED (the DNS rcode)',
+  E_UPSTREAM_CONNECTION_REFUSED: 'nothing listens at the upstream address: the connection was refused (ECONNREFUSED)',
   E_UPSTREAM_SERVFAIL: 'an upstream answered SERVFAIL',
   E_UPSTREAM_MISMATCH: 'an upstream answer did not match the question or ID',
 } as const;

@@ -24,6 +24,8 @@ import { LoopGuard } from '../upstream/loop-guard.js';
 import { MessageIdSource } from '../upstream/message-id.js';
 import { TcpUpstream } from '../upstream/tcp-upstream.js';
 import { UdpUpstream } from '../upstream/udp-upstream.js';
+import type { UpstreamFailure } from '../upstream/upstream-error.js';
+import type { UpstreamHealthObserver } from '../upstream/upstream-health.js';
 
 /** Errors that mean "this host has no such address or family", e.g. IPv6 disabled in a container. */
 const UNAVAILABLE_ADDRESS_CODES = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT', 'EINVAL']);
@@ -97,14 +99,51 @@ function createResponseCache(config: Config, metrics: Metrics): ResponseCache | 
   return cache;
 }
 
-function createForwarder(config: Config, metrics: Metrics): Forwarder {
+/** How often, at most, "every upstream is down" is logged: it stays true for as long as the network is out. */
+const ALL_DOWN_LOG_INTERVAL_MS = 60_000;
+
+const FAILURE_HINTS: Readonly<Record<UpstreamFailure, string>> = {
+  timeout: 'no answer within upstream-timeout-ms',
+  network: 'network error',
+  'connection-refused': 'connection refused: nothing listens there',
+  refused: 'answered REFUSED',
+  servfail: 'answered SERVFAIL',
+  mismatch: 'answers did not match the question',
+};
+
+/** Log lines when an upstream's circuit opens or closes, and (rate limited) when every upstream is down. */
+function upstreamHealthLog(labels: readonly string[], logger: Logger): UpstreamHealthObserver {
+  let allDownLoggedAt = -Infinity;
+  return {
+    down(index, failures, reason, backoffMs, allDown) {
+      const upstream = labels[index]!;
+      logger.warn(`upstream ${upstream} is unhealthy: ${failures} failed attempts in a row (last: ${FAILURE_HINTS[reason]}); skipped for ${backoffMs / 1000} s, then tried again`, {
+        upstream,
+        reason,
+      });
+      const now = performance.now();
+      if (allDown && now - allDownLoggedAt >= ALL_DOWN_LOG_INTERVAL_MS) {
+        allDownLoggedAt = now;
+        logger.error(
+          `every upstream is down (${labels.join(', ')}): clients get SERVFAIL, or stale answers from the cache, until one answers again; check this host's network and --upstream (logged at most once a minute)`,
+          { upstreams: labels },
+        );
+      }
+    },
+    up(index) {
+      logger.warn(`upstream ${labels[index]} is healthy again`, { upstream: labels[index] });
+    },
+  };
+}
+
+function createForwarder(config: Config, metrics: Metrics, logger: Logger): Forwarder {
   const ids = new MessageIdSource();
   const labels = config.upstream.map((address) => formatHostPort(address));
   metrics.declareUpstreams(labels);
   const forwarder = new Forwarder(
     config.upstream.map((address, i) => ({ label: labels[i]!, udp: new UdpUpstream(address, ids), tcp: new TcpUpstream(address, ids) })),
     config,
-    { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
+    { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure), health: upstreamHealthLog(labels, logger) },
   );
   metrics.watchIgnoredAnswers(() =>
     forwarder.servers.map((server) => ({
@@ -152,7 +191,7 @@ export async function startDataPlane(
   try {
     metrics.watchVerdictCache(() => policy.verdictCache);
     metrics.memory.policyBytes = () => policy.store.current.byteSize;
-    const forwarder = createForwarder(config, metrics);
+    const forwarder = createForwarder(config, metrics, logger);
     stoppers.push(() => forwarder.close());
     const loopGuard = new LoopGuard(forwarder, logger, {
       probeTimeoutMs: 1500,
