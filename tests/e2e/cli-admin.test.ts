@@ -168,7 +168,7 @@ describe('fraudwall push', () => {
   });
 
   it('exits 2 on a usage error, with one line naming the missing or wrong argument', async () => {
-    const usage = (command: string): string =>
+    const usage = (command: 'push' | 'explain' | 'lists'): string =>
       ({
         push: 'fraudwall push NAME FILE|- [--category C] [--allow] [--url URL] [--token-file FILE]',
         explain: 'fraudwall explain NAME [--json] [--url URL] [--token-file FILE]',
