@@ -65,6 +65,7 @@ export async function composeServer(
     admin: control.adminEnabled ? 'enabled' : 'read-only',
     state: config.state,
     workers: config.workers,
+    pid: process.pid,
   });
   return {
     listeners: data.listeners,
