@@ -19,6 +19,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['lists', 'resolver', 'server'], // list sources and registry; chain elements; transports
   ['admin'], // HTTP server and admin API
   ['app'], // composition: single process, cluster primary and workers
+  ['cli'], // command-line parsing helpers of the entry point (usage errors, did-you-mean)
   ['cli.ts'], // entry point
 ];
 

@@ -3,7 +3,9 @@ import { ipv4Bytes, ipv6Bytes } from '../../src/config/ip-address.js';
 import { formatAddress, parseIpPrefix } from '../../src/policy/ip-prefix.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import { Policy } from '../../src/policy/policy.js';
-import { explainName, formatExplanation } from '../../src/policy/explain.js';
+import { explainLocalZones, explainName, formatExplanation } from '../../src/policy/explain.js';
+
+const zones = explainLocalZones({ localZones: true, blockDohCanaries: true });
 
 const fraud = parseList(['# category: phishing', '203.0.113.0/24', '203.0.113.64/26', '198.51.100.7', '2001:db8:bad::/48', '::ffff:192.0.2.0/120', 'evil.example'].join('\n'), {
   name: 'fraud',
@@ -71,12 +73,12 @@ describe('answer-IP rules', () => {
   });
 
   it('explain takes an address and names the list and line covering it', () => {
-    const e = explainName('203.0.113.65', policy);
+    const e = explainName('203.0.113.65', { policy, localZones: zones });
     expect(e).toMatchObject({ name: '203.0.113.65', valid: true, verdict: 'blocked', rule: { list: 'fraud', line: 3, domain: '203.0.113.64/26' } });
     expect(formatExplanation(e)).toBe(
       '203.0.113.65: BLOCKED by list "fraud" (category phishing), rule "203.0.113.64/26" at line 3 (covers 203.0.113.64/26 in upstream answers)',
     );
-    expect(explainName('192.0.2.200', new Policy([], 1))).toEqual({ name: '192.0.2.200', valid: true, verdict: 'not-listed' });
+    expect(explainName('192.0.2.200', { policy: new Policy([], 1), localZones: zones })).toEqual({ name: '192.0.2.200', valid: true, verdict: 'not-listed' });
   });
 
   it('loads 100,000 prefixes (the build is measured in bench/policy-memory.mjs)', () => {
@@ -90,6 +92,6 @@ describe('answer-IP rules', () => {
 
 describe('explain of an unlisted address', () => {
   it('says no answer-IP rule covers it', () => {
-    expect(formatExplanation(explainName('192.0.2.200', new Policy([], 1)))).toBe('192.0.2.200: no answer-IP rule covers it (upstream answers with this address pass)');
+    expect(formatExplanation(explainName('192.0.2.200', { policy: new Policy([], 1), localZones: zones }))).toBe('192.0.2.200: no answer-IP rule covers it (upstream answers with this address pass)');
   });
 });
