@@ -12,6 +12,8 @@ export const ERROR_CODES = {
   E_ADMIN_TOKEN: 'the admin token file cannot be read or is empty',
   E_WORKERS_TMPDIR: 'with --workers, the private temporary directory cannot be created (check TMPDIR)',
   E_WORKER_START: 'a worker process could not start its data plane',
+  // Issue #12 (part A): the warning page
+  E_WARNING_PAGE_TEMPLATE: 'the --warning-page-template file cannot be read or has problems (every one is listed)',
   // Admin API (HTTP bodies: {"error":{"code","message",…}})
   E_AUTH_MISSING: 'no bearer token was sent (401)',
   E_AUTH_WRONG: 'the bearer token is wrong (403)',

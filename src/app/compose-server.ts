@@ -12,6 +12,8 @@ import type { Metrics } from '../metrics/metrics.js';
 export interface RunningServer {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
   readonly http: { readonly host: string; readonly port: number };
+  /** The warning page's address (--warning-page), if it is served. */
+  readonly warningPage: { readonly host: string; readonly port: number } | undefined;
   readonly registry: ListRegistry;
   readonly metrics: Metrics;
   /** Re-reads list files and URL lists (SIGHUP, POST /v1/reload). */
@@ -61,6 +63,7 @@ export async function composeServer(
   return {
     listeners: data.listeners,
     http,
+    warningPage: control.warningPage,
     registry: control.registry,
     metrics,
     reload: control.reload,
