@@ -55,6 +55,7 @@ export async function composeServer(
   logger.info('fraudwall ready', {
     dns: data.listeners.map((listener) => formatHostPort(listener)),
     http: formatHostPort(http),
+    ...(control.warningPage ? { warningPage: formatHostPort(control.warningPage) } : {}),
     upstream: config.upstream.map((address) => formatHostPort(address)),
     blockMode: config.blockMode,
     admin: control.adminEnabled ? 'enabled' : 'read-only',

@@ -50,6 +50,8 @@ export interface OptionSpec {
   readonly values?: readonly string[];
   /** For address options: the port used when none is written. */
   readonly defaultPort?: number;
+  /** What `--help` shows for the value, when the kind's own word would mislead (e.g. ADDR for an IP kept as text). */
+  readonly metavar?: string;
 }
 
 export const SERVE_OPTIONS = [
@@ -328,12 +330,14 @@ export const SERVE_OPTIONS = [
   {
     key: 'sinkhole-ipv4',
     kind: 'text',
+    metavar: 'IPV4',
     description: 'with block-mode sinkhole: the IPv4 address blocked A questions get ("" = NODATA for A)',
     default: '',
   },
   {
     key: 'sinkhole-ipv6',
     kind: 'text',
+    metavar: 'IPV6',
     description: 'with block-mode sinkhole: the IPv6 address blocked AAAA questions get ("" = NODATA for AAAA)',
     default: '',
   },
@@ -353,6 +357,7 @@ export const SERVE_OPTIONS = [
   {
     key: 'hotline',
     kind: 'text',
+    metavar: 'URI',
     description: 'anti-fraud hotline as a URI (tel:96110, or https:, mailto:, sips:), shown on the warning page, in EDE texts and SDE contacts',
     default: '',
   },

@@ -7,7 +7,9 @@
  * page loads nothing but itself. dig shows the hotline in the EDE text, and a query with the SDE
  * option gets the draft's JSON.
  */
-import { afterAll, beforeAll, describe, expect, it } from 'vitest';
+import { mkdirSync, writeFileSync } from 'node:fs';
+import path from 'node:path';
+import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { chromium, type Browser, type Page, type Request } from 'playwright-core';
 import { startTestServer, type TestServer } from './harness.js';
 import { runDig } from '../helpers/dig.js';
@@ -15,6 +17,11 @@ import { buildQuery, decode, ednsOption, tcpQuery, udpQuery } from '../helpers/d
 import { findTool, requireTool } from '../helpers/require-tool.js';
 import { parseSamples, scrape } from '../helpers/metrics-text.js';
 import { getWithHost, rawExchange } from '../warning-page/raw-http.js';
+import { admin } from './admin-helpers.js';
+import { requireBuiltCli } from '../helpers/built-cli.js';
+import { freePort } from '../helpers/ports.js';
+import { LOOPBACK_SERVE_ARGS, spawnServe, type ServedProcess } from '../helpers/served-process.js';
+import { useTempDir } from '../helpers/temp-dir.js';
 
 const CHROMIUM = findTool('chromium') ?? '/usr/bin/chromium';
 const haveTools = requireTool('dig', 'bind9-dnsutils') && requireTool('chromium', 'chromium');
@@ -178,5 +185,50 @@ describe.skipIf(!haveTools)('sinkhole + warning page in a real browser', () => {
     expect(text).toContain('Your network blocked the site you tried to open');
     expect(requests).toHaveLength(1);
     await context.close();
+  }, 60_000);
+});
+
+describe.skipIf(!requireTool('dig', 'bind9-dnsutils'))('sinkhole + warning page with --workers 2 (the built CLI)', () => {
+  const TOKEN = 'warning-page-token-0123456789';
+  let served: ServedProcess | undefined;
+  const dir = useTempDir('warning');
+  // Registered after useTempDir's hook, so it runs first: the process is gone before its directory.
+  afterEach(async () => {
+    await served?.kill();
+  });
+
+  it('workers answer with the sinkhole address, the primary serves the page, and both follow a list pushed at run time', async () => {
+    requireBuiltCli();
+    mkdirSync(path.join(dir.path, 'lists'));
+    writeFileSync(path.join(dir.path, 'lists', 'fraud.txt'), '# category: phishing\nevil.fraud.test\n');
+    const pagePort = await freePort(SINKHOLE);
+    served = await spawnServe(
+      [
+        ...LOOPBACK_SERVE_ARGS,
+        '--workers', '2',
+        '--lists', path.join(dir.path, 'lists'),
+        '--state', path.join(dir.path, 'state'),
+        '--upstream', '127.0.0.1:9',
+        '--block-mode', 'sinkhole',
+        '--sinkhole-ipv4', SINKHOLE,
+        '--warning-page', `${SINKHOLE}:${pagePort}`,
+        '--hotline', 'tel:96110',
+      ],
+      { env: { FRAUDWALL_ADMIN_TOKEN: TOKEN }, readyTimeoutMs: 30_000 },
+    );
+    const ready = served.logEntries().find((entry) => entry['msg'] === 'fraudwall ready');
+    expect(ready?.['warningPage']).toBe(`${SINKHOLE}:${pagePort}`);
+
+    const page = async (host: string): Promise<string> => (await rawExchange(pagePort, [getWithHost(host)], { host: SINKHOLE })).body;
+    expect((await runDig(served.dnsPort, ['+short', 'new-scam.test', 'A'])).shortLines).toEqual([]);
+    expect(await page('new-scam.test')).not.toContain('class="name"');
+
+    const push = await admin(served.httpPort, 'PUT', '/v1/lists/jobs', { token: TOKEN, body: { category: 'fake-job', entries: ['new-scam.test'] } });
+    expect(push.status).toBe(201);
+    // The API answers once every worker has the new policy.
+    for (let i = 0; i < 4; i++) expect((await runDig(served.dnsPort, ['+short', 'new-scam.test', 'A'])).shortLines).toEqual([SINKHOLE]);
+    const named = await page('new-scam.test');
+    expect(named).toContain('<strong class="name">new-scam.test</strong>');
+    expect(named).toContain('a fake job or task scam');
   }, 60_000);
 });
