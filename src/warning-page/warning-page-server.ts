@@ -35,6 +35,8 @@ export interface WarningPageLimits {
   readonly keepAliveTimeoutMs: number;
   /** Simultaneous connections; beyond, new ones are closed at once. */
   readonly maxConnections: number;
+  /** Simultaneous connections from one client address, so one client cannot take them all. */
+  readonly maxConnectionsPerClient: number;
   /** Total size of the request line and headers (Node answers 431 beyond). */
   readonly maxHeaderBytes: number;
 }
@@ -45,6 +47,7 @@ export const DEFAULT_WARNING_PAGE_LIMITS: WarningPageLimits = {
   idleTimeoutMs: 10_000,
   keepAliveTimeoutMs: 5000,
   maxConnections: 2000,
+  maxConnectionsPerClient: 64,
   maxHeaderBytes: 16 * 1024,
 };
 
@@ -64,6 +67,8 @@ export interface WarningPageOptions {
 
 export class WarningPageServer {
   private readonly sockets = new Set<Socket>();
+  /** Open connections per client address; an entry exists only while it has one, so it is bounded by maxConnections. */
+  private readonly perClient = new Map<string, number>();
 
   private constructor(
     private readonly server: http.Server,
@@ -107,8 +112,21 @@ export class WarningPageServer {
     const bound = server.address();
     const instance = new WarningPageServer(server, address.host, typeof bound === 'object' && bound ? bound.port : address.port);
     server.on('connection', (socket: Socket) => {
+      const client = socket.remoteAddress ?? '';
+      const open = instance.perClient.get(client) ?? 0;
+      if (open >= limits.maxConnectionsPerClient) {
+        options.onRequest?.('rejected');
+        socket.destroy();
+        return;
+      }
+      instance.perClient.set(client, open + 1);
       instance.sockets.add(socket);
-      socket.once('close', () => instance.sockets.delete(socket));
+      socket.once('close', () => {
+        instance.sockets.delete(socket);
+        const left = (instance.perClient.get(client) ?? 1) - 1;
+        if (left > 0) instance.perClient.set(client, left);
+        else instance.perClient.delete(client);
+      });
     });
     return instance;
   }

@@ -1,3 +1,4 @@
+import net from 'node:net';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { parseList } from '../../src/policy/parse-list.js';
 import { Policy } from '../../src/policy/policy.js';
@@ -20,7 +21,7 @@ beforeAll(async () => {
       hotline: 'tel:96110',
       operator: 'Example Anti-Fraud Centre',
       policy: () => live,
-      limits: { headersTimeoutMs: 600, requestTimeoutMs: 1500, idleTimeoutMs: 2000 },
+      limits: { headersTimeoutMs: 600, requestTimeoutMs: 1500, idleTimeoutMs: 2000, maxConnectionsPerClient: 8 },
       onRequest: (outcome) => outcomes.push(outcome),
     },
   );
@@ -127,6 +128,21 @@ describe('WarningPageServer', () => {
   it('an idle connection that never sends a byte is closed', async () => {
     const res = await rawExchange(server.port, [], { waitMs: 5000 });
     expect(res.closed).toBe(true);
+  });
+
+  it('one client cannot hold more than its share of connections; once they close, it is served again', async () => {
+    const sockets = await Promise.all(
+      Array.from({ length: 12 }, () => new Promise<net.Socket>((resolve) => {
+        const socket = net.connect({ host: '127.0.0.1', port: server.port }, () => resolve(socket));
+        socket.on('error', () => {});
+      })),
+    );
+    await new Promise((r) => setTimeout(r, 200));
+    // The first 8 stay open (idle, within their deadline); the others were closed at once.
+    expect(sockets.filter((socket) => socket.destroyed || socket.readyState !== 'open').length).toBe(4);
+    for (const socket of sockets) socket.destroy();
+    await new Promise((r) => setTimeout(r, 100));
+    expect((await rawExchange(server.port, [getWithHost('evil.test')])).status).toBe(403);
   });
 
   it('keep-alive: several requests on one connection each get the page', async () => {
