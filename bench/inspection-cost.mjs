@@ -38,7 +38,9 @@ export async function measureInspectionCost({ names = 200_000, prefixes = 10_000
   const ips = Array.from({ length: prefixes }, (_, i) => `10.${i >> 8}.${i & 0xff}.0/24`);
   const lists = [parseList(blocked.join('\n'), { name: 'fraud', kind: 'block' }), parseList(ips.join('\n'), { name: 'ips', kind: 'block' })];
   const store = new PolicyStore(new Policy(lists, 1), new VerdictCache({ verdictCacheSize: 100_000 }));
-  const inspection = new AnswerInspection(store, new BlockAnswers('nxdomain', 60, new Synthesizer(1232)));
+  const { loadConfig } = await load('config/load-config.js');
+  const config = loadConfig({ flags: {}, env: {} });
+  const inspection = new AnswerInspection(store, new BlockAnswers(config, new Synthesizer(config.ednsUdpSize)));
 
   const name = (s) => Buffer.concat([...s.split('.').map((l) => Buffer.concat([Buffer.from([l.length]), Buffer.from(l)])), Buffer.from([0])]);
   const rr = (owner, type, rdata) => {

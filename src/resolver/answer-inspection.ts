@@ -18,7 +18,7 @@ import { collectAnswerTargets, emptyTargets, resetTargets, type AnswerTargets } 
 import type { ParsedQuery } from '../dns/wire.js';
 import { formatAddress } from '../policy/ip-prefix.js';
 import type { PolicyStore } from '../policy/policy-store.js';
-import type { Answer } from '../query/resolver.js';
+import type { Answer, QueryContext } from '../query/resolver.js';
 import type { Verdict } from '../query/rule.js';
 import type { BlockAnswers } from './block-answers.js';
 
@@ -78,10 +78,10 @@ export class AnswerInspection {
   }
 
   /** The client's block answer when the message in bytes[0, length) is blocked, else undefined. */
-  inspect(packet: Buffer, query: ParsedQuery, bytes: Uint8Array, length: number): Answer | undefined {
-    const hit = this.judge(query, bytes, length);
+  inspect(ctx: Pick<QueryContext, 'packet' | 'query' | 'transport'>, bytes: Uint8Array, length: number): Answer | undefined {
+    const hit = this.judge(ctx.query, bytes, length);
     if (hit === undefined) return undefined;
-    const rule = hit.verdict.rule!;
-    return { bytes: this.blockAnswers.answerVia(packet, query, rule, hit.via), source: 'blocked', verdict: hit.verdict };
+    const { verdict } = hit;
+    return { bytes: this.blockAnswers.answerVia(ctx, verdict.rule!, verdict.reason, hit.via), source: 'blocked', verdict };
   }
 }

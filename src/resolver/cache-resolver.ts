@@ -65,7 +65,7 @@ export class CacheResolver implements Resolver {
     const generation = inspection.generation;
     if (hit.judged === generation >>> 0) return undefined;
     const message = hit.buf.subarray(hit.start, hit.start + hit.length);
-    const blocked = inspection.inspect(ctx.packet, ctx.query, message, message.length);
+    const blocked = inspection.inspect(ctx, message, message.length);
     if (blocked !== undefined) {
       this.cache.delete(key);
       return blocked;

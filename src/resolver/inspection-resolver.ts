@@ -20,6 +20,6 @@ export class InspectionResolver implements Resolver {
 
   private inspect(ctx: QueryContext, answer: Answer): Answer {
     if (answer.source !== 'upstream') return answer;
-    return this.inspection.inspect(ctx.packet, ctx.query, answer.bytes, answer.bytes.length) ?? answer;
+    return this.inspection.inspect(ctx, answer.bytes, answer.bytes.length) ?? answer;
   }
 }

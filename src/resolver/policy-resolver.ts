@@ -14,9 +14,9 @@ export class PolicyResolver implements Resolver {
     const verdict = this.policy.verdict(ctx.query.name);
     if (verdict.action === 'block' && verdict.rule !== undefined) {
       const rule = verdict.rule;
-      if (rule.rpz === undefined) return { bytes: this.blockAnswers.answer(ctx.packet, ctx.query, rule), source: 'blocked', verdict };
+      if (rule.rpz === undefined) return { bytes: this.blockAnswers.answer(ctx, rule), source: 'blocked', verdict };
       // An RPZ rule says how to answer; tcp-only over TCP resolves normally.
-      const bytes = this.blockAnswers.rpzAnswer(ctx.packet, ctx.query, rule, ctx.transport === 'tcp');
+      const bytes = this.blockAnswers.rpzAnswer(ctx, rule);
       if (bytes !== undefined) return { bytes, source: 'blocked', verdict };
       return this.next.resolve(ctx);
     }
