@@ -157,7 +157,9 @@ async function serve(rawArgs: string[]): Promise<number> {
       return;
     }
     // One after another: a burst of SIGHUPs from logrotate's several files must not interleave.
-    hangups = hangups.then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }));
+    hangups = hangups
+      .then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }))
+      .catch((error: unknown) => logger.error('SIGHUP: reload failed; what was reloaded before stays', { err: error }));
   });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
