@@ -2,7 +2,7 @@
 import './runtime-guard.js'; // first: stops with a clear message on a Node.js below the floor
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { envName, SERVE_OPTIONS } from './config/options.js';
-import { createLogger } from './log/logger.js';
+import { createLogger, silentLogger, type Logger } from './log/logger.js';
 import { startServer, type RunningServer } from './app/start-server.js';
 import { hangup } from './app/hangup.js';
 import { readFile } from 'node:fs/promises';
@@ -11,7 +11,8 @@ import { explainLocalZones, explainName, formatExplanation, isBlocking, type Exp
 import { formatSourcesRead, loadListSources } from './lists/list-sources.js';
 import { StateStore } from './lists/state-store.js';
 import { UrlListSource } from './lists/url-list.js';
-import { Policy } from './policy/policy.js';
+import { ListRegistry } from './lists/list-registry.js';
+import { VerdictCache } from './policy/verdict-cache.js';
 import { VERSION } from './version.js';
 import { parseCommand, UsageError, type CommandSpec } from './cli/command-line.js';
 import { nearestName } from './config/nearest-name.js';
@@ -157,7 +158,9 @@ async function serve(rawArgs: string[]): Promise<number> {
       return;
     }
     // One after another: a burst of SIGHUPs from logrotate's several files must not interleave.
-    hangups = hangups.then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }));
+    hangups = hangups
+      .then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }))
+      .catch((error: unknown) => logger.error('SIGHUP: reload failed; what was reloaded before stays', { err: error }));
   });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -178,17 +181,15 @@ async function check(args: string[]): Promise<number> {
   }
   const flag = (key: string): string | undefined => values[key] as string | undefined;
   const config = loadConfig({ flags: { config: flag('config'), lists: flag('lists'), state: flag('state') }, env: process.env });
-  const warn = createLogger('warn', (line) => process.stderr.write(`warning: ${(JSON.parse(line) as { msg: string }).msg}\n`));
+  const warn: Logger = { ...silentLogger, warn: (msg) => process.stderr.write(`warning: ${msg}\n`) };
   const state = new StateStore(config.state);
   const urlSources = config.urlLists.map(
     (spec) => new UrlListSource(spec, state, warn, { urlMinValidPercent: config.urlMinValidPercent, timeoutMs: 0, maxBytes: config.adminMaxBodyBytes }),
   );
   const loaded = await loadListSources(config.lists, state, urlSources);
   for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
-  const policy = new Policy(
-    loaded.records.map((record) => record.list),
-    1,
-  );
+  // Built by the registry serve uses, so the lists combine in the same order.
+  const policy = new ListRegistry(loaded.records, new VerdictCache({ verdictCacheSize: 1 }), warn).store.current;
   const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config) });
   if (values['json']) process.stdout.write(`${JSON.stringify({ ...explanation, sources: loaded.read })}\n`);
   else process.stdout.write(`${[formatExplanation(explanation), ...formatSourcesRead(loaded.read)].join('\n')}\n`);
