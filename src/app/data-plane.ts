@@ -15,6 +15,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { VerdictCache } from '../policy/verdict-cache.js';
 import { QueryLog } from '../querylog/query-log.js';
+import { EventsPipeline } from '../events/events-pipeline.js';
+import { QTYPE_LABELS } from '../metrics/metrics.js';
+import { VERSION } from '../version.js';
 import { BlockAnswers } from '../resolver/block-answers.js';
 import { buildChain } from '../resolver/build-chain.js';
 import { StartupError } from './startup-error.js';
@@ -101,6 +104,21 @@ function createForwarder(config: Config, metrics: Metrics): Forwarder {
   return forwarder;
 }
 
+/** Early-warning events (--events-url), or nothing when off. */
+async function startEvents(config: Config, logger: Logger, metrics: Metrics): Promise<EventsPipeline | undefined> {
+  if (config.eventsUrl === 'off') return undefined;
+  let observeLatency: ((seconds: number, count: number) => void) | undefined;
+  const pipeline = await EventsPipeline.start(config, {
+    logger,
+    userAgent: `fraudwall/${VERSION}`,
+    env: process.env,
+    qtypeName: (qtype) => QTYPE_LABELS.get(qtype) ?? `TYPE${qtype}`,
+    observeLatency: (seconds, count) => observeLatency?.(seconds, count),
+  });
+  observeLatency = metrics.watchEvents(() => pipeline.stats);
+  return pipeline;
+}
+
 export interface DataPlaneOptions {
   /** Cluster workers: a loop probe that is not ours arrived here (it may be another worker's). */
   readonly onForeignProbe?: (name: string) => void;
@@ -143,7 +161,10 @@ export async function startDataPlane(
     const queryLog = openQueryLog(config, metrics, logger);
     if (queryLog) stoppers.push(() => queryLog.close());
     const responseCache = createResponseCache(config, metrics);
+    const events = await startEvents(config, logger, metrics);
+    if (events) stoppers.push(() => events.close());
     const chain = buildChain({
+      events,
       policy: policy.store,
       blockAnswers: new BlockAnswers(config.blockMode, config.blockTtl, synthesizer),
       localZones: config,
