@@ -7,6 +7,7 @@ import { createLogger } from './log/logger.js';
 import { startServer } from './app/start-server.js';
 import { readFile } from 'node:fs/promises';
 import { adminRequest, clientToken, type AdminResponse } from './admin/admin-client.js';
+import { tailEvents } from './admin/events-tail-client.js';
 import { explainName, formatExplanation, type Explanation } from './policy/explain.js';
 import { loadListsDir } from './lists/load-lists.js';
 import { Policy } from './policy/policy.js';
@@ -42,6 +43,8 @@ Usage:
   fraudwall reload                                      re-read list files and URL lists now
       these five take [--url http://127.0.0.1:8053] [--token-file FILE] (or FRAUDWALL_ADMIN_TOKEN);
       exit 0 = done, 1 = server unreachable or failed, 2 = usage, 4 = change rejected, 5 = not authorized
+  fraudwall events tail [--url URL] [--token-file FILE]
+                                     print the server's early-warning events as they are emitted (NDJSON)
   fraudwall --version | --help
 
 Options of serve (each also a config-file key and a FRAUDWALL_* environment variable;
@@ -230,6 +233,23 @@ async function clientCommand(command: string, args: string[]): Promise<number> {
   }
 }
 
+/** `fraudwall events tail`: streams the running server's events until it stops or Ctrl-C. */
+async function eventsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({ args, options: CLIENT_OPTIONS, strict: true, allowPositionals: true });
+  if (values.help || positionals.length !== 1 || positionals[0] !== 'tail') {
+    process.stderr.write(USAGE);
+    return values.help ? ExitCode.OK : ExitCode.USAGE;
+  }
+  const client = {
+    url: values.url ?? process.env['FRAUDWALL_URL'] ?? 'http://127.0.0.1:8053',
+    token: await clientToken(values['token-file'], process.env),
+  };
+  const result = await tailEvents(client, process.stdout);
+  if (result.status === 200) return ExitCode.OK;
+  process.stderr.write(`fraudwall: ${result.error || `HTTP ${result.status}`}\n`);
+  return exitCodeFor(result.status);
+}
+
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -249,6 +269,8 @@ async function main(argv: string[]): Promise<number> {
     case 'explain':
     case 'reload':
       return clientCommand(command, rest);
+    case 'events':
+      return eventsCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { registerAdminApi } from '../admin/admin-api.js';
 import { AdminAuth } from '../admin/admin-auth.js';
+import { registerEventsTail, type EventsSource } from '../admin/events-tail-route.js';
 import { HttpServer, sendBody, type Health } from '../admin/http-server.js';
 import { formatHostPort } from '../config/host-port.js';
 import type { Config } from '../config/options.js';
@@ -95,6 +96,8 @@ export interface ControlPlaneOptions {
   readonly verdictCacheSize: number;
   /** The /metrics body: this process's registry, or every worker's aggregated. */
   readonly renderMetrics: () => Promise<{ contentType: string; body: string }>;
+  /** The events pipeline for GET /v1/events/tail, once the data plane has started one (--events-url). */
+  readonly events?: () => EventsSource | undefined;
 }
 
 /**
@@ -192,13 +195,15 @@ export async function startControlPlane(
       adminMaxEntries: config.adminMaxEntries,
       onChange: (result) => metrics.listUpdates.labels('api', result).inc(),
     });
+    const auth = new AdminAuth(token, { maxFailures: 10, windowMs: 60_000, onFailure: (reason) => metrics.adminAuthFailures.labels(reason).inc() });
     registerAdminApi(http, {
       registry,
       lists: listService,
-      auth: new AdminAuth(token, { maxFailures: 10, windowMs: 60_000, onFailure: (reason) => metrics.adminAuthFailures.labels(reason).inc() }),
+      auth,
       reload,
       adminMaxBodyBytes: config.adminMaxBodyBytes,
     });
+    registerEventsTail(http, auth, options.events ?? (() => undefined));
     if (config.watchLists) {
       const watcher = new DirectoryWatcher(
         config.lists,

@@ -129,6 +129,8 @@ export interface DataPlaneOptions {
 export interface DataPlane {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
   readonly loopGuard: LoopGuard;
+  /** The early-warning events pipeline, when --events-url is set. */
+  readonly events: EventsPipeline | undefined;
   /** Stops taking queries, lets those waiting for an upstream finish (bounded), closes everything. */
   close(): Promise<void>;
 }
@@ -210,6 +212,7 @@ export async function startDataPlane(
     return {
       listeners: listeners.map((listener) => ({ host: listener.host, port: listener.port })),
       loopGuard,
+      events,
       close: stopAll,
     };
   } catch (error) {

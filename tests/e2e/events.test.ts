@@ -3,13 +3,13 @@
  * (dig and raw sockets), and a real HTTP receiver in this process that verifies every Standard
  * Webhooks signature with the independent `standardwebhooks` package.
  */
-import type { ChildProcess } from 'node:child_process';
+import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
 import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
-import { killHard, requireBuiltCli, sleep, waitFor } from '../helpers/built-cli.js';
+import { CLI, childEnv, killHard, requireBuiltCli, sleep, waitFor } from '../helpers/built-cli.js';
 import { runDig } from '../helpers/dig.js';
 import { buildQuery, udpQuery } from '../helpers/dns-client.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
@@ -248,6 +248,26 @@ describe('early-warning events', () => {
     await lookUp(server.dnsPort, ['loan-scam.test']);
     expect(await waitFor(() => hook.events.length >= 5, 3000, 10)).toBe(true);
     expect(hook.events[4]!.data['domain']).toBe('loan-scam.test');
+  }, 30_000);
+
+  it('fraudwall events tail prints each event as it is emitted; without --events-url it says how to turn events on', async () => {
+    const secret = newSecret();
+    const hook = await receiver(secret);
+    const server = await serve(hook.url, secret, stateDir());
+    const tail = spawn(process.execPath, [CLI, 'events', 'tail', '--url', `http://127.0.0.1:${server.httpPort}`], { env: childEnv(), stdio: ['ignore', 'pipe', 'pipe'] });
+    children.push(tail);
+    let printed = '';
+    tail.stdout!.on('data', (chunk: Buffer) => (printed += chunk.toString()));
+    await sleep(500);
+    await lookUp(server.dnsPort, ['www.loan-scam.test']);
+    expect(await waitFor(() => printed.includes('\n'), 3000, 10)).toBe(true);
+    const line = JSON.parse(printed.split('\n')[0]!) as { type: string; data: { name: string } };
+    expect(line).toMatchObject({ type: 'org.fraudwall.blocked', data: { name: 'www.loan-scam.test' } });
+
+    const plain = await spawnServe([...LOOPBACK_SERVE_ARGS, '--upstream', `127.0.0.1:${upstream.port}`, '--lists', listsDir, '--state', stateDir()], { children });
+    const off = await runProgram(process.execPath, [CLI, 'events', 'tail', '--url', `http://127.0.0.1:${plain.httpPort}`], { env: childEnv() });
+    expect(off.code).toBe(4);
+    expect(off.stderr).toContain('--events-url');
   }, 30_000);
 
   it.skipIf(!requireTool('dnsperf', 'dnsperf'))('dnsperf flood from one client: one event per registrable domain', async () => {
