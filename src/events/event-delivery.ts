@@ -157,10 +157,10 @@ export class EventDelivery {
       switch (outcome) {
         case 'delivered':
           this.counters.delivered(head.count, Math.max(0, Date.now() - head.firstAt) / 1000);
-          await this.finish(head, undefined);
+          this.counters.refusing('unauthorized', false);
           if (this.failures > 0) this.logger.info('events: the receiver takes events again', { after: this.failures });
           this.failures = 0;
-          this.counters.refusing('unauthorized', false);
+          await this.finish(head, undefined);
           break;
         case 'split':
           await this.split(head, body);
@@ -282,12 +282,18 @@ export class EventDelivery {
         try {
           await this.spool.write(due.map((batch) => ({ batch, body: batch.body! })));
           for (const batch of due) {
+            if (!this.queue.includes(batch)) {
+              // Delivered (or dropped) from memory while it was being written: its file must not linger.
+              await this.spool.remove(batch);
+              continue;
+            }
             batch.persisted = true;
             this.persistedBytes += batch.bytes;
             // The head keeps its bytes for the next attempt; the rest are read back when their turn comes.
             if (batch !== this.queue[0]) batch.body = undefined;
           }
-          if (due.length > 0) this.counters.spooled(due.reduce((n, batch) => n + batch.count, 0));
+          const kept = due.filter((batch) => batch.persisted);
+          if (kept.length > 0) this.counters.spooled(kept.reduce((n, batch) => n + batch.count, 0));
           await this.enforceBound();
         } catch (error) {
           this.logger.error('[E_EVENTS_SPOOL] events: the spool cannot be written; undelivered events stay in memory only (check free space and --state)', {

@@ -1,0 +1,59 @@
+import { describe, expect, it, vi } from 'vitest';
+import { QType } from '../../src/dns/wire.js';
+import type { BlockedLookup } from '../../src/events/blocked-lookup.js';
+import type { Answer, Resolver } from '../../src/query/resolver.js';
+import type { Rule } from '../../src/query/rule.js';
+import { EventsResolver } from '../../src/resolver/events-resolver.js';
+import { buildQuery, contextFor } from '../dns/packet-fixtures.js';
+
+const rule: Rule = { domain: 'loan-scam.test', scope: 'domain', kind: 'block', list: 'fraud', category: 'fake-loan', line: 3, text: '||loan-scam.test^' };
+const blocked: Answer = { bytes: Buffer.alloc(12), source: 'blocked', verdict: { action: 'block', rule } };
+
+function chainWith(answer: Answer | Promise<Answer>) {
+  const records: BlockedLookup[] = [];
+  const next: Resolver = { resolve: vi.fn(() => answer) };
+  return { resolver: new EventsResolver({ record: (lookup) => records.push(lookup) }, next), records };
+}
+
+describe('EventsResolver', () => {
+  it('hands one record per blocked answer to the pipeline and passes the answer on untouched', () => {
+    const { resolver, records } = chainWith(blocked);
+    const ctx = contextFor(buildQuery('www.loan-scam.test', QType.AAAA));
+    expect(resolver.resolve(ctx)).toBe(blocked);
+    expect(records).toEqual([
+      expect.objectContaining({
+        name: 'www.loan-scam.test',
+        qtype: QType.AAAA,
+        transport: ctx.transport,
+        clientAddress: ctx.clientAddress,
+        list: 'fraud',
+        category: 'fake-loan',
+        rule: '||loan-scam.test^',
+        reason: 'name',
+      }),
+    ]);
+    expect(Math.abs(records[0]!.at - Date.now())).toBeLessThan(1000);
+  });
+
+  it('records blocks that arrive asynchronously (decided further down the chain)', async () => {
+    const { resolver, records } = chainWith(Promise.resolve(blocked));
+    await resolver.resolve(contextFor(buildQuery('loan-scam.test', QType.A)));
+    expect(records).toHaveLength(1);
+  });
+
+  it.each(['upstream', 'cache', 'local', 'error', 'refused'] as const)('records nothing for a %s answer', (source) => {
+    const { resolver, records } = chainWith({ bytes: Buffer.alloc(12), source });
+    resolver.resolve(contextFor(buildQuery('example.com', QType.A)));
+    expect(records).toEqual([]);
+  });
+
+  it('takes the block reason from the answer or its verdict (answer inspection, lookalikes); unknown values count as name', () => {
+    const viaVerdict = chainWith({ ...blocked, verdict: { ...blocked.verdict!, reason: 'cname' } as Answer['verdict'] });
+    viaVerdict.resolver.resolve(contextFor(buildQuery('a.test', QType.A)));
+    const viaAnswer = chainWith({ ...blocked, reason: 'ip' } as Answer);
+    viaAnswer.resolver.resolve(contextFor(buildQuery('a.test', QType.A)));
+    const bogus = chainWith({ ...blocked, reason: '<script>' } as Answer);
+    bogus.resolver.resolve(contextFor(buildQuery('a.test', QType.A)));
+    expect([viaVerdict.records[0]!.reason, viaAnswer.records[0]!.reason, bogus.records[0]!.reason]).toEqual(['cname', 'ip', 'name']);
+  });
+});
