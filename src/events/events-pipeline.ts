@@ -147,7 +147,7 @@ export class EventsPipeline {
   /** The query path: one blocked lookup. Never throws, never waits. */
   record(lookup: BlockedLookup): void {
     const domain = this.domains.of(lookup.name);
-    if (!this.dedupe.admit(`${lookup.clientAddress} ${domain}`, lookup.at)) {
+    if (!this.dedupe.admit(lookup.clientAddress, domain, lookup.at)) {
       this.stats.deduplicated++;
       return;
     }

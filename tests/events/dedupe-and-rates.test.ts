@@ -6,27 +6,32 @@ import { registrableDomain, RegistrableDomainMemo } from '../../src/events/regis
 describe('DedupeWindow', () => {
   it('admits a key once per window, and again once the window has passed', () => {
     const window = new DedupeWindow(1000, 100);
-    expect(window.admit('a', 0)).toBe(true);
-    expect(window.admit('a', 500)).toBe(false);
-    expect(window.admit('a', 999)).toBe(false);
-    expect(window.admit('b', 999)).toBe(true);
-    expect(window.admit('a', 1000)).toBe(true);
-    expect(window.admit('a', 1500)).toBe(false);
+    expect(window.admit('10.0.0.1', 'a.test', 0)).toBe(true);
+    expect(window.admit('10.0.0.1', 'a.test', 500)).toBe(false);
+    expect(window.admit('10.0.0.1', 'a.test', 999)).toBe(false);
+    expect(window.admit('10.0.0.1', 'b.test', 999)).toBe(true);
+    expect(window.admit('10.0.0.2', 'a.test', 999)).toBe(true);
+    expect(window.admit('10.0.0.1', 'a.test', 1000)).toBe(true);
+    expect(window.admit('10.0.0.1', 'a.test', 1500)).toBe(false);
+    expect(window.admit('10.0.0.1', 'b.test', 1999)).toBe(true);
   });
 
   it('stays within its key bound, forgetting the oldest first, and sweeps expired keys', () => {
     const window = new DedupeWindow(10_000, 3);
-    for (const key of ['a', 'b', 'c', 'd']) window.admit(key, 1);
+    for (const key of ['a', 'b', 'c', 'd']) window.admit('c1', key, 1);
     expect(window.size).toBe(3);
-    expect(window.admit('a', 2)).toBe(true); // forgotten: admitted again
-    expect(window.admit('d', 2)).toBe(false);
-    window.admit('e', 20_000);
+    expect(window.admit('c1', 'a', 2)).toBe(true); // forgotten: admitted again
+    expect(window.admit('c1', 'd', 2)).toBe(false);
+    window.admit('c2', 'e', 20_000);
     expect(window.size).toBe(1);
+    // Many pairs over time: the FIFO and the maps stay bounded.
+    for (let i = 0; i < 50_000; i++) window.admit(`c${i % 7}`, `d${i}`, 20_000 + i);
+    expect(window.size).toBe(3);
   });
 
   it('a window of 0 admits everything and remembers nothing', () => {
     const window = new DedupeWindow(0, 3);
-    expect(window.admit('a', 0) && window.admit('a', 0)).toBe(true);
+    expect(window.admit('c', 'a', 0) && window.admit('c', 'a', 0)).toBe(true);
     expect(window.size).toBe(0);
   });
 });
