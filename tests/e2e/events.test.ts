@@ -5,7 +5,7 @@
  */
 import { spawn, type ChildProcess } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
@@ -268,6 +268,31 @@ describe('early-warning events', () => {
     const off = await runProgram(process.execPath, [CLI, 'events', 'tail', '--url', `http://127.0.0.1:${plain.httpPort}`], { env: childEnv() });
     expect(off.code).toBe(4);
     expect(off.stderr).toContain('--events-url');
+  }, 30_000);
+
+  it.skipIf(!requireTool('openssl', 'openssl'))('delivers over HTTPS, checking the receiver certificate (a private CA through NODE_EXTRA_CA_CERTS)', async () => {
+    const dir = mkdtempSync(path.join(tmpdir(), 'fraudwall-events-tls-'));
+    dirs.push(dir);
+    const key = path.join(dir, 'key.pem');
+    const cert = path.join(dir, 'cert.pem');
+    const made = await runProgram(findTool('openssl')!, [
+      'req', '-x509', '-newkey', 'ec', '-pkeyopt', 'ec_paramgen_curve:prime256v1', '-nodes', '-days', '1',
+      '-subj', '/CN=127.0.0.1', '-addext', 'subjectAltName=IP:127.0.0.1', '-keyout', key, '-out', cert,
+    ]);
+    expect(made.code, made.output).toBe(0);
+    const secret = newSecret();
+    const hook = await startWebhookReceiver(secret, { key: readFileSync(key, 'utf8'), cert: readFileSync(cert, 'utf8') });
+    receivers.push(hook);
+    const args = [...LOOPBACK_SERVE_ARGS, '--upstream', `127.0.0.1:${upstream.port}`, '--lists', listsDir, '--events-url', hook.url, '--events-retry-max-ms', '300'];
+    // Without the CA the certificate is not trusted: nothing is delivered, everything waits in the spool.
+    const untrusted = await spawnServe([...args, '--state', stateDir()], { env: { FRAUDWALL_EVENTS_SECRET: secret }, children });
+    await lookUp(untrusted.dnsPort, ['loan-scam.test']);
+    expect(await waitFor(async () => metricSum(await scrape(untrusted.httpPort), 'fraudwall_events_retried_total') >= 1, 5000, 50)).toBe(true);
+    expect(hook.requests).toEqual([]);
+    const trusted = await spawnServe([...args, '--state', stateDir()], { env: { FRAUDWALL_EVENTS_SECRET: secret, NODE_EXTRA_CA_CERTS: cert }, children });
+    await lookUp(trusted.dnsPort, ['loan-scam.test']);
+    expect(await waitFor(() => hook.events.length === 1, 3000, 10)).toBe(true);
+    expect(hook.badSignatures).toBe(0);
   }, 30_000);
 
   it.skipIf(!requireTool('dnsperf', 'dnsperf'))('dnsperf flood from one client: one event per registrable domain', async () => {

@@ -5,6 +5,7 @@
  * (its port closed) and come back on the same port.
  */
 import http from 'node:http';
+import https from 'node:https';
 import type { AddressInfo } from 'node:net';
 import { Webhook } from 'standardwebhooks';
 
@@ -52,13 +53,14 @@ export function newSecret(): string {
   return `whsec_${Buffer.from(Array.from({ length: 32 }, () => Math.floor(Math.random() * 256))).toString('base64')}`;
 }
 
-export async function startWebhookReceiver(secret: string): Promise<WebhookReceiver> {
+/** With `tls`, the receiver speaks HTTPS with that key and certificate. */
+export async function startWebhookReceiver(secret: string, tls?: { key: string; cert: string }): Promise<WebhookReceiver> {
   const verifier = new Webhook(secret);
   let status = 200;
   let badSignatures = 0;
   const requests: ReceivedRequest[] = [];
   const events: WebhookReceiver['events'][number][] = [];
-  const server = http.createServer((req, res) => {
+  const handler: http.RequestListener = (req, res) => {
     const chunks: Buffer[] = [];
     req.on('data', (chunk: Buffer) => chunks.push(chunk));
     req.on('end', () => {
@@ -89,7 +91,8 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
       }
       res.writeHead(answered).end();
     });
-  });
+  };
+  const server = tls ? https.createServer(tls, handler) : http.createServer(handler);
   const listen = (port: number): Promise<void> =>
     new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -102,7 +105,7 @@ export async function startWebhookReceiver(secret: string): Promise<WebhookRecei
   const port = (server.address() as AddressInfo).port;
   return {
     port,
-    url: `http://127.0.0.1:${port}/hooks/fraudwall`,
+    url: `${tls ? 'https' : 'http'}://127.0.0.1:${port}/hooks/fraudwall`,
     requests,
     events,
     get badSignatures() {
