@@ -299,6 +299,7 @@ export class EventDelivery {
           this.logger.error('[E_EVENTS_SPOOL] events: the spool cannot be written; undelivered events stay in memory only (check free space and --state)', {
             err: error,
           });
+          await this.enforceBound().catch(() => undefined);
         }
         this.counters.spoolBytes(this.persistedBytes);
       } while (this.persistAgain);
@@ -306,16 +307,23 @@ export class EventDelivery {
     })();
   }
 
-  /** Over events-spool-max-bytes: the oldest batches go first (never one being sent), counted. */
+  /**
+   * Over events-spool-max-bytes the oldest batches go first (never the head, which is being sent),
+   * counted. Batches held in memory because the disk failed count too, so a broken disk cannot make
+   * memory grow without bound either.
+   */
   private async enforceBound(): Promise<void> {
+    let held = this.queue.reduce((sum, batch) => sum + (batch.persisted || batch.body !== undefined ? batch.bytes : 0), 0);
     let dropped = 0;
-    while (this.persistedBytes > this.options.eventsSpoolMaxBytes) {
-      const oldest = this.queue.find((batch) => batch.persisted && batch !== this.queue[0]);
-      if (oldest === undefined) break;
-      this.queue.splice(this.queue.indexOf(oldest), 1);
+    while (held > this.options.eventsSpoolMaxBytes && this.queue.length > 1) {
+      const oldest = this.queue[1]!;
+      this.queue.splice(1, 1);
+      held -= oldest.bytes;
       dropped += oldest.count;
       await this.finish(oldest, 'spool-full');
     }
-    if (dropped > 0) this.logger.warn('events: the spool is full; the oldest undelivered events were dropped (raise --events-spool-max-bytes or fix the receiver)', { dropped });
+    if (dropped > 0) {
+      this.logger.warn('events: the spool is full; the oldest undelivered events were dropped (raise --events-spool-max-bytes or fix the receiver)', { dropped });
+    }
   }
 }

@@ -116,6 +116,7 @@ export class EventsPipeline {
   private batchTimer: NodeJS.Timeout | undefined;
   private readonly listeners = new Set<(event: string) => void>();
   private delivery!: EventDelivery;
+  private closed = false;
   private readonly eventOptions: CloudEventOptions;
 
   private constructor(
@@ -144,27 +145,43 @@ export class EventsPipeline {
     return pipeline;
   }
 
-  /** The query path: one blocked lookup. Never throws, never waits. */
-  record(lookup: BlockedLookup): void {
-    const domain = this.domains.of(lookup.name);
-    if (!this.dedupe.admit(lookup.clientAddress, domain, lookup.at)) {
+  /**
+   * The query path, first half: should this blocked lookup become an event? Dedupe, rate bounds and
+   * queue space are decided here from three plain values, so a repeat (the common case in a flood)
+   * allocates nothing. Returns the registrable domain when it should, then call enqueue().
+   */
+  admit(clientAddress: string, name: string, at: number): string | undefined {
+    if (this.closed) return undefined;
+    const domain = this.domains.of(name);
+    if (!this.dedupe.admit(clientAddress, domain, at)) {
       this.stats.deduplicated++;
-      return;
+      return undefined;
     }
-    const rate = this.rates.take(lookup.clientAddress, lookup.at);
+    const rate = this.rates.take(clientAddress, at);
     if (rate !== 'ok') {
       this.stats.dropped[rate]++;
-      return;
+      return undefined;
     }
     if (this.queue.length >= QUEUE_LIMIT) {
       this.stats.dropped['queue-full']++;
-      return;
+      return undefined;
     }
+    return domain;
+  }
+
+  /** The query path, second half: queues an admitted lookup; the event is built off the query path. Never waits. */
+  enqueue(lookup: BlockedLookup, domain: string): void {
     this.queue.push({ lookup, domain });
     if (!this.drainScheduled) {
       this.drainScheduled = true;
       setImmediate(() => this.drain());
     }
+  }
+
+  /** admit() and enqueue() in one, for callers that already hold the record. */
+  record(lookup: BlockedLookup): void {
+    const domain = this.admit(lookup.clientAddress, lookup.name, lookup.at);
+    if (domain !== undefined) this.enqueue(lookup, domain);
   }
 
   /** `fraudwall events tail`: every emitted event, serialized, as it is batched. */
@@ -176,12 +193,14 @@ export class EventsPipeline {
   /** Sends what is batched to delivery, stops it and writes everything undelivered to the spool. */
   async close(): Promise<void> {
     this.drain();
+    this.closed = true;
     this.flushBatch();
     await this.delivery.close();
   }
 
   private drain(): void {
     this.drainScheduled = false;
+    if (this.closed) return;
     const queued = this.queue;
     this.queue = [];
     for (const { lookup, domain } of queued) {

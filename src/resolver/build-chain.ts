@@ -31,7 +31,7 @@ export interface ChainParts {
   readonly maxInFlight?: number;
   readonly queryLog?: { readonly log: QueryLog; readonly options: QueryLogResolverOptions } | undefined;
   /** Early-warning events (--events-url): one record per blocked lookup. */
-  readonly events?: Pick<EventsPipeline, 'record'> | undefined;
+  readonly events?: Pick<EventsPipeline, 'admit' | 'enqueue'> | undefined;
 }
 
 /**

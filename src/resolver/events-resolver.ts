@@ -20,7 +20,7 @@ function blockReason(answer: Answer): BlockReason {
  */
 export class EventsResolver implements Resolver {
   constructor(
-    private readonly events: Pick<EventsPipeline, 'record'>,
+    private readonly events: Pick<EventsPipeline, 'admit' | 'enqueue'>,
     private readonly next: Resolver,
   ) {}
 
@@ -32,18 +32,24 @@ export class EventsResolver implements Resolver {
 
   private observe(ctx: QueryContext, answer: Answer): Answer {
     if (answer.source !== 'blocked') return answer;
+    const at = Date.now();
+    const domain = this.events.admit(ctx.clientAddress, ctx.query.name, at);
+    if (domain === undefined) return answer;
     const rule = answer.verdict?.rule;
-    this.events.record({
-      at: Date.now(),
-      clientAddress: ctx.clientAddress,
-      name: ctx.query.name,
-      qtype: ctx.query.type,
-      transport: ctx.transport,
-      list: rule?.list ?? '',
-      category: rule?.category ?? '',
-      rule: rule?.text ?? '',
-      reason: blockReason(answer),
-    });
+    this.events.enqueue(
+      {
+        at,
+        clientAddress: ctx.clientAddress,
+        name: ctx.query.name,
+        qtype: ctx.query.type,
+        transport: ctx.transport,
+        list: rule?.list ?? '',
+        category: rule?.category ?? '',
+        rule: rule?.text ?? '',
+        reason: blockReason(answer),
+      },
+      domain,
+    );
     return answer;
   }
 }

@@ -12,7 +12,12 @@ const blocked: Answer = { bytes: Buffer.alloc(12), source: 'blocked', verdict: {
 function chainWith(answer: Answer | Promise<Answer>) {
   const records: BlockedLookup[] = [];
   const next: Resolver = { resolve: vi.fn(() => answer) };
-  return { resolver: new EventsResolver({ record: (lookup) => records.push(lookup) }, next), records };
+  const admitted: string[] = [];
+  const events = {
+    admit: (client: string, name: string) => (admitted.push(`${client} ${name}`), name.endsWith('.repeat') ? undefined : `domain-of-${name}`),
+    enqueue: (lookup: BlockedLookup, domain: string) => records.push({ ...lookup, domain } as BlockedLookup),
+  };
+  return { resolver: new EventsResolver(events, next), records, admitted };
 }
 
 describe('EventsResolver', () => {
@@ -30,9 +35,17 @@ describe('EventsResolver', () => {
         category: 'fake-loan',
         rule: '||loan-scam.test^',
         reason: 'name',
+        domain: 'domain-of-www.loan-scam.test',
       }),
     ]);
     expect(Math.abs(records[0]!.at - Date.now())).toBeLessThan(1000);
+  });
+
+  it('a lookup the pipeline does not admit (a repeat) builds no record', () => {
+    const { resolver, records, admitted } = chainWith(blocked);
+    resolver.resolve(contextFor(buildQuery('x.repeat', QType.A)));
+    expect(admitted).toEqual(['192.0.2.7 x.repeat']);
+    expect(records).toEqual([]);
   });
 
   it('records blocks that arrive asynchronously (decided further down the chain)', async () => {
@@ -42,9 +55,10 @@ describe('EventsResolver', () => {
   });
 
   it.each(['upstream', 'cache', 'local', 'error', 'refused'] as const)('records nothing for a %s answer', (source) => {
-    const { resolver, records } = chainWith({ bytes: Buffer.alloc(12), source });
+    const { resolver, records, admitted } = chainWith({ bytes: Buffer.alloc(12), source });
     resolver.resolve(contextFor(buildQuery('example.com', QType.A)));
     expect(records).toEqual([]);
+    expect(admitted).toEqual([]);
   });
 
   it('takes the block reason from the answer or its verdict (answer inspection, lookalikes); unknown values count as name', () => {
