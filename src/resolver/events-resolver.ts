@@ -32,13 +32,12 @@ export class EventsResolver implements Resolver {
 
   private observe(ctx: QueryContext, answer: Answer): Answer {
     if (answer.source !== 'blocked') return answer;
-    const at = Date.now();
-    const domain = this.events.admit(ctx.clientAddress, ctx.query.name, at);
+    const domain = this.events.admit(ctx.clientAddress, ctx.query.name, ctx.receivedAt);
     if (domain === undefined) return answer;
     const rule = answer.verdict?.rule;
     this.events.enqueue(
       {
-        at,
+        at: Date.now(),
         clientAddress: ctx.clientAddress,
         name: ctx.query.name,
         qtype: ctx.query.type,
