@@ -74,8 +74,7 @@ describe('EventDelivery', () => {
     delivery.enqueue(events(0, 2), Date.now());
     delivery.enqueue(events(2, 2), Date.now());
     delivery.enqueue(events(4, 2), Date.now());
-    expect(await waitFor(async () => (await spoolFiles()).length === 3 && receiver.attempts.length >= 3, 3000, 5)).toBe(true);
-    expect(seen.spooled).toBe(6);
+    expect(await waitFor(async () => (await spoolFiles()).length === 3 && receiver.attempts.length >= 3 && seen.spooled === 6, 3000, 5)).toBe(true);
     expect(seen.spoolBytes).toBeGreaterThan(0);
     up = true;
     expect(await waitFor(() => receiver.accepted.length === 6, 3000, 5)).toBe(true);
@@ -123,7 +122,7 @@ describe('EventDelivery', () => {
     expect(await waitFor(() => receiver.attempts.length >= 4, 2000, 5)).toBe(true);
     expect(seen.refusing.unauthorized).toBe(true);
     expect(seen.dropped).toEqual({});
-    expect(await spoolFiles()).toHaveLength(1);
+    expect(await waitFor(async () => (await spoolFiles()).length === 1, 2000, 5)).toBe(true);
     status = 200;
     expect(await waitFor(() => receiver.accepted.length === 2, 2000, 5)).toBe(true);
     expect(seen.refusing.unauthorized).toBe(false);
