@@ -7,6 +7,7 @@ import { startServer, type RunningServer } from './app/start-server.js';
 import { hangup } from './app/hangup.js';
 import { readFile } from 'node:fs/promises';
 import { adminRequest, clientToken, type AdminResponse } from './admin/admin-client.js';
+import { tailEvents } from './admin/events-tail-client.js';
 import { explainLocalZones, explainName, formatExplanation, isBlocking, type Explanation } from './policy/explain.js';
 import { formatSourcesRead, loadListSources } from './lists/list-sources.js';
 import { StateStore } from './lists/state-store.js';
@@ -52,6 +53,8 @@ Usage:
       these five take [--url URL] (default http://127.0.0.1:8053, or env FRAUDWALL_URL)
       and [--token-file FILE] (or env FRAUDWALL_ADMIN_TOKEN): the token the server was started with;
       exit 0 = done, 1 = server unreachable or failed, 2 = usage, 4 = change rejected, 5 = not authorized
+  fraudwall events tail [--url URL] [--token-file FILE]
+                                     print the server's early-warning events as they are emitted (NDJSON)
   fraudwall --version | --help
 
 Options of serve (each also a config-file key and a FRAUDWALL_* environment variable;
@@ -97,6 +100,12 @@ const COMMANDS = {
   lists: { name: 'lists', usage: `fraudwall lists [--json] ${CLIENT_FLAGS}`, positionals: [], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
   explain: { name: 'explain', usage: `fraudwall explain NAME [--json] ${CLIENT_FLAGS}`, positionals: [NAME], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
   reload: { name: 'reload', usage: `fraudwall reload ${CLIENT_FLAGS}`, positionals: [], options: CLIENT_OPTIONS },
+  events: {
+    name: 'events',
+    usage: `fraudwall events tail ${CLIENT_FLAGS}`,
+    positionals: [{ name: 'tail', what: 'what to do with the events: tail prints them as they are emitted' }],
+    options: CLIENT_OPTIONS,
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 type ClientCommand = 'push' | 'delete' | 'lists' | 'explain' | 'reload';
@@ -301,6 +310,24 @@ async function clientCommand(command: ClientCommand, args: string[]): Promise<nu
   }
 }
 
+/** `fraudwall events tail`: streams the running server's events until it stops or Ctrl-C. */
+async function eventsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(COMMANDS.events, args);
+  if (values['help']) {
+    process.stdout.write(USAGE);
+    return ExitCode.OK;
+  }
+  if (positionals[0] !== 'tail') throw new UsageError(`fraudwall events: unknown subcommand "${positionals[0]}"; usage: ${COMMANDS.events.usage}`);
+  const client = {
+    url: (values['url'] as string | undefined) ?? process.env['FRAUDWALL_URL'] ?? 'http://127.0.0.1:8053',
+    token: await tokenFor(values['token-file'] as string | undefined),
+  };
+  const result = await tailEvents(client, process.stdout);
+  if (result.status === 200) return ExitCode.OK;
+  process.stderr.write(`fraudwall: ${result.error || `HTTP ${result.status}`}\n`);
+  return exitCodeFor(result.status);
+}
+
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -320,6 +347,8 @@ async function main(argv: string[]): Promise<number> {
     case 'explain':
     case 'reload':
       return clientCommand(command, rest);
+    case 'events':
+      return eventsCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);

@@ -4,6 +4,7 @@
 import { readFile } from 'node:fs/promises';
 import { registerAdminApi } from '../admin/admin-api.js';
 import { AdminAuth } from '../admin/admin-auth.js';
+import { registerEventsTail, type EventsSource } from '../admin/events-tail-route.js';
 import { HttpServer, sendBody, type Health } from '../admin/http-server.js';
 import { formatHostPort } from '../config/host-port.js';
 import { isLoopbackHost } from '../config/ip-address.js';
@@ -106,6 +107,8 @@ export interface ControlPlaneOptions {
   readonly verdictCacheSize: number;
   /** The /metrics body: this process's registry, or every worker's aggregated. */
   readonly renderMetrics: () => Promise<{ contentType: string; body: string }>;
+  /** The events pipeline for GET /v1/events/tail, once the data plane has started one (--events-url). */
+  readonly events?: () => EventsSource | undefined;
 }
 
 /**
@@ -229,6 +232,7 @@ export async function startControlPlane(
       adminMaxBodyBytes: config.adminMaxBodyBytes,
       localZones: explainLocalZones(config),
     });
+    registerEventsTail(http, auth, options.events ?? (() => undefined));
     if (config.watchLists) {
       const watcher = new DirectoryWatcher(
         config.lists,

@@ -111,6 +111,8 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
     }
     case 'string':
     case 'path': {
+      // A string setting whose default is empty (events-instance) may be set back to empty.
+      if (spec.kind === 'string' && spec.default === '' && typeof raw === 'string' && raw.trim() === '') return '';
       if (typeof raw !== 'string' || raw.trim() === '') return fail(`must be a non-empty string, got ${JSON.stringify(raw)}`);
       const text = raw.trim();
       // "-" (stdout) and "off" are words, not file names.
@@ -225,9 +227,9 @@ export function loadConfig(sources: ConfigSources): Config {
   }
 
   const envNames = new Map<string, OptionSpec>(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
-  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key;
-  // FRAUDWALL_URL belongs to the client commands (a shell that exports it may also start serve).
-  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', 'FRAUDWALL_URL', ...(sources.extraEnv ?? [])]);
+  // FRAUDWALL_ADMIN_TOKEN and FRAUDWALL_EVENTS_SECRET are secrets, read by the server itself and never
+  // config-file keys; FRAUDWALL_URL belongs to the client commands (a shell that exports it may also start serve).
+  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', 'FRAUDWALL_EVENTS_SECRET', 'FRAUDWALL_URL', ...(sources.extraEnv ?? [])]);
   for (const [name, raw] of Object.entries(sources.env)) {
     if (!name.startsWith('FRAUDWALL_') || raw === undefined || allowedExtra.has(name)) continue;
     const spec = envNames.get(name);
@@ -245,6 +247,10 @@ export function loadConfig(sources: ConfigSources): Config {
     apply(spec, raw, `--${spec.key}`, cwd);
   }
 
+  // Early-warning events (issue #12): one spool and one dedupe window need one process.
+  if (values.get('events-url') !== undefined && values.get('events-url') !== 'off' && Number(values.get('workers') ?? 1) > 1) {
+    problems.push('--events-url works with --workers 1 only (each worker would need its own spool and dedupe window); drop one of them');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const config: Record<string, unknown> = { configFile };
   for (const [key, value] of values) config[settingName(key)] = value;
