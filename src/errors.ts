@@ -37,6 +37,10 @@ export const ERROR_CODES = {
   E_UPSTREAM_REFUSED: 'an upstream answered REFUSED or refused the connection (ECONNREFUSED)',
   E_UPSTREAM_SERVFAIL: 'an upstream answered SERVFAIL',
   E_UPSTREAM_MISMATCH: 'an upstream answer did not match the question or ID',
+  // Encrypted DNS (issue #14)
+  E_TLS_CERT: 'tls-cert/tls-key are missing, unreadable or do not match, while dot or doh is on',
+  E_UPSTREAM_TLS: 'the TLS handshake with a tls:// or https:// upstream failed (certificate not trusted, wrong name, no TLS)',
+  E_UPSTREAM_HTTP: 'an https:// upstream answered with an HTTP error status or a body that is not a DNS message',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -22,6 +22,8 @@ export interface RunningServer {
 /** What serves DNS: this process's data plane, or the cluster's workers. */
 export interface DataSide {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
+  /** DoT/DoH addresses with their bound ports, when this process knows them (not from a cluster primary). */
+  readonly encrypted?: { readonly dot: readonly { host: string; port: number }[]; readonly doh: readonly { host: string; port: number }[] };
   close(): Promise<void>;
 }
 
@@ -52,8 +54,10 @@ export async function composeServer(
   const http = { host: control.http.host, port: control.http.port };
   logger.info('fraudwall ready', {
     dns: data.listeners.map((listener) => formatHostPort(listener)),
+    ...(config.dot.length > 0 && { dot: (data.encrypted?.dot ?? config.dot).map((listener) => formatHostPort(listener)) }),
+    ...(config.doh.length > 0 && { doh: (data.encrypted?.doh ?? config.doh).map((listener) => formatHostPort(listener)) }),
     http: formatHostPort(http),
-    upstream: config.upstream.map((address) => formatHostPort(address)),
+    upstream: config.upstream.map((upstream) => upstream.label),
     blockMode: config.blockMode,
     admin: control.adminEnabled ? 'enabled' : 'read-only',
     workers: config.workers,

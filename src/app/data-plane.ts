@@ -18,11 +18,11 @@ import { QueryLog } from '../querylog/query-log.js';
 import { BlockAnswers } from '../resolver/block-answers.js';
 import { buildChain } from '../resolver/build-chain.js';
 import { StartupError } from './startup-error.js';
+import { openEncryptedListeners } from './encrypted-listeners.js';
 import { Forwarder } from '../upstream/forwarder.js';
 import { LoopGuard } from '../upstream/loop-guard.js';
 import { MessageIdSource } from '../upstream/message-id.js';
-import { TcpUpstream } from '../upstream/tcp-upstream.js';
-import { UdpUpstream } from '../upstream/udp-upstream.js';
+import { createUpstreamServers } from './upstream-servers.js';
 
 /** Errors that mean "this host has no such address or family", e.g. IPv6 disabled in a container. */
 const UNAVAILABLE_ADDRESS_CODES = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT', 'EINVAL']);
@@ -75,15 +75,21 @@ function createResponseCache(config: Config, metrics: Metrics): ResponseCache | 
   return cache;
 }
 
-function createForwarder(config: Config, metrics: Metrics): Forwarder {
+function createForwarder(config: Config, metrics: Metrics, logger: Logger): Forwarder {
   const ids = new MessageIdSource();
-  const labels = config.upstream.map((address) => formatHostPort(address));
+  const labels = config.upstream.map((upstream) => upstream.label);
   metrics.declareUpstreams(labels);
-  const forwarder = new Forwarder(
-    config.upstream.map((address, i) => ({ label: labels[i]!, udp: new UdpUpstream(address, ids), tcp: new TcpUpstream(address, ids) })),
-    config,
-    { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
-  );
+  const tlsWarnedAt = new Map<string, number>();
+  const forwarder = new Forwarder(createUpstreamServers(config, ids), config, {
+    attempt: (upstream, seconds, failure, error) => {
+      metrics.observeUpstream(upstream, seconds, failure);
+      // A TLS failure is a configuration problem, not a blip: say so, at most once a minute per upstream.
+      if (failure === 'tls' && error !== undefined && (tlsWarnedAt.get(upstream) ?? -Infinity) < performance.now() - 60_000) {
+        tlsWarnedAt.set(upstream, performance.now());
+        logger.warn(`${error.message}; this upstream is not used until its certificate verifies (check --upstream-ca and the #NAME)`, { code: error.code });
+      }
+    },
+  });
   metrics.watchIgnoredAnswers(() =>
     forwarder.servers.map((server) => ({
       upstream: server.label,
@@ -110,6 +116,8 @@ export interface DataPlaneOptions {
 
 export interface DataPlane {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
+  /** DoT and DoH addresses with their bound ports (empty lists when off). */
+  readonly encrypted: { readonly dot: readonly { host: string; port: number }[]; readonly doh: readonly { host: string; port: number }[] };
   readonly loopGuard: LoopGuard;
   /** Stops taking queries, lets those waiting for an upstream finish (bounded), closes everything. */
   close(): Promise<void>;
@@ -130,7 +138,7 @@ export async function startDataPlane(
   try {
     metrics.watchVerdictCache(() => policy.verdictCache);
     metrics.memory.policyBytes = () => policy.store.current.byteSize;
-    const forwarder = createForwarder(config, metrics);
+    const forwarder = createForwarder(config, metrics, logger);
     stoppers.push(() => forwarder.close());
     const loopGuard = new LoopGuard(forwarder, logger, {
       probeTimeoutMs: 1500,
@@ -173,14 +181,18 @@ export async function startDataPlane(
       },
       gate,
     );
-    const listeners = await openListeners(config, handler, logger);
+    const encrypted = await openEncryptedListeners(config, handler, metrics, logger);
+    const listeners = await openListeners(config, handler, logger).catch(async (error: unknown) => {
+      await encrypted?.close();
+      throw error;
+    });
     stoppers.push(async () => {
       // Graceful: stop taking new queries, let the ones waiting for an upstream finish (bounded by
       // the query deadline), then close the sockets.
       handler.draining = true;
       const deadline = Date.now() + config.queryTimeoutMs + 100;
       while (handler.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      await Promise.all(listeners.map((listener) => listener.close()));
+      await Promise.all([...listeners.map((listener) => listener.close()), encrypted?.close()]);
     });
     // A looping upstream answers a probe within one round trip, so probing in the background
     // finds it before it matters; a silent upstream must not delay the start.
@@ -188,6 +200,7 @@ export async function startDataPlane(
     loopGuard.start();
     return {
       listeners: listeners.map((listener) => ({ host: listener.host, port: listener.port })),
+      encrypted: { dot: encrypted?.dot ?? [], doh: encrypted?.doh ?? [] },
       loopGuard,
       close: stopAll,
     };

@@ -1,7 +1,11 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type { HostPort } from '../config/host-port.js';
+import { padResponse, queryAsksForPadding } from '../dns/padding.js';
 import type { QueryHandler } from './query-handler.js';
 import type { Config } from '../config/options.js';
+import { clientNameFromSni } from './client-name.js';
+import type { TlsCertificates } from './tls-certificates.js';
 
 /** This component's section of the settings (see config/options.ts for what each means). */
 export type TcpServerOptions = Pick<
@@ -13,6 +17,14 @@ const MAX_FRAME = 65535;
 const MAX_QUERIES_PER_TURN = 256;
 /** On close, connections get this long to flush their answers before they are destroyed. */
 const CLOSE_GRACE_MS = 250;
+
+/** What turns the TCP listener into a DoT one (RFC 7858): the certificate and the handshake deadline. */
+export interface DotServing {
+  readonly certificates: TlsCertificates;
+  readonly tlsHandshakeTimeoutMs: number;
+  /** A client failed its TLS handshake (wrong version, untrusted certificate, timeout); for a metric. */
+  readonly onHandshakeFailure?: () => void;
+}
 
 /**
  * One client connection: 2-byte length framing, several pipelined queries answered as they
@@ -27,12 +39,17 @@ class TcpConnection {
   private backlogged = false;
   private clientEnded = false;
   private readDeadline: NodeJS.Timeout | undefined;
+  private readonly encrypted: boolean;
+  /** DoT: the client's name from its SNI, if it gave one. */
+  private readonly clientName: string | undefined;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly handler: QueryHandler,
     private readonly options: TcpServerOptions,
   ) {
+    this.encrypted = socket instanceof tls.TLSSocket;
+    this.clientName = this.encrypted ? clientNameFromSni((socket as tls.TLSSocket).servername) : undefined;
     socket.setNoDelay(true);
     socket.setTimeout(options.tcpIdleTimeoutMs);
     socket.on('timeout', () => {
@@ -106,16 +123,20 @@ class TcpConnection {
   }
 
   private dispatch(message: Buffer): void {
-    const reply = this.handler.handle(message, 'tcp', this.socket.remoteAddress ?? '', this.socket.remotePort ?? 0, this.socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4');
+    const socket = this.socket;
+    const family = socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4';
+    const reply = this.handler.handle(message, this.encrypted ? 'dot' : 'tcp', socket.remoteAddress ?? '', socket.remotePort ?? 0, family, this.clientName);
     if (reply === undefined) return;
+    // RFC 8467: over an encrypted transport, answer a padded query with a padded response.
+    const pad = this.encrypted && queryAsksForPadding(message);
     if (!(reply instanceof Promise)) {
-      this.write(reply);
+      this.write(pad ? padResponse(reply) : reply);
       return;
     }
     this.inFlight++;
     void reply.then((bytes) => {
       this.inFlight--;
-      this.write(bytes);
+      this.write(pad ? padResponse(bytes) : bytes);
       this.updateFlow();
       this.finishIfDone();
     });
@@ -136,7 +157,10 @@ class TcpConnection {
   }
 }
 
-/** DNS over TCP on one address, with a cap on connections in total and per client address. */
+/**
+ * DNS over TCP, or over TLS (DoT, RFC 7858), on one address, with a cap on connections in total and
+ * per client address. DoT is the same framing, pipelining, limits and idle timeouts inside TLS 1.2+.
+ */
 export class TcpServer {
   private readonly sockets = new Set<net.Socket>();
   /** Open connections per client address; entries are removed at zero, so the map is bounded by tcpMaxConnections. */
@@ -165,12 +189,34 @@ export class TcpServer {
     new TcpConnection(socket, handler, options);
   }
 
-  static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions): Promise<TcpServer> {
+  static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions, dot?: DotServing): Promise<TcpServer> {
     let instance: TcpServer | undefined;
-    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
+    const onSocket = (socket: net.Socket): void => {
       if (instance) instance.accept(socket, handler, options);
       else socket.destroy();
-    });
+    };
+    let server: net.Server;
+    if (dot === undefined) {
+      server = net.createServer({ noDelay: true, allowHalfOpen: true }, onSocket);
+    } else {
+      const tlsServer = tls.createServer(
+        {
+          ...dot.certificates.current,
+          minVersion: 'TLSv1.2',
+          ALPNProtocols: ['dot'],
+          handshakeTimeout: dot.tlsHandshakeTimeoutMs,
+          allowHalfOpen: true,
+          noDelay: true,
+        },
+        onSocket,
+      );
+      // A renewed certificate goes to new connections; open ones keep theirs.
+      const stopWatching = dot.certificates.onChange((pair) => tlsServer.setSecureContext({ ...pair, minVersion: 'TLSv1.2' }));
+      tlsServer.on('close', stopWatching);
+      // Without a listener the socket is destroyed anyway; this one only counts.
+      tlsServer.on('tlsClientError', () => dot.onHandshakeFailure?.());
+      server = tlsServer;
+    }
     server.maxConnections = options.tcpMaxConnections;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
