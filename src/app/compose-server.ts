@@ -11,6 +11,8 @@ import type { Metrics } from '../metrics/metrics.js';
 
 export interface RunningServer {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
+  /** DoT/DoH addresses with their bound ports (single process; with --workers, the configured ones). */
+  readonly encrypted: { readonly dot: readonly { host: string; port: number }[]; readonly doh: readonly { host: string; port: number }[] };
   readonly http: { readonly host: string; readonly port: number };
   readonly registry: ListRegistry;
   readonly metrics: Metrics;
@@ -64,6 +66,7 @@ export async function composeServer(
   });
   return {
     listeners: data.listeners,
+    encrypted: data.encrypted ?? { dot: config.dot, doh: config.doh },
     http,
     registry: control.registry,
     metrics,

@@ -35,6 +35,8 @@ type Response = http2.Http2ServerResponse;
 
 function sendStatus(res: Response, status: number, text: string, headers: Record<string, string> = {}): void {
   if (res.headersSent || res.writableEnded) return;
+  // HTTP/2 has no Connection header (RFC 9113 §8.2.2); there a refused stream just ends.
+  if (res.req.httpVersionMajor === 2) delete headers['connection'];
   const body = `${text}\n`;
   res.writeHead(status, { 'content-type': 'text/plain; charset=utf-8', 'content-length': String(Buffer.byteLength(body)), 'cache-control': 'no-store', ...headers });
   res.end(body);

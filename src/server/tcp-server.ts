@@ -163,6 +163,8 @@ class TcpConnection {
  */
 export class TcpServer {
   private readonly sockets = new Set<net.Socket>();
+  /** DoT: the TCP connections under TLS, from accept until they close (the handshake included). */
+  private readonly handshaking = new Set<net.Socket>();
   /** Open connections per client address; entries are removed at zero, so the map is bounded by tcpMaxConnections. */
   private readonly perClient = new Map<string, number>();
 
@@ -205,7 +207,9 @@ export class TcpServer {
           minVersion: 'TLSv1.2',
           ALPNProtocols: ['dot'],
           handshakeTimeout: dot.tlsHandshakeTimeoutMs,
-          allowHalfOpen: true,
+          // Not half-open: a TLS server socket whose client vanishes mid-handshake would stay open
+          // (and hold close() up) until the handshake deadline. DoT clients end with close_notify anyway.
+          allowHalfOpen: false,
           noDelay: true,
         },
         onSocket,
@@ -215,6 +219,12 @@ export class TcpServer {
       tlsServer.on('close', stopWatching);
       // Without a listener the socket is destroyed anyway; this one only counts.
       tlsServer.on('tlsClientError', () => dot.onHandshakeFailure?.());
+      // Connections still in their handshake are not in `sockets` yet; close() must be able to end them too.
+      tlsServer.on('connection', (raw: net.Socket) => {
+        if (instance === undefined) return;
+        instance.handshaking.add(raw);
+        raw.on('close', () => instance?.handshaking.delete(raw));
+      });
       server = tlsServer;
     }
     server.maxConnections = options.tcpMaxConnections;
@@ -237,6 +247,7 @@ export class TcpServer {
       for (const socket of this.sockets) socket.end();
       setTimeout(() => {
         for (const socket of this.sockets) socket.destroy();
+        for (const socket of this.handshaking) socket.destroy();
       }, CLOSE_GRACE_MS).unref();
     });
   }
