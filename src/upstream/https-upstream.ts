@@ -33,6 +33,8 @@ export class HttpsUpstream {
   readonly label: string;
   readonly stats = { mismatched: 0, late: 0, opened: 0 };
   private session: http2.ClientHttp2Session | undefined;
+  /** Why a session failed, for the queries whose streams it took down. */
+  private readonly sessionErrors = new WeakMap<http2.ClientHttp2Session, NodeJS.ErrnoException>();
   private closed = false;
 
   constructor(private readonly options: HttpsUpstreamOptions) {
@@ -44,7 +46,7 @@ export class HttpsUpstream {
     this.stats.opened++;
     const { host, port, serverName, ca, lookup } = this.options;
     const authority = `https://${host.includes(':') ? `[${host}]` : host}:${port}`;
-    const session = http2.connect(authority, {
+    const session: http2.ClientHttp2Session = http2.connect(authority, {
       servername: serverName,
       ...(ca !== undefined && { ca }),
       ...(lookup !== undefined && { lookup }),
@@ -59,7 +61,10 @@ export class HttpsUpstream {
       if (this.session === session) this.session = undefined;
     };
     // Errors reach the streams (each query rejects); the session only has to be forgotten.
-    session.on('error', forget);
+    session.on('error', (error: NodeJS.ErrnoException) => {
+      this.sessionErrors.set(session, error);
+      forget();
+    });
     session.on('close', forget);
     session.on('goaway', forget);
     return session;
@@ -115,11 +120,18 @@ export class HttpsUpstream {
           finish(new UpstreamError('http', this.label, 'HTTPS answer larger than a DNS message'));
         } else chunks.push(chunk);
       });
-      stream.on('error', (error: NodeJS.ErrnoException) => finish(this.failure(error, session)));
+      // When the session fails (a handshake error), its streams are cancelled first and the
+      // session's own error comes a moment later: wait for it, it says what went wrong.
+      stream.on('error', (error: NodeJS.ErrnoException) => setImmediate(() => finish(this.failure(error, session))));
       stream.on('close', () => {
         if (settled) return;
+        if (status === 0) {
+          // Closed without a response: an error (handled a turn later, above) says why, if there is one.
+          setImmediate(() => finish(new UpstreamError('network', this.label, 'HTTPS stream closed without an answer')));
+          return;
+        }
         if (status !== 200) {
-          finish(new UpstreamError('http', this.label, status === 0 ? 'stream closed without an answer' : `HTTP status ${status}`));
+          finish(new UpstreamError('http', this.label, `HTTP status ${status}`));
           return;
         }
         const answer = Buffer.concat(chunks, size);
@@ -138,7 +150,8 @@ export class HttpsUpstream {
     });
   }
 
-  private failure(error: NodeJS.ErrnoException, _session: http2.ClientHttp2Session): UpstreamError {
+  private failure(streamError: NodeJS.ErrnoException, session: http2.ClientHttp2Session): UpstreamError {
+    const error = this.sessionErrors.get(session) ?? (streamError.cause as NodeJS.ErrnoException | undefined) ?? streamError;
     // Certificate and protocol errors only come from the handshake.
     if (isTlsError(error)) return new UpstreamError('tls', this.label, `TLS handshake failed: ${error.message}${error.code ? ` (${error.code})` : ''}`);
     if (error.code === 'ECONNREFUSED') return new UpstreamError('refused', this.label, 'ECONNREFUSED on HTTPS connect');
