@@ -4,7 +4,6 @@ import type { HostPort } from '../config/host-port.js';
 import { padResponse, queryAsksForPadding } from '../dns/padding.js';
 import type { QueryHandler } from './query-handler.js';
 import type { Config } from '../config/options.js';
-import { clientNameFromSni } from './client-name.js';
 import type { TlsCertificates } from './tls-certificates.js';
 
 /** This component's section of the settings (see config/options.ts for what each means). */
@@ -47,9 +46,10 @@ class TcpConnection {
     private readonly socket: net.Socket,
     private readonly handler: QueryHandler,
     private readonly options: TcpServerOptions,
+    certificates?: TlsCertificates,
   ) {
-    this.encrypted = socket instanceof tls.TLSSocket;
-    this.clientName = this.encrypted ? clientNameFromSni((socket as tls.TLSSocket).servername) : undefined;
+    this.encrypted = certificates !== undefined;
+    this.clientName = certificates?.clientNameFromSni((socket as tls.TLSSocket).servername);
     socket.setNoDelay(true);
     socket.setTimeout(options.tcpIdleTimeoutMs);
     socket.on('timeout', () => {
@@ -173,7 +173,7 @@ export class TcpServer {
     readonly port: number,
   ) {}
 
-  private accept(socket: net.Socket, handler: QueryHandler, options: TcpServerOptions): void {
+  private accept(socket: net.Socket, handler: QueryHandler, options: TcpServerOptions, certificates: TlsCertificates | undefined): void {
     const client = socket.remoteAddress ?? '';
     const count = this.perClient.get(client) ?? 0;
     if (count >= options.tcpMaxConnectionsPerClient) {
@@ -188,13 +188,13 @@ export class TcpServer {
       if (left <= 0) this.perClient.delete(client);
       else this.perClient.set(client, left);
     });
-    new TcpConnection(socket, handler, options);
+    new TcpConnection(socket, handler, options, certificates);
   }
 
   static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions, dot?: DotServing): Promise<TcpServer> {
     let instance: TcpServer | undefined;
     const onSocket = (socket: net.Socket): void => {
-      if (instance) instance.accept(socket, handler, options);
+      if (instance) instance.accept(socket, handler, options, dot?.certificates);
       else socket.destroy();
     };
     let server: net.Server;

@@ -3,7 +3,9 @@ import { watch, type FSWatcher } from 'node:fs';
 import { mkdtemp, readFile, rm } from 'node:fs/promises';
 import { tmpdir } from 'node:os';
 import path from 'node:path';
+import { X509Certificate } from 'node:crypto';
 import { createSecureContext } from 'node:tls';
+import { certificateNames, clientNameFromSni } from './client-name.js';
 import type { Config } from '../config/options.js';
 import { FraudwallError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
@@ -23,6 +25,14 @@ async function readPair(certFile: string, keyFile: string): Promise<CertificateP
   // Throws when the PEM is garbage or the key does not belong to the certificate.
   createSecureContext({ cert, key });
   return { cert, key };
+}
+
+function namesOf(pair: CertificatePair): ReturnType<typeof certificateNames> {
+  try {
+    return certificateNames(new X509Certificate(pair.cert).subjectAltName);
+  } catch {
+    return certificateNames(undefined);
+  }
 }
 
 /** A throwaway certificate for `localhost` and 127.0.0.1, made with the openssl command (for --tls-self-signed). */
@@ -57,10 +67,20 @@ export class TlsCertificates {
   /** Counts successful reloads (for tests and logs). */
   reloads = 0;
 
+  /** The names the served certificate covers, to tell a client's name in an SNI from the server's own. */
+  private names: ReturnType<typeof certificateNames>;
+
   private constructor(
     private pair: CertificatePair,
     private readonly logger: Logger,
-  ) {}
+  ) {
+    this.names = namesOf(pair);
+  }
+
+  /** The client name in a DoT client's SNI, if any (see clientNameFromSni). */
+  clientNameFromSni(servername: string | false | null | undefined): string | undefined {
+    return clientNameFromSni(servername, this.names);
+  }
 
   get current(): CertificatePair {
     return this.pair;
@@ -136,6 +156,7 @@ export class TlsCertificates {
         (pair) => {
           if (pair.cert.equals(this.pair.cert) && pair.key.equals(this.pair.key)) return;
           this.pair = pair;
+          this.names = namesOf(pair);
           this.reloads++;
           for (const listener of this.listeners) listener(pair);
           this.logger.info(`TLS certificate ${certFile} reloaded; new DoT/DoH connections use it, open ones keep the old one`);

@@ -1,7 +1,7 @@
 import { describe, expect, it } from 'vitest';
 import { cacheLifetimeSeconds } from '../../src/dns/cache-lifetime.js';
 import { padResponse, queryAsksForPadding } from '../../src/dns/padding.js';
-import { clientNameFromPath, clientNameFromSni } from '../../src/server/client-name.js';
+import { certificateNames, clientNameFromPath, clientNameFromSni } from '../../src/server/client-name.js';
 import { buildQuery, decode } from '../helpers/dns-client.js';
 import { encodeHeader, encodeName, encodeOpt, encodeRecord, ednsOption, RRType, soaRdata } from '../helpers/dns-wire.js';
 
@@ -68,11 +68,19 @@ describe('padding (RFC 8467)', () => {
 });
 
 describe('client names', () => {
-  it('takes the first label of a multi-label SNI', () => {
-    expect(clientNameFromSni('Kitchen-Tablet.dot.example.net')).toBe('kitchen-tablet');
-    expect(clientNameFromSni('localhost')).toBeUndefined();
-    expect(clientNameFromSni(false)).toBeUndefined();
-    expect(clientNameFromSni('bad_name.example.net')).toBeUndefined();
+  const names = certificateNames('DNS:dot.example.net, DNS:*.dot.example.net, IP Address:127.0.0.1');
+
+  it('reads the DNS names of a certificate', () => {
+    expect(names).toEqual({ exact: new Set(['dot.example.net']), wildcardParents: new Set(['dot.example.net']) });
+  });
+
+  it('takes the first label of an SNI the certificate covers by its wildcard, not the server name itself', () => {
+    expect(clientNameFromSni('Kitchen-Tablet.dot.example.net', names)).toBe('kitchen-tablet');
+    expect(clientNameFromSni('dot.example.net', names)).toBeUndefined();
+    expect(clientNameFromSni('a.b.dot.example.net', names)).toBeUndefined();
+    expect(clientNameFromSni('x.other.example', names)).toBeUndefined();
+    expect(clientNameFromSni(false, names)).toBeUndefined();
+    expect(clientNameFromSni('bad_name.dot.example.net', names)).toBeUndefined();
   });
 
   it('accepts one label as a DoH path suffix', () => {

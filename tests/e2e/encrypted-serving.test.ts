@@ -36,6 +36,7 @@ describe.skipIf(!haveTools)('serving DoT and DoH to real clients', () => {
   let dotPort: number;
   let dohPort: number;
   let web: Server;
+  let queryLog: string;
 
   beforeAll(async () => {
     ca = await createTestCa();
@@ -46,8 +47,10 @@ describe.skipIf(!haveTools)('serving DoT and DoH to real clients', () => {
     await copyFile(first.certFile, certFile);
     await copyFile(first.keyFile, keyFile);
     unbound = await startUnbound({ records: ['local.example.test. 300 IN A 127.0.0.1'] });
+    queryLog = path.join(ca.dir, 'queries.ndjson');
     fw = await startTestServer({
       upstream: [`127.0.0.1:${unbound.port}`],
+      'query-log': queryLog,
       dot: ['127.0.0.1:0'],
       doh: ['127.0.0.1:0'],
       'tls-cert': certFile,
@@ -83,6 +86,23 @@ describe.skipIf(!haveTools)('serving DoT and DoH to real clients', () => {
     expect(clean).toMatch(/status: NOERROR/);
     expect(clean).toMatch(/www\.example\.test\.\s+\d+\s+IN\s+A\s+192\.0\.2\.10/);
     expect(clean).not.toMatch(/PADDING/);
+  });
+
+  it('names the client from the SNI (DoT) and the path (DoH) in the query log', async () => {
+    await kdig(['-p', String(dotPort), '+tls', '+tls-sni=grandma-phone.dns.test', 'named-dot.fraud.test', 'A']);
+    await kdig(['-p', String(dohPort), '+https=/dns-query/kids-laptop', 'named-doh.fraud.test', 'A']);
+    await kdig(['-p', String(dotPort), '+tls', '+tls-sni=dns.test', 'unnamed-dot.fraud.test', 'A']);
+    const { readFile } = await import('node:fs/promises');
+    let entries: Record<string, unknown>[] = [];
+    for (let i = 0; i < 40 && entries.filter((e) => String(e['name']).includes('-do')).length < 3; i++) {
+      await new Promise((resolve) => setTimeout(resolve, 100));
+      entries = (await readFile(queryLog, 'utf8').catch(() => '')).split('\n').filter(Boolean).map((line) => JSON.parse(line) as Record<string, unknown>);
+    }
+    const byName = new Map(entries.map((entry) => [entry['name'], entry]));
+    expect(byName.get('named-dot.fraud.test')).toMatchObject({ transport: 'dot', clientName: 'grandma-phone', client: '127.0.0.1' });
+    expect(byName.get('named-doh.fraud.test')).toMatchObject({ transport: 'doh', clientName: 'kids-laptop' });
+    expect(byName.get('unnamed-dot.fraud.test')).toMatchObject({ transport: 'dot' });
+    expect(byName.get('unnamed-dot.fraud.test')).not.toHaveProperty('clientName');
   });
 
   it('kdig +https (HTTP/2 POST): blocked and clean, on the path and on a client-name path', async () => {
@@ -154,6 +174,58 @@ describe.skipIf(!haveTools)('serving DoT and DoH to real clients', () => {
     expect(metricSum(metrics, 'fraudwall_doh_rejected_requests_total', { status: '400' })).toBeGreaterThanOrEqual(3);
     expect(metricSum(metrics, 'fraudwall_doh_rejected_requests_total', { status: '413' })).toBe(1);
     expect(metricSum(metrics, 'fraudwall_queries_total', { transport: 'doh', qtype: 'A' })).toBeGreaterThan(0);
+  });
+
+  it('survives garbage: random DoH bodies and parameters, plain bytes on the TLS ports, aborted streams', async () => {
+    const http2 = await import('node:http2');
+    const net = await import('node:net');
+    const { readFile } = await import('node:fs/promises');
+    const caPem = await readFile(ca.caFile);
+    const session = http2.connect(`https://127.0.0.1:${dohPort}`, { ca: caPem, servername: 'dns.test' });
+    session.on('error', () => {});
+    const statuses = new Map<number, number>();
+    let seed = 12345;
+    const random = () => (seed = (seed * 1103515245 + 12345) & 0x7fffffff) / 0x7fffffff;
+    const bytes = (n: number) => Buffer.from(Array.from({ length: n }, () => Math.floor(random() * 256)));
+    const send = (headers: Record<string, string | number>, body?: Buffer, abort = false) =>
+      new Promise<void>((resolve) => {
+        const stream = session.request(headers);
+        stream.on('response', (h) => statuses.set(Number(h[':status']), (statuses.get(Number(h[':status'])) ?? 0) + 1));
+        stream.on('data', () => {});
+        stream.on('error', () => {});
+        stream.on('close', () => resolve());
+        if (abort) {
+          stream.write(bytes(10));
+          stream.close(http2.constants.NGHTTP2_CANCEL);
+        } else stream.end(body);
+      });
+    const work: Promise<void>[] = [];
+    for (let i = 0; i < 150; i++) {
+      const body = bytes(Math.floor(random() * 600));
+      // Some bodies look like a header at least, with the QR bit clear.
+      if (i % 3 === 0 && body.length > 12) body[2] = body[2]! & 0x7f;
+      work.push(send({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message' }, body));
+      work.push(send({ ':method': 'GET', ':path': `/dns-query?dns=${bytes(Math.floor(random() * 80)).toString('base64url')}` }));
+      if (i % 10 === 0) work.push(send({ ':method': 'POST', ':path': '/dns-query', 'content-type': 'application/dns-message' }, undefined, true));
+    }
+    await Promise.all(work);
+    session.close();
+    expect([...statuses.keys()].every((status) => status === 200 || status === 400)).toBe(true);
+    expect(statuses.get(400)).toBeGreaterThan(0);
+    // Plain bytes where TLS is expected: the handshake fails and is counted, nothing else happens.
+    for (const port of [dotPort, dohPort]) {
+      await new Promise<void>((resolve) => {
+        const socket = net.connect(port, '127.0.0.1', () => socket.end('GET / HTTP/1.1\r\nHost: x\r\n\r\n'));
+        socket.on('data', () => {});
+        socket.on('error', () => resolve());
+        socket.on('close', () => resolve());
+      });
+    }
+    const metrics = await scrape(fw.httpPort);
+    expect(metricSum(metrics, 'fraudwall_tls_handshake_failures_total', { transport: 'dot' })).toBeGreaterThanOrEqual(1);
+    expect(metricSum(metrics, 'fraudwall_tls_handshake_failures_total', { transport: 'doh' })).toBeGreaterThanOrEqual(1);
+    // Still serving.
+    expect(await kdig(['-p', String(dohPort), '+https=/dns-query', 'evil.fraud.test', 'A'])).toMatch(/status: NXDOMAIN/);
   });
 
   it('a certificate replaced on disk goes to the next connection while an open one keeps working', async () => {
