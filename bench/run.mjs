@@ -67,6 +67,7 @@ function options() {
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
+      allowNegative: true,
     }).values;
   } catch (error) {
     usage(error.message);

@@ -113,6 +113,10 @@ describe.skipIf(!haveTools)('upstreams over TLS and HTTPS (a real Unbound)', () 
     const fw = await fraudwall({ upstream: [label], 'upstream-ca': ca.caFile });
     try {
       await expectAnswers(fw);
+      // More concurrent queries than Unbound's http-max-streams (100): the extra streams wait their turn.
+      const names = Array.from({ length: 150 }, (_, i) => `burst${i}.example.test`);
+      const replies = await Promise.all(names.map((name) => udpQuery(fw.port, buildQuery(name, 'A'), { timeoutMs: 4000 })));
+      expect(replies.map((r) => decode(r).rcode)).toEqual(names.map(() => 3));
       const metrics = await scrape(fw.server.http.port);
       expect(metricSum(metrics, 'fraudwall_upstream_errors_total', { upstream: label })).toBe(0);
     } finally {
