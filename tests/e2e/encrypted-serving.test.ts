@@ -161,6 +161,12 @@ describe.skipIf(!haveTools)('serving DoT and DoH to real clients', () => {
     expect(ok.status).toBe(200);
     expect(ok.headers).toContain('content-type: application/dns-message');
     expect(ok.headers).toContain('cache-control: max-age=60'); // the block answer's SOA: TTL and MINIMUM 60
+    // HTTP/1.1 on the same port (ALPN), POST; a clean answer's max-age is its record TTL (Unbound: 300, counting down).
+    const queryFile = path.join(ca.dir, 'query.bin');
+    await (await import('node:fs/promises')).writeFile(queryFile, buildQuery('www.example.test', 'A', { id: 0 }));
+    const h1 = await curl(['--http1.1', '-H', 'content-type: application/dns-message', '--data-binary', `@${queryFile}`, `${base}/dns-query`]);
+    expect(h1.headers).toMatch(/^http\/1\.1 200/);
+    expect(Number(/cache-control: max-age=(\d+)/.exec(h1.headers)?.[1])).toBeGreaterThan(200);
     expect((await curl([`${base}/dns-query?dns=!!notbase64`])).status).toBe(400);
     expect((await curl([`${base}/dns-query`])).status).toBe(400);
     expect((await curl(['--http1.1', `${base}/dns-query?dns=AAAA`])).status).toBe(400); // 3 bytes: no DNS header
