@@ -80,6 +80,7 @@ export async function benchEncrypted({ root, runDir, lists, warm, upstreamPort, 
             const serverCpu = Math.round((processTicks(server.pid) - ticksBefore) / ((performance.now() - wallBefore) / 1000));
             log(`      closed loop, 8 HTTP/2 sessions x 64 streams, ${opts.duration} s: ${(result.qps / 1000).toFixed(1)}k q/s, ${result.errors} errors, avg ${result.avgLatencyMs?.toFixed(2)} ms; server cpu ${serverCpu} %`);
             row.doh = result.errors === 0 ? result.qps : null;
+            row.dohCpuUs = result.qps > 0 ? (serverCpu / 100 / result.qps) * 1e6 : null;
             // The load client (one Node process on core 1) saturated before the server did.
             row.dohClientBound = serverCpu < 85;
             continue;
@@ -87,6 +88,10 @@ export async function benchEncrypted({ root, runDir, lists, warm, upstreamPort, 
           const result = await findThroughput({ port, serverPid: server.pid, makeFile: warmFile, duration: opts.duration, log, maxSteps: 2, mode });
           row[mode] = result.qps;
           row[`${mode}Foreign`] = result.maxForeignPct;
+          // The server's own CPU time per answered query in the best run: unlike q/s, hardly moved by
+          // other processes taking the core (the machine is shared).
+          const cpu = result.best?.cpu?.serverProcess;
+          row[`${mode}CpuUs`] = cpu && result.best.qps ? (cpu / 100 / result.best.qps) * 1e6 : null;
         } catch (error) {
           log(`    ${mode}: ERROR ${error.message}`);
           row[mode] = null;
@@ -107,10 +112,11 @@ export function encryptedTable(rows) {
   const unbound = rows.find((row) => row.server === 'unbound' && !row.error);
   const fmt = (x) => (x === null || x === undefined ? 'n/a' : Math.round(x).toLocaleString('en'));
   const ratio = (a, b) => (a && b ? (a / b).toFixed(2) : '-');
-  const header = ['server', 'UDP q/s', 'DoT q/s', 'DoH q/s', 'DoT/UDP', 'DoH/UDP', 'vs Unbound UDP/DoT/DoH'];
+  const us = (x) => (x === null || x === undefined ? '-' : x.toFixed(1));
+  const header = ['server', 'UDP q/s', 'DoT q/s', 'DoH q/s', 'DoT/UDP', 'DoH/UDP', 'vs Unbound UDP/DoT/DoH', 'CPU µs/query UDP/DoT/DoH'];
   const body = rows.map((row) =>
     row.error
-      ? [row.server, 'error', '-', '-', '-', '-', '-']
+      ? [row.server, 'error', '-', '-', '-', '-', '-', '-']
       : [
           row.server,
           `${fmt(row.udp)}${row.udpForeign >= 10 ? '!' : ''}`,
@@ -119,6 +125,7 @@ export function encryptedTable(rows) {
           ratio(row.dot, row.udp),
           ratio(row.doh, row.udp),
           unbound ? TRANSPORTS.map((mode) => ratio(row[mode], unbound[mode])).join(' / ') : '-',
+          TRANSPORTS.map((mode) => us(row[`${mode}CpuUs`])).join(' / '),
         ],
   );
   const widths = header.map((h, i) => Math.max(h.length, ...body.map((cells) => String(cells[i]).length)));
