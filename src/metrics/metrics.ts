@@ -38,7 +38,7 @@ export const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIM
 export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'dot', 'doh'];
 const TRANSPORT_INDEX: Readonly<Record<Transport, number>> = { udp: 0, tcp: 1, dot: 2, doh: 3 };
 export const SOURCES: readonly AnswerSource[] = ['blocked', 'local', 'cache', 'upstream', 'error', 'refused'];
-export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'refused', 'servfail', 'network', 'mismatch', 'tls', 'http'];
+export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'connection-refused', 'refused', 'servfail', 'network', 'mismatch', 'tls', 'http'];
 export const MALFORMED_REASONS: readonly MalformedReason[] = [
   'short-header',
   'response',
@@ -96,6 +96,8 @@ export class Metrics {
   readonly queryLogDropped: Counter;
   readonly listUpdates: Counter<'source' | 'result'>;
   readonly adminAuthFailures: Counter<'reason'>;
+  /** Issue #12: warning page requests by outcome (named|generic|rejected). */
+  readonly warningPageRequests: Counter<'outcome'>;
   readonly urlListRefreshes: Counter<'list' | 'result'>;
   private readonly gatedChildren: Map<string, Counter.Internal>;
   readonly shed: Counter;
@@ -190,6 +192,12 @@ export class Metrics {
       registers,
     });
     for (const reason of ['missing', 'wrong', 'rate-limited', 'disabled']) this.adminAuthFailures.labels(reason).inc(0);
+    this.warningPageRequests = new Counter({
+      name: 'fraudwall_warning_page_requests_total',
+      help: 'Warning page requests, by outcome: named (the page named a blocked site), generic (any other Host), rejected (bad method, malformed, oversized or too slow).',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.urlListRefreshes = new Counter({
       name: 'fraudwall_url_list_refreshes_total',
       help: 'Download attempts of URL lists, by list and result (updated|not-modified|rejected|failed).',

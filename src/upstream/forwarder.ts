@@ -1,7 +1,7 @@
 import { Rcode, type ParsedQuery } from '../dns/wire.js';
 import type { Transport } from '../query/resolver.js';
 import { UpstreamError, type UpstreamFailure } from './upstream-error.js';
-import { UpstreamHealth, type UpstreamHealthOptions } from './upstream-health.js';
+import { UpstreamHealth, type UpstreamHealthObserver, type UpstreamHealthOptions } from './upstream-health.js';
 import type { Config } from '../config/options.js';
 
 /** One way of reaching an upstream: UDP, TCP, TLS or HTTPS. */
@@ -37,9 +37,10 @@ const LATENCY_SMOOTHING = 0.2;
 
 const DEFAULT_HEALTH: UpstreamHealthOptions = { failureThreshold: 3, baseBackoffMs: 2000, maxBackoffMs: 60_000 };
 
-/** Told about each upstream attempt; the metrics layer implements it. */
+/** Told about each upstream attempt (the metrics layer) and, optionally, about circuits opening and closing (the log). */
 export interface ForwarderObserver {
   attempt(upstream: string, seconds: number, failure: UpstreamFailure | undefined, error?: UpstreamError): void;
+  readonly health?: UpstreamHealthObserver;
 }
 
 export interface ForwardRequest {
@@ -68,7 +69,7 @@ export class Forwarder {
     private readonly observer?: ForwarderObserver,
   ) {
     if (servers.length === 0) throw new Error('at least one upstream is required');
-    this.health = new UpstreamHealth(servers.length, options.health ?? DEFAULT_HEALTH);
+    this.health = new UpstreamHealth(servers.length, options.health ?? DEFAULT_HEALTH, observer?.health);
     this.latency = new Float64Array(servers.length);
   }
 
@@ -123,7 +124,7 @@ export class Forwarder {
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         this.observer?.attempt(server.label, (performance.now() - started) / 1000, error.reason, error);
-        if (error.reason !== 'mismatch') this.health.failure(index, performance.now());
+        if (error.reason !== 'mismatch') this.health.failure(index, performance.now(), error.reason);
         // A failure counts as a slow answer, so "fastest" moves away from a flaky upstream.
         this.recordLatency(index, Math.max(timeout, performance.now() - started));
         lastError = error;

@@ -154,7 +154,7 @@ export class HttpsUpstream {
     const error = this.sessionErrors.get(session) ?? (streamError.cause as NodeJS.ErrnoException | undefined) ?? streamError;
     // Certificate and protocol errors only come from the handshake.
     if (isTlsError(error)) return new UpstreamError('tls', this.label, `TLS handshake failed: ${error.message}${error.code ? ` (${error.code})` : ''}`);
-    if (error.code === 'ECONNREFUSED') return new UpstreamError('refused', this.label, 'ECONNREFUSED on HTTPS connect');
+    if (error.code === 'ECONNREFUSED') return new UpstreamError('connection-refused', this.label, 'ECONNREFUSED on HTTPS connect');
     return new UpstreamError('network', this.label, `${error.code ?? error.message} on HTTPS`);
   }
 

@@ -247,7 +247,7 @@ export class TcpUpstream {
         // The TCP connection stood, TLS did not: certificate not trusted, wrong name, no TLS there.
         this.drop(conn, new UpstreamError('tls', this.label, `TLS handshake failed: ${error.message}${error.code ? ` (${error.code})` : ''}`));
       } else {
-        const reason = error.code === 'ECONNREFUSED' ? 'refused' : 'network';
+        const reason = error.code === 'ECONNREFUSED' ? 'connection-refused' : 'network';
         this.drop(conn, new UpstreamError(reason, this.label, `${error.code ?? error.message} on ${this.connectTls ? 'TLS' : 'TCP'} connect`));
       }
     });

@@ -14,11 +14,12 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['query'], // the query contract: QueryContext, Answer, Resolver, Rule, Verdict
   ['config'], // the settings table, Config, addresses and CIDRs
   ['policy'], // pure matching: list parsers, rule index, policy, verdict cache, explain
-  ['admission', 'cache', 'querylog', 'upstream'], // client gate, response cache, query log, upstream clients
+  ['admission', 'cache', 'querylog', 'upstream', 'warning-page'], // client gate, response cache, query log, upstream clients, warning page server
   ['metrics'], // Prometheus registry and hot-path counters
   ['lists', 'resolver', 'server'], // list sources and registry; chain elements; transports
   ['admin'], // HTTP server and admin API
   ['app'], // composition: single process, cluster primary and workers
+  ['cli'], // command-line parsing helpers of the entry point (usage errors, did-you-mean)
   ['cli.ts'], // entry point
 ];
 
