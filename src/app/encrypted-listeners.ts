@@ -30,6 +30,9 @@ function listenError(kind: string, address: HostPort, error: unknown): StartupEr
 /** Opens every --dot and --doh address, or nothing when there is none (no certificate needed then). */
 export async function openEncryptedListeners(config: Config, handler: QueryHandler, metrics: Metrics, logger: Logger): Promise<EncryptedListeners | undefined> {
   if (config.dot.length === 0 && config.doh.length === 0) return undefined;
+  if (config.doh.length > 0 && !/^\/[A-Za-z0-9._~!$&'()*+,;=:@%/-]*[^/]$/.test(config.dohPath)) {
+    throw new StartupError('E_CONFIG_INVALID', `--doh-path "${config.dohPath}" must be a URL path starting with "/" and not ending with "/", e.g. /dns-query`);
+  }
   const certificates = await TlsCertificates.load(config, logger);
   const dot: TcpServer[] = [];
   const doh: DohServer[] = [];

@@ -304,6 +304,13 @@ describe.skipIf(!haveTools)('the certificate settings', () => {
     }
   });
 
+  it('refuses a --doh-path that is not a URL path', async () => {
+    await expect(startTestServer({ upstream: ['127.0.0.1:9'], doh: ['127.0.0.1:0'], 'tls-self-signed': 'true', 'doh-path': 'dns-query' })).rejects.toMatchObject({
+      code: 'E_CONFIG_INVALID',
+      message: expect.stringContaining('e.g. /dns-query'),
+    });
+  });
+
   it('--tls-self-signed serves a throwaway certificate for localhost', async () => {
     const fw = await startTestServer({ upstream: ['127.0.0.1:9'], dot: ['127.0.0.1:0'], 'tls-self-signed': 'true' });
     try {
