@@ -17,6 +17,7 @@ import { VerdictCache } from './policy/verdict-cache.js';
 import { VERSION } from './version.js';
 import { parseCommand, UsageError, type CommandSpec } from './cli/command-line.js';
 import { nearestName } from './config/nearest-name.js';
+import { ClientGroups } from './policy/client-groups.js';
 
 /** Exit codes scripts can branch on. */
 export const ExitCode = {
@@ -48,7 +49,7 @@ Usage:
                                                         replace (or create) list NAME on a running server
   fraudwall delete NAME                                 delete a list pushed earlier
   fraudwall lists [--json]                              the lists a running server has
-  fraudwall explain NAME [--json]                       is NAME blocked on the running server? (exit 0 / 3)
+  fraudwall explain NAME [--client ADDR|NAME] [--json]  is NAME blocked on the running server? (exit 0 / 3)
   fraudwall reload                                      re-read list files and URL lists now
       these five take [--url URL] (default http://127.0.0.1:8053, or env FRAUDWALL_URL)
       and [--token-file FILE] (or env FRAUDWALL_ADMIN_TOKEN): the token the server was started with;
@@ -61,7 +62,7 @@ Options of serve (each also a config-file key and a FRAUDWALL_* environment vari
 precedence: flags > environment > config file > defaults):
   --config FILE                      YAML or JSON config file (env FRAUDWALL_CONFIG)
 ${SERVE_OPTIONS.map((spec) => {
-  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : 'metavar' in spec ? spec.metavar : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'upstreams' ? 'ADDRESS|URL' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : spec.kind === 'text' ? 'TEXT' : 'PATH'}`;
+  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : 'metavar' in spec ? spec.metavar : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'upstreams' ? 'ADDRESS|URL' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' || spec.kind === 'groups' ? 'JSON' : spec.kind === 'text' ? 'TEXT' : 'PATH'}`;
   const def = Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default);
   const head = flag.length < 37 ? flag.padEnd(37) : `${flag}\n${''.padEnd(37)}`;
   return `${head}${spec.description}\n${''.padEnd(37)}default ${def === '' ? '(none)' : def}; env ${envName(spec.key)}`;
@@ -86,9 +87,9 @@ const COMMANDS = {
   },
   check: {
     name: 'check',
-    usage: 'fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--json]',
+    usage: 'fraudwall check NAME [--client ADDR|NAME] [--config FILE] [--lists DIR] [--state DIR] [--json]',
     positionals: [NAME],
-    options: { config: { type: 'string' }, lists: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' } },
+    options: { config: { type: 'string' }, lists: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' }, client: { type: 'string' } },
   },
   push: {
     name: 'push',
@@ -98,7 +99,12 @@ const COMMANDS = {
   },
   delete: { name: 'delete', usage: `fraudwall delete NAME ${CLIENT_FLAGS}`, positionals: [LIST_NAME], options: CLIENT_OPTIONS },
   lists: { name: 'lists', usage: `fraudwall lists [--json] ${CLIENT_FLAGS}`, positionals: [], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
-  explain: { name: 'explain', usage: `fraudwall explain NAME [--json] ${CLIENT_FLAGS}`, positionals: [NAME], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
+  explain: {
+    name: 'explain',
+    usage: `fraudwall explain NAME [--client ADDR|NAME] [--json] ${CLIENT_FLAGS}`,
+    positionals: [NAME],
+    options: { ...CLIENT_OPTIONS, json: { type: 'boolean' }, client: { type: 'string' } },
+  },
   reload: { name: 'reload', usage: `fraudwall reload ${CLIENT_FLAGS}`, positionals: [], options: CLIENT_OPTIONS },
   events: {
     name: 'events',
@@ -198,8 +204,8 @@ async function check(args: string[]): Promise<number> {
   const loaded = await loadListSources(config.lists, state, urlSources);
   for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
   // Built by the registry serve uses, so the lists combine in the same order.
-  const policy = new ListRegistry(loaded.records, new VerdictCache({ verdictCacheSize: 1 }), warn).store.current;
-  const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config) });
+  const policy = new ListRegistry(loaded.records, new VerdictCache({ verdictCacheSize: 1 }), warn, new ClientGroups(config.groups)).store.current;
+  const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config), client: flag('client') });
   if (values['json']) process.stdout.write(`${JSON.stringify({ ...explanation, sources: loaded.read })}\n`);
   else process.stdout.write(`${[formatExplanation(explanation), ...formatSourcesRead(loaded.read)].join('\n')}\n`);
   if (!explanation.valid) return ExitCode.USAGE;
@@ -300,7 +306,9 @@ async function clientCommand(command: ClientCommand, args: string[]): Promise<nu
       return ExitCode.OK;
     }
     default: {
-      response = await adminRequest(client, 'GET', `/v1/explain?name=${encodeURIComponent(name)}`);
+      const asClient = values['client'] as string | undefined;
+      const clientParam = asClient === undefined ? '' : `&client=${encodeURIComponent(asClient)}`;
+      response = await adminRequest(client, 'GET', `/v1/explain?name=${encodeURIComponent(name)}${clientParam}`);
       if (response.status >= 300 && response.status !== 400) return reportFailure(response);
       const explanation = response.body as unknown as Explanation;
       process.stdout.write(json ? `${JSON.stringify(explanation)}\n` : `${formatExplanation(explanation)}\n`);

@@ -132,9 +132,12 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
 
   http.route('GET', '/v1/explain', (req, res) => {
     auth.authorize(req, false);
-    const name = queryParams(req).get('name');
+    const params = queryParams(req);
+    const name = params.get('name');
     if (!name) throw new HttpError(400, 'E_BAD_REQUEST', 'give the name to explain: /v1/explain?name=example.com');
-    const explanation = explainName(name, { policy: registry.store.current, localZones: deps.localZones });
+    // client: judge as that client (address or DoH/DoT client name) would be, in its policy group.
+    const client = params.get('client') ?? undefined;
+    const explanation = explainName(name, { policy: registry.store.current, localZones: deps.localZones, client });
     sendJson(res, explanation.valid ? 200 : 400, { ...explanation, generation: registry.generation });
   });
 

@@ -18,6 +18,7 @@ import { UrlListSource } from '../lists/url-list.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
 import { VerdictCache } from '../policy/verdict-cache.js';
+import { ClientGroups } from '../policy/client-groups.js';
 import { explainLocalZones } from '../policy/explain.js';
 import { StartupError } from './startup-error.js';
 import { startWarningPage } from './warning-page.js';
@@ -164,7 +165,7 @@ export async function startControlPlane(
     for (const warning of initial.warnings) logger.warn(warning);
     const verdictCache = new VerdictCache({ verdictCacheSize: options.verdictCacheSize });
     // splice: the closures below keep `initial` alive; the first lists must not stay pinned after a reload.
-    const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger);
+    const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger, new ClientGroups(config.groups));
     registry.onChange((records, generation) =>
       metrics.setLists(
         records.map((record) => ({

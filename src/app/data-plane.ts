@@ -222,6 +222,8 @@ export async function startDataPlane(
   try {
     metrics.watchVerdictCache(() => policy.verdictCache);
     metrics.memory.policyBytes = () => policy.store.current.byteSize;
+    const groups = policy.store.current.groups;
+    if (groups !== undefined) metrics.useGroups(groups.names);
     const forwarder = createForwarder(config, metrics, logger);
     stoppers.push(() => forwarder.close());
     const loopGuard = new LoopGuard(forwarder, logger, {
@@ -239,6 +241,7 @@ export async function startDataPlane(
     if (events) stoppers.push(() => events.close());
     const chain = buildChain({
       events,
+      groupNames: groups?.names,
       policy: policy.store,
       blockAnswers: new BlockAnswers(config, synthesizer),
       localZones: config,
@@ -268,6 +271,7 @@ export async function startDataPlane(
         gated: (decision) => metrics.countGated(decision),
       },
       gate,
+      policy.store.current.groups,
     );
     const encrypted = await openEncryptedListeners(config, handler, metrics, logger);
     const listeners = await openListeners(config, handler, logger).catch(async (error: unknown) => {

@@ -4,11 +4,12 @@ import { parse as parseYaml } from 'yaml';
 import { isValidName } from '../query/rule.js';
 import { parseHostPort, type HostPort } from './host-port.js';
 import { parseUpstream, type UpstreamSpec } from './upstream-spec.js';
-import { envName, SERVE_OPTIONS, settingName, type Config, type OptionSpec, type UrlListSpec } from './options.js';
+import { envName, SERVE_OPTIONS, settingName, type Config, type GroupSpec, type OptionSpec, type UrlListSpec } from './options.js';
 import { parseCidr } from './ip-address.js';
 import { nearestName } from './nearest-name.js';
 import { FraudwallError } from '../errors.js';
 import { combinationProblems } from './combinations.js';
+import { convertGroups } from './group-specs.js';
 
 
 export class ConfigError extends FraudwallError {
@@ -31,7 +32,7 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-type Value = string | number | boolean | HostPort | undefined | readonly HostPort[] | readonly UpstreamSpec[] | readonly string[] | readonly UrlListSpec[];
+type Value = string | number | boolean | HostPort | undefined | readonly HostPort[] | readonly UpstreamSpec[] | readonly string[] | readonly UrlListSpec[] | readonly GroupSpec[];
 
 
 /** `url-lists`: an array of {name, url, category?, kind?, refresh?}; a JSON string from env or flags. */
@@ -136,6 +137,8 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
     }
     case 'url-lists':
       return convertUrlLists(raw, fail);
+    case 'groups':
+      return convertGroups(raw, fail);
     case 'cidrs': {
       const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : [raw];
       const out: string[] = [];

@@ -35,7 +35,8 @@ export type OptionKind =
   | 'addresses'
   | 'upstreams'
   | 'cidrs'
-  | 'url-lists';
+  | 'url-lists'
+  | 'groups';
 
 /**
  * One setting of `fraudwall serve`. The key is the same everywhere: `--key` on the command line,
@@ -506,6 +507,13 @@ export const SERVE_OPTIONS = [
     description: 'judge CNAME/DNAME/SVCB targets and answer addresses of upstream answers by the lists (block cloaked names)',
     default: true,
   },
+  // Per-client policy groups (issue #14, part 4): src/policy/client-groups.ts, selected in server/query-handler.ts.
+  {
+    key: 'groups',
+    kind: 'groups',
+    description: 'per-client policy groups (config file): [{name, clients: [CIDR|address|client name], lists?: [list names], block-mode?}]; a change needs a restart',
+    default: [],
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export function envName(key: string): string {
@@ -521,6 +529,17 @@ export interface UrlListSpec {
   readonly refreshSeconds: number;
   /** 'rpz': the body is a response-policy zone (default when the URL path ends in .rpz or .rpz.txt). */
   readonly format: ListFormat;
+}
+
+/** One per-client policy group (`groups`). */
+export interface GroupSpec {
+  readonly name: string;
+  /** CIDRs, exact addresses (as /32 or /128) and client names (DoH path suffix, DoT SNI label), as written. */
+  readonly clients: readonly string[];
+  /** Names of the lists (block and allow) this group applies; undefined = every list. */
+  readonly lists: readonly string[] | undefined;
+  /** This group's answer for blocked names; undefined = the global block-mode. */
+  readonly blockMode: 'nxdomain' | 'null' | 'refused' | 'sinkhole' | undefined;
 }
 
 /** How a list's text is written: list lines (plain, hosts, adblock, addresses) or an RPZ zone. */
@@ -539,6 +558,7 @@ interface KindValues {
   upstreams: readonly UpstreamSpec[];
   cidrs: readonly string[];
   'url-lists': readonly UrlListSpec[];
+  groups: readonly GroupSpec[];
 }
 
 type CamelCase<S extends string> = S extends `${infer Head}-${infer Tail}` ? `${Head}${Capitalize<CamelCase<Tail>>}` : S;

@@ -19,4 +19,6 @@ export interface BlockedLookup {
   /** The list entry as written. */
   readonly rule: string;
   readonly reason: BlockReason;
+  /** The client's policy group whose lists decided, when groups are configured. */
+  readonly group?: string | undefined;
 }

@@ -19,6 +19,8 @@ export interface BlockedEventData {
   readonly reason: string;
   readonly transport: string;
   readonly instance: string;
+  /** The client's policy group whose lists decided (present only when groups are configured). */
+  readonly group?: string;
 }
 
 export interface CloudEventOptions extends Pick<Config, 'eventsClient'> {
@@ -47,6 +49,7 @@ export function blockedCloudEvent(lookup: BlockedLookup, domain: string, options
     reason: lookup.reason,
     transport: lookup.transport,
     instance: options.instance,
+    ...(lookup.group === undefined ? {} : { group: lookup.group }),
   };
   return JSON.stringify({
     specversion: '1.0',

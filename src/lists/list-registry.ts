@@ -2,6 +2,7 @@ import type { Logger } from '../log/logger.js';
 import type { ParsedList } from '../policy/parse-list.js';
 import { Policy } from '../policy/policy.js';
 import { PolicyStore } from '../policy/policy-store.js';
+import type { ClientGroups } from '../policy/client-groups.js';
 import type { VerdictCache } from '../policy/verdict-cache.js';
 
 export type ListSource = 'file' | 'api' | 'url';
@@ -60,9 +61,10 @@ export class ListRegistry {
   private readonly observers: ListsObserver[] = [];
   private readonly propagators: PolicyPropagator[] = [];
 
-  constructor(initial: readonly ListRecord[], cache: VerdictCache, private readonly logger: Logger) {
+  /** `groups`: per-client policy groups (fixed at start); every policy gets a matcher per group. */
+  constructor(initial: readonly ListRecord[], cache: VerdictCache, private readonly logger: Logger, private readonly groups?: ClientGroups) {
     this.records = new Map(initial.map((record) => [record.list.name, record]));
-    this.store = new PolicyStore(new Policy(sortedLists(this.records), 1), cache);
+    this.store = new PolicyStore(new Policy(sortedLists(this.records), 1, groups), cache);
   }
 
   get generation(): number {
@@ -116,7 +118,7 @@ export class ListRegistry {
       const next = new Map(this.records);
       const result = await change(next, nextGeneration);
       const started = performance.now();
-      const policy = new Policy(sortedLists(next), nextGeneration);
+      const policy = new Policy(sortedLists(next), nextGeneration, this.groups);
       this.store.swap(policy);
       this.records = next;
       this.logger.debug('policy swapped', { generation: nextGeneration, buildMs: Math.round(performance.now() - started) });

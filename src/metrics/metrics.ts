@@ -278,19 +278,35 @@ export class Metrics {
     this.queryDuration.observe(this.durationChildren[sourceIndex]!, seconds);
   }
 
-  countBlocked(list: string, category: string, qtype: number, reason: VerdictReason = 'name'): void {
+  /**
+   * Per-client policy groups are configured: blocked counts carry a `group` label (the group's
+   * name; the set is fixed at start and bounded, see config/group-specs.ts MAX_GROUPS).
+   */
+  useGroups(names: readonly string[]): void {
+    this.groupNames = names;
+    this.blockedChildren.clear();
+  }
+
+  private groupNames: readonly string[] | undefined;
+
+  countBlocked(list: string, category: string, qtype: number, reason: VerdictReason = 'name', group = 0): void {
     let children = this.blockedChildren.get(list);
+    const groups = this.groupNames;
     // A list's category can change on reload: the series set follows it.
     if (children === undefined || this.blockedCategory.get(list) !== category) {
-      children = new Array<number>(QTYPE_NAMES.length * VERDICT_REASONS.length).fill(-1);
+      children = new Array<number>(QTYPE_NAMES.length * VERDICT_REASONS.length * (groups?.length ?? 1)).fill(-1);
       this.blockedChildren.set(list, children);
       this.blockedCategory.set(list, category);
     }
     const qtypeIndex = QTYPE_INDEX[qtype]!;
     const reasonIndex = reason === 'name' ? 0 : VERDICT_REASONS.indexOf(reason);
-    const index = reasonIndex * QTYPE_NAMES.length + qtypeIndex;
+    const groupIndex = groups === undefined ? 0 : group;
+    const index = (groupIndex * VERDICT_REASONS.length + reasonIndex) * QTYPE_NAMES.length + qtypeIndex;
     // Series appear on first use, so an unused qtype or reason of a list costs no series.
-    if (children[index] === -1) children[index] = this.blocked.series({ list, category, qtype: QTYPE_NAMES[qtypeIndex]!, reason });
+    if (children[index] === -1) {
+      const labels = { list, category, qtype: QTYPE_NAMES[qtypeIndex]!, reason };
+      children[index] = this.blocked.series(groups === undefined ? labels : { ...labels, group: groups[groupIndex]! });
+    }
     this.blocked.inc(children[index]!);
   }
 

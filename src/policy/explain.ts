@@ -29,6 +29,20 @@ export interface ExplainedRule {
 export interface ExplainSources {
   readonly policy: Policy;
   readonly localZones: LocalZoneTable;
+  /**
+   * Judge as this client would be judged (client groups): an address, or a client name (DoH path,
+   * DoT SNI), taken as asked from inside the addresses of the first group that lists it.
+   */
+  readonly client?: string | undefined;
+}
+
+/** The client group `client` falls into (index and name), when groups are configured. */
+export function explainGroup(policy: Policy, client: string | undefined): { index: number; name: string } | undefined {
+  const groups = policy.groups;
+  if (groups === undefined) return undefined;
+  const text = client?.trim().toLowerCase() ?? '';
+  const index = text === '' ? 0 : isIP(text) !== 0 ? groups.select(text, undefined) : groups.selectByName(text);
+  return { index, name: groups.names[index]! };
 }
 
 /** The local zones `options` turn on, as the judgement needs them (built once per server or command). */
@@ -53,14 +67,22 @@ export type Explanation =
       readonly registrableDomain?: string;
       readonly rule?: ExplainedRule;
       readonly zone?: LocalZone;
+      /** The client group whose lists decided (only when groups are configured). */
+      readonly group?: string;
     };
 
 export function explainName(input: string, sources: ExplainSources): Explanation {
+  const group = explainGroup(sources.policy, sources.client);
+  const explanation = explainInGroup(input, sources, group?.index ?? 0);
+  return group === undefined || !explanation.valid ? explanation : { ...explanation, group: group.name };
+}
+
+function explainInGroup(input: string, sources: ExplainSources, group: number): Explanation {
   const address = input.trim();
-  if (isIP(address) !== 0) return explainAddress(address, sources.policy);
+  if (isIP(address) !== 0) return explainAddress(address, sources.policy, group);
   const name = normalizeListDomain(input);
   if (typeof name !== 'string') return { name: input, valid: false, error: name.error };
-  const { rule } = sources.policy.evaluate(name);
+  const { rule } = sources.policy.evaluate(name, group);
   const ruleSite = rule && registrableDomain(rule.domain);
   const explained: ExplainedRule | undefined = rule && {
     list: rule.list,
@@ -86,9 +108,9 @@ export function explainName(input: string, sources: ExplainSources): Explanation
 }
 
 /** An address as an answer would carry it: which answer-IP rule (list, line) covers it. */
-function explainAddress(address: string, policy: Policy): Explanation {
+function explainAddress(address: string, policy: Policy, group: number): Explanation {
   const bytes = isIP(address) === 4 ? ipv4Bytes(address) : ipv6Bytes(address);
-  const { rule } = policy.evaluateAddress(bytes, 0, bytes.length);
+  const { rule } = policy.evaluateAddress(bytes, 0, bytes.length, group);
   if (rule === undefined) return { name: address, valid: true, verdict: 'not-listed' };
   return {
     name: address,
@@ -119,6 +141,10 @@ function covers(rule: ExplainedRule): string {
 /** One readable line, e.g. `a.evil.com: BLOCKED by list "fraud" (category phishing), rule "evil.com" at line 12 (...)`. */
 export function formatExplanation(e: Explanation): string {
   if (!e.valid) return `${e.name}: not a valid domain name (${e.error})`;
+  return e.group === undefined ? formatVerdict(e) : `${formatVerdict(e)} [client group "${e.group}"]`;
+}
+
+function formatVerdict(e: Extract<Explanation, { valid: true }>): string {
   const rule = e.rule;
   if (e.verdict === 'canary') {
     return `${e.name}: answered NXDOMAIN by fraudwall: a browser DoH canary (block-doh-canaries), so browsers keep their DNS on this filtering resolver`;

@@ -30,14 +30,14 @@ export class PolicyStore {
     this.policy = next;
   }
 
-  /** Cached verdict for a wire name (lowercase, no trailing dot). */
-  verdict(name: string): Verdict {
+  /** Cached verdict for a wire name (lowercase, no trailing dot), for client group `group` (0 = default). */
+  verdict(name: string, group = 0): Verdict {
     // Read the reference once so the generation tag and the evaluation come from the same snapshot.
     const policy = this.policy;
-    const cached = this.cache.get(name, policy.generation);
+    const cached = this.cache.get(name, policy.generation, group);
     if (cached !== undefined) return cached;
-    const verdict = policy.evaluate(name);
-    this.cache.set(name, policy.generation, verdict);
+    const verdict = policy.evaluate(name, group);
+    this.cache.set(name, policy.generation, verdict, group);
     return verdict;
   }
 }

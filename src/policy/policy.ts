@@ -8,6 +8,7 @@ import { RuleIndex } from './rule-index.js';
 import { IpIndex } from './ip-index.js';
 import { PolicyError } from './policy-error.js';
 import type { ParsedList } from './parse-list.js';
+import type { ClientGroups } from './client-groups.js';
 import type { RuleKind, Verdict } from '../query/rule.js';
 
 export interface ListSummary {
@@ -28,17 +29,47 @@ export class Policy {
   readonly lists: readonly ListSummary[];
   /** Bytes of the matcher and the packed lists it reads (the policy's share of memory). */
   readonly byteSize: number;
+  /** The client groups this policy has matchers for (fixed at start), if any are configured. */
+  readonly groups: ClientGroups | undefined;
   private readonly trie: RuleIndex;
   private readonly addresses: IpIndex;
+  /**
+   * Per client group (index = group, see client-groups.ts): the matchers over the lists that group
+   * names, built from the same packed lists as the full matcher (no copy of any name). A group that
+   * applies every list shares the full matcher. Empty without groups.
+   */
+  private readonly groupTries: readonly RuleIndex[];
+  private readonly groupAddresses: readonly IpIndex[];
 
-  constructor(lists: readonly ParsedList[], generation: number) {
+  constructor(lists: readonly ParsedList[], generation: number, groups?: ClientGroups) {
     if (!Number.isSafeInteger(generation) || generation < 0) {
       throw new PolicyError('E_POLICY_GENERATION', `policy generation must be a non-negative integer, got ${generation}`);
     }
     this.generation = generation;
+    this.groups = groups?.configured ? groups : undefined;
     this.trie = RuleIndex.build(lists);
     this.addresses = IpIndex.build(lists.map((l) => l.packed));
-    this.byteSize = this.trie.byteSize + this.addresses.byteSize + lists.reduce((sum, list) => sum + list.packed.byteSize, 0);
+    const tries: RuleIndex[] = [];
+    const addressIndexes: IpIndex[] = [];
+    let groupBytes = 0;
+    if (groups?.configured) {
+      for (const names of groups.lists) {
+        if (names === undefined) {
+          tries.push(this.trie);
+          addressIndexes.push(this.addresses);
+          continue;
+        }
+        const subset = lists.filter((list) => names.has(list.name));
+        const trie = RuleIndex.build(subset);
+        const addresses = IpIndex.build(subset.map((l) => l.packed));
+        tries.push(trie);
+        addressIndexes.push(addresses);
+        groupBytes += trie.byteSize + addresses.byteSize;
+      }
+    }
+    this.groupTries = tries;
+    this.groupAddresses = addressIndexes;
+    this.byteSize = this.trie.byteSize + this.addresses.byteSize + groupBytes + lists.reduce((sum, list) => sum + list.packed.byteSize, 0);
     // Keep only counts: the matcher already holds the packed entries; the skipped lines stay with the list.
     this.lists = Object.freeze(
       lists.map((l) => Object.freeze({ name: l.name, kind: l.kind, category: l.category, entries: l.size, skipped: l.skipped.length })),
@@ -54,8 +85,8 @@ export class Policy {
    * Matcher lookup only; callers on the query path go through PolicyStore, which caches. The Rule of
    * a verdict is materialised here, once per (uncached) lookup that matched.
    */
-  evaluate(name: string): Verdict {
-    const rule = this.trie.match(name);
+  evaluate(name: string, group = 0): Verdict {
+    const rule = (group === 0 ? (this.groupTries[0] ?? this.trie) : this.groupTries[group]!).match(name);
     return rule === undefined ? NOT_LISTED : { action: rule.kind, rule, reason: 'name' };
   }
 
@@ -68,8 +99,9 @@ export class Policy {
    * The verdict on an answer address at bytes[offset, offset + length) (4 or 16 bytes): reason
    * 'ip', no target (the caller formats the address only when it needs the text).
    */
-  evaluateAddress(bytes: Uint8Array, offset: number, length: number): Verdict {
-    const rule = this.addresses.match(bytes, offset, length);
+  evaluateAddress(bytes: Uint8Array, offset: number, length: number, group = 0): Verdict {
+    const index = group === 0 ? (this.groupAddresses[0] ?? this.addresses) : this.groupAddresses[group]!;
+    const rule = index.match(bytes, offset, length);
     return rule === undefined ? ADDRESS_NOT_LISTED : { action: rule.kind, rule, reason: 'ip' };
   }
 }

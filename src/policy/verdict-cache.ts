@@ -37,6 +37,8 @@ export class VerdictCache {
   private readonly hashes: Uint32Array;
   private readonly generations: Float64Array;
   private readonly lengths: Uint16Array;
+  /** The client group each verdict is for (client-groups.ts): a key part, 0 without groups. */
+  private readonly groups: Uint8Array;
   private readonly names: Uint8Array;
   private readonly longNames = new Map<number, string>();
   private readonly verdicts: (Verdict | undefined)[];
@@ -61,6 +63,7 @@ export class VerdictCache {
     this.hashes = new Uint32Array(max);
     this.generations = new Float64Array(max);
     this.lengths = new Uint16Array(max);
+    this.groups = new Uint8Array(max);
     this.names = new Uint8Array(max * NAME_BYTES);
     this.verdicts = new Array<Verdict | undefined>(max).fill(undefined);
     this.prev = new Int32Array(max);
@@ -73,12 +76,12 @@ export class VerdictCache {
 
   /** Memory held by the cache's arrays (the Verdict objects are the policy's). */
   get bytes(): number {
-    return this.slots.byteLength + this.hashes.byteLength + this.generations.byteLength + this.lengths.byteLength + this.names.byteLength + this.prev.byteLength + this.next.byteLength + this.max * 8;
+    return this.slots.byteLength + this.hashes.byteLength + this.generations.byteLength + this.lengths.byteLength + this.groups.byteLength + this.names.byteLength + this.prev.byteLength + this.next.byteLength + this.max * 8;
   }
 
-  /** The verdict cached for `name` under exactly this generation; anything else is a miss. */
-  get(name: string, generation: number): Verdict | undefined {
-    const entry = this.find(name, this.hash(name) >>> 0);
+  /** The verdict cached for `name` (for client group `group`) under exactly this generation; anything else is a miss. */
+  get(name: string, generation: number, group = 0): Verdict | undefined {
+    const entry = this.find(name, this.keyHash(name, group), group);
     if (entry < 0 || this.generations[entry] !== generation) {
       this.misses++;
       return undefined;
@@ -88,9 +91,9 @@ export class VerdictCache {
     return this.verdicts[entry];
   }
 
-  set(name: string, generation: number, verdict: Verdict): void {
-    const hash = this.hash(name) >>> 0;
-    const existing = this.find(name, hash);
+  set(name: string, generation: number, verdict: Verdict, group = 0): void {
+    const hash = this.keyHash(name, group);
+    const existing = this.find(name, hash, group);
     if (existing >= 0) {
       // A caller that computed its verdict before a reload must not overwrite the newer one.
       if (this.generations[existing]! > generation) return;
@@ -109,6 +112,7 @@ export class VerdictCache {
       this.longNames.delete(entry);
     }
     this.hashes[entry] = hash;
+    this.groups[entry] = group;
     this.generations[entry] = generation;
     this.verdicts[entry] = verdict;
     this.writeName(entry, name);
@@ -149,12 +153,18 @@ export class VerdictCache {
     return true;
   }
 
-  private find(name: string, hash: number): number {
+  /** The name's hash, mixed with the group so one name's verdicts for several groups spread out. */
+  private keyHash(name: string, group: number): number {
+    const hash = this.hash(name) >>> 0;
+    return group === 0 ? hash : (hash ^ Math.imul(group, 0x9e3779b1)) >>> 0;
+  }
+
+  private find(name: string, hash: number, group: number): number {
     const mask = this.mask;
     for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
       const entry = this.slots[slot]! - 1;
       if (entry < 0) return -1;
-      if (this.hashes[entry] === hash && this.nameEquals(entry, name)) return entry;
+      if (this.hashes[entry] === hash && this.groups[entry] === group && this.nameEquals(entry, name)) return entry;
     }
   }
 

@@ -16,6 +16,8 @@ export interface QueryContext {
   readonly clientAddress: string;
   /** The name a DoT client gave in its SNI or a DoH client in its URL path, if any (not verified: for logs and groups). */
   readonly clientName?: string | undefined;
+  /** The client's policy group (policy/client-groups.ts), chosen once by the query handler; 0 = `default`. */
+  readonly group?: number;
   /** performance.now() at receipt, and the time by which an answer must be on its way. */
   readonly receivedAt: number;
   readonly deadline: number;

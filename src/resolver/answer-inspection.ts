@@ -18,6 +18,7 @@ import { collectAnswerTargets, emptyTargets, resetTargets, type AnswerTargets } 
 import type { ParsedQuery } from '../dns/wire.js';
 import { formatAddress } from '../policy/ip-prefix.js';
 import type { PolicyStore } from '../policy/policy-store.js';
+import { MAX_GROUPS } from '../config/group-specs.js';
 import type { Answer, QueryContext } from '../query/resolver.js';
 import type { Verdict } from '../query/rule.js';
 import type { BlockAnswers } from './block-answers.js';
@@ -40,10 +41,39 @@ export class AnswerInspection {
   }
 
   /**
+   * What a cached answer judged clean under the policy in effect is marked with (response-cache
+   * `judged`). Without client groups, the generation; with groups, a mark that means "clean for
+   * every group" (the response cache is shared, verdicts are per group).
+   */
+  get cleanMark(): number {
+    const policy = this.policy.current;
+    return policy.groups === undefined ? policy.generation : (policy.generation * MAX_GROUPS + MAX_GROUPS - 1) >>> 0;
+  }
+
+  /** The mark an answer fresh from the upstream is stored with: it was judged for one group only when groups exist. */
+  get storeMark(): number {
+    const policy = this.policy.current;
+    return policy.groups === undefined ? policy.generation : 0;
+  }
+
+  /** Client groups are configured: a blocked cached answer may still be clean for another group. */
+  get grouped(): boolean {
+    return this.policy.current.groups !== undefined;
+  }
+
+  /** True when no client group blocks the message (always true without groups: the caller judged group 0). */
+  cleanForEveryGroup(query: ParsedQuery, bytes: Uint8Array, length: number): boolean {
+    const groups = this.policy.current.groups;
+    if (groups === undefined) return true;
+    for (let group = 0; group < groups.names.length; group++) if (this.judge(query, bytes, length, group) !== undefined) return false;
+    return true;
+  }
+
+  /**
    * The blocking verdict for the message in bytes[0, length), or undefined to let it through.
    * A malformed answer section is let through (the cache does not store such answers either).
    */
-  judge(query: ParsedQuery, bytes: Uint8Array, length: number): { verdict: Verdict; via: string } | undefined {
+  judge(query: ParsedQuery, bytes: Uint8Array, length: number, group = 0): { verdict: Verdict; via: string } | undefined {
     // One reused collector: judge() runs to completion before anything else can call it.
     const targets = this.targets;
     resetTargets(targets);
@@ -51,10 +81,10 @@ export class AnswerInspection {
     if (targets.chainLimitHit) this.onChainLimit();
     for (let i = 0; i < targets.names.length; i++) {
       const name = targets.names[i]!;
-      const verdict = this.policy.verdict(name);
+      const verdict = this.policy.verdict(name, group);
       if (verdict.action === 'block' && verdict.rule !== undefined) {
         // The question's own allow is asked only now: clean answers (nearly all) never pay for it.
-        if (this.questionAllowed(query)) return undefined;
+        if (this.questionAllowed(query, group)) return undefined;
         return { verdict: { action: 'block', rule: verdict.rule, reason: 'cname', target: name }, via: `${targets.records[i]} ${name}` };
       }
     }
@@ -62,9 +92,9 @@ export class AnswerInspection {
     for (let i = 0; i < targets.addressOffsets.length; i++) {
       const offset = targets.addressOffsets[i]!;
       const size = targets.addressLengths[i]!;
-      const verdict = policy.evaluateAddress(bytes, offset, size);
+      const verdict = policy.evaluateAddress(bytes, offset, size, group);
       if (verdict.action === 'block' && verdict.rule !== undefined) {
-        if (this.questionAllowed(query)) return undefined;
+        if (this.questionAllowed(query, group)) return undefined;
         const address = formatAddress(bytes, offset, size);
         return { verdict: { action: 'block', rule: verdict.rule, reason: 'ip', target: address }, via: `address ${address}` };
       }
@@ -73,13 +103,13 @@ export class AnswerInspection {
   }
 
   /** An allow rule for the question name lets its answer through unchanged, whatever it points to. */
-  private questionAllowed(query: ParsedQuery): boolean {
-    return this.policy.verdict(query.name).action === 'allow';
+  private questionAllowed(query: ParsedQuery, group: number): boolean {
+    return this.policy.verdict(query.name, group).action === 'allow';
   }
 
   /** The client's block answer when the message in bytes[0, length) is blocked, else undefined. */
-  inspect(ctx: Pick<QueryContext, 'packet' | 'query' | 'transport'>, bytes: Uint8Array, length: number): Answer | undefined {
-    const hit = this.judge(ctx.query, bytes, length);
+  inspect(ctx: Pick<QueryContext, 'packet' | 'query' | 'transport' | 'group'>, bytes: Uint8Array, length: number): Answer | undefined {
+    const hit = this.judge(ctx.query, bytes, length, ctx.group);
     if (hit === undefined) return undefined;
     const { verdict } = hit;
     return { bytes: this.blockAnswers.answerVia(ctx, verdict.rule!, verdict.reason, hit.via), source: 'blocked', verdict };

@@ -37,6 +37,8 @@ export interface ChainParts {
   readonly inspectAnswers?: boolean;
   /** Early-warning events (--events-url): one record per blocked lookup. */
   readonly events?: Pick<EventsPipeline, 'admit' | 'enqueue'> | undefined;
+  /** Per-client policy group names by index (issue #14), for the query log and events; undefined without groups. */
+  readonly groupNames?: readonly string[] | undefined;
 }
 
 /**
@@ -66,8 +68,8 @@ export function buildChain(parts: ChainParts): Resolver {
   const minimalAny = new MinimalAnyResolver(parts.synthesizer, cached);
   const localZones = new LocalZoneResolver(parts.localZones, parts.synthesizer, minimalAny);
   const policy = new PolicyResolver(parts.policy, parts.blockAnswers, localZones);
-  const observed = parts.events ? new EventsResolver(parts.events, policy) : policy;
-  const logged = parts.queryLog ? new QueryLogResolver(parts.queryLog.log, parts.queryLog.options, observed) : observed;
+  const observed = parts.events ? new EventsResolver(parts.events, policy, parts.groupNames) : policy;
+  const logged = parts.queryLog ? new QueryLogResolver(parts.queryLog.log, parts.queryLog.options, observed, parts.groupNames) : observed;
   const guarded = parts.loopGuard ? new LoopGuardResolver(parts.loopGuard, parts.synthesizer, logged) : logged;
   return new MetricsResolver(parts.metrics, guarded);
 }

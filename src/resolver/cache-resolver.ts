@@ -62,15 +62,18 @@ export class CacheResolver implements Resolver {
   private judgedAgain(ctx: QueryContext, key: string, hit: CacheLookup): Answer | undefined {
     const inspection = this.inspection;
     if (inspection === undefined) return undefined;
-    const generation = inspection.generation;
-    if (hit.judged === generation >>> 0) return undefined;
+    const mark = inspection.cleanMark;
+    if (hit.judged === mark >>> 0) return undefined;
     const message = hit.buf.subarray(hit.start, hit.start + hit.length);
     const blocked = inspection.inspect(ctx, message, message.length);
     if (blocked !== undefined) {
-      this.cache.delete(key);
+      // With client groups the entry stays: another group may be allowed the same answer.
+      if (!inspection.grouped) this.cache.delete(key);
       return blocked;
     }
-    this.cache.markJudged(hit, generation);
+    // Marked only when clean for every group, so later hits of any group skip the walk; an answer
+    // some group blocks is judged on each hit (per group, as the verdicts differ).
+    if (inspection.cleanForEveryGroup(ctx.query, message, message.length)) this.cache.markJudged(hit, mark);
     return undefined;
   }
 
@@ -131,7 +134,7 @@ export class CacheResolver implements Resolver {
   private fetch(ctx: QueryContext, key: string, lead: boolean): Promise<Answer> {
     const registered = lead && this.inFlight.size < this.options.maxInFlight;
     // Read before asking: the inspection below us judged under this generation or a newer one.
-    const generation = this.inspection?.generation ?? 0;
+    const generation = this.inspection?.storeMark ?? 0;
     const fetched = Promise.resolve(this.next.resolve(ctx)).then(
       (answer) => {
         if (answer.source === 'upstream') this.cache.store(key, answer.bytes, performance.now(), generation);

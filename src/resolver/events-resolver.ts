@@ -10,6 +10,8 @@ export class EventsResolver implements Resolver {
   constructor(
     private readonly events: Pick<EventsPipeline, 'admit' | 'enqueue'>,
     private readonly next: Resolver,
+    /** Group names by index (policy/client-groups.ts), when per-client groups are configured. */
+    private readonly groupNames?: readonly string[],
   ) {}
 
   resolve(ctx: QueryContext): Answer | Promise<Answer> {
@@ -34,6 +36,7 @@ export class EventsResolver implements Resolver {
         category: rule?.category ?? '',
         rule: rule?.text ?? '',
         reason: answer.verdict?.reason ?? 'name',
+        group: this.groupNames?.[ctx.group ?? 0],
       },
       domain,
     );

@@ -23,7 +23,7 @@ export class MetricsResolver implements Resolver {
     this.metrics.countResponse(answer.source, answer.bytes[3]! & 0xf, (performance.now() - ctx.receivedAt) / 1000);
     const verdict = answer.verdict;
     const rule = verdict?.rule;
-    if (answer.source === 'blocked' && rule !== undefined) this.metrics.countBlocked(rule.list, rule.category, ctx.query.type, verdict!.reason);
+    if (answer.source === 'blocked' && rule !== undefined) this.metrics.countBlocked(rule.list, rule.category, ctx.query.type, verdict!.reason, ctx.group);
     return answer;
   }
 }

@@ -11,7 +11,7 @@ export class PolicyResolver implements Resolver {
   ) {}
 
   resolve(ctx: QueryContext): Answer | Promise<Answer> {
-    const verdict = this.policy.verdict(ctx.query.name);
+    const verdict = this.policy.verdict(ctx.query.name, ctx.group);
     if (verdict.action === 'block' && verdict.rule !== undefined) {
       const rule = verdict.rule;
       if (rule.rpz === undefined) return { bytes: this.blockAnswers.answer(ctx, rule), source: 'blocked', verdict };

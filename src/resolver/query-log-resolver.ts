@@ -13,6 +13,8 @@ export class QueryLogResolver implements Resolver {
     private readonly log: QueryLog,
     private readonly options: QueryLogResolverOptions,
     private readonly next: Resolver,
+    /** Group names by index (policy/client-groups.ts), when per-client groups are configured. */
+    private readonly groupNames?: readonly string[],
   ) {}
 
   resolve(ctx: QueryContext): Answer | Promise<Answer> {
@@ -29,6 +31,8 @@ export class QueryLogResolver implements Resolver {
       time: new Date().toISOString(),
       client: this.options.queryLogAnonymize ? anonymizeAddress(ctx.clientAddress) : ctx.clientAddress,
       transport: ctx.transport,
+      // The policy group that judged the query (only with groups configured).
+      group: this.groupNames?.[ctx.group ?? 0],
       // The DoT SNI or DoH path name, when the client gave one (JSON.stringify leaves undefined out);
       // it names a device, so an anonymized log leaves it out.
       clientName: this.options.queryLogAnonymize ? undefined : ctx.clientName,

@@ -1,5 +1,6 @@
 import type { Answer, QueryContext, Resolver, Transport } from '../query/resolver.js';
 import type { ClientGate, GateDecision } from '../admission/client-gate.js';
+import type { ClientGroups } from '../policy/client-groups.js';
 import { EDE_PROHIBITED, writeResponse } from '../dns/response-writer.js';
 import type { Synthesizer } from '../dns/synthesizer.js';
 import { MIN_UDP_PAYLOAD, parseQuery, QClass, QType, Rcode, type MalformedReason } from '../dns/wire.js';
@@ -32,6 +33,8 @@ export class QueryHandler {
     private readonly options: QueryHandlerOptions,
     private readonly observer: QueryHandlerObserver = NOOP_OBSERVER,
     private readonly gate?: ClientGate,
+    /** Per-client policy groups, when configured: the group is chosen here, once per query. */
+    private readonly groups?: ClientGroups,
   ) {}
 
   /** In-flight queries (waiting for an upstream); graceful shutdown waits for this to reach 0. */
@@ -98,6 +101,7 @@ export class QueryHandler {
       transport,
       clientAddress,
       clientName,
+      group: this.groups === undefined ? 0 : this.groups.select(clientAddress, clientName),
       receivedAt,
       deadline: receivedAt + this.options.queryTimeoutMs,
     };

@@ -11,6 +11,7 @@ import type { ParsedList } from '../../policy/parse-list.js';
 import { Policy } from '../../policy/policy.js';
 import { PolicyStore } from '../../policy/policy-store.js';
 import { VerdictCache } from '../../policy/verdict-cache.js';
+import { ClientGroups } from '../../policy/client-groups.js';
 import { VERSION } from '../../version.js';
 import { isToWorker, type FromWorker, type PolicyUpdate, type ToWorker } from './messages.js';
 
@@ -44,6 +45,8 @@ function send(message: FromWorker): void {
 /** The lists a worker holds, by name; an update brings only the lists that changed. */
 class WorkerLists {
   private lists = new Map<string, ParsedList>();
+  /** Per-client policy groups from the start config (a change needs a restart, as in one process). */
+  groups: ClientGroups | undefined;
 
   async apply(update: PolicyUpdate): Promise<Policy> {
     const next = new Map<string, ParsedList>();
@@ -54,7 +57,7 @@ class WorkerLists {
       next.set(name, list);
       return list;
     });
-    const policy = new Policy(ordered, update.generation);
+    const policy = new Policy(ordered, update.generation, this.groups);
     this.lists = next;
     return policy;
   }
@@ -107,6 +110,7 @@ class Worker {
     const verdictCache = new VerdictCache({ verdictCacheSize: config.verdictCacheSize });
     const mayRelay = perSecondLimit(PROBE_RELAYS_PER_SECOND);
     try {
+      this.lists.groups = new ClientGroups(config.groups);
       this.store = new PolicyStore(await this.lists.apply(policy), verdictCache);
       metrics.generation.set(policy.generation);
       this.data = await startDataPlane(config, this.logger, metrics, { store: this.store, verdictCache }, {
