@@ -2,7 +2,7 @@
 import './runtime-guard.js'; // first: stops with a clear message on a Node.js below the floor
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { envName, SERVE_OPTIONS } from './config/options.js';
-import { createLogger } from './log/logger.js';
+import { createLogger, silentLogger, type Logger } from './log/logger.js';
 import { startServer, type RunningServer } from './app/start-server.js';
 import { hangup } from './app/hangup.js';
 import { readFile } from 'node:fs/promises';
@@ -12,7 +12,8 @@ import { explainLocalZones, explainName, formatExplanation, isBlocking, type Exp
 import { formatSourcesRead, loadListSources } from './lists/list-sources.js';
 import { StateStore } from './lists/state-store.js';
 import { UrlListSource } from './lists/url-list.js';
-import { Policy } from './policy/policy.js';
+import { ListRegistry } from './lists/list-registry.js';
+import { VerdictCache } from './policy/verdict-cache.js';
 import { VERSION } from './version.js';
 import { parseCommand, UsageError, type CommandSpec } from './cli/command-line.js';
 import { nearestName } from './config/nearest-name.js';
@@ -43,7 +44,8 @@ Usage:
                                      zones) with the same config and FRAUDWALL_* variables; no
                                      network. Exit 0 = resolved normally or answered locally,
                                      3 = blocked (a list or a DoH canary), 2 = invalid name
-  fraudwall push NAME FILE|- [--category C] [--allow]   replace (or create) list NAME on a running server
+  fraudwall push NAME FILE|- [--category C] [--allow] [--format list|rpz]
+                                                        replace (or create) list NAME on a running server
   fraudwall delete NAME                                 delete a list pushed earlier
   fraudwall lists [--json]                              the lists a running server has
   fraudwall explain NAME [--json]                       is NAME blocked on the running server? (exit 0 / 3)
@@ -90,9 +92,9 @@ const COMMANDS = {
   },
   push: {
     name: 'push',
-    usage: `fraudwall push NAME FILE|- [--category C] [--allow] ${CLIENT_FLAGS}`,
+    usage: `fraudwall push NAME FILE|- [--category C] [--allow] [--format list|rpz] ${CLIENT_FLAGS}`,
     positionals: [LIST_NAME, { name: 'FILE|-', what: 'the list file, or - to read it from stdin' }],
-    options: { ...CLIENT_OPTIONS, category: { type: 'string' }, allow: { type: 'boolean' } },
+    options: { ...CLIENT_OPTIONS, category: { type: 'string' }, allow: { type: 'boolean' }, format: { type: 'string' } },
   },
   delete: { name: 'delete', usage: `fraudwall delete NAME ${CLIENT_FLAGS}`, positionals: [LIST_NAME], options: CLIENT_OPTIONS },
   lists: { name: 'lists', usage: `fraudwall lists [--json] ${CLIENT_FLAGS}`, positionals: [], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
@@ -165,7 +167,9 @@ async function serve(rawArgs: string[]): Promise<number> {
       return;
     }
     // One after another: a burst of SIGHUPs from logrotate's several files must not interleave.
-    hangups = hangups.then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }));
+    hangups = hangups
+      .then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }))
+      .catch((error: unknown) => logger.error('SIGHUP: reload failed; what was reloaded before stays', { err: error }));
   });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -186,17 +190,15 @@ async function check(args: string[]): Promise<number> {
   }
   const flag = (key: string): string | undefined => values[key] as string | undefined;
   const config = loadConfig({ flags: { config: flag('config'), lists: flag('lists'), state: flag('state') }, env: process.env });
-  const warn = createLogger('warn', (line) => process.stderr.write(`warning: ${(JSON.parse(line) as { msg: string }).msg}\n`));
+  const warn: Logger = { ...silentLogger, warn: (msg) => process.stderr.write(`warning: ${msg}\n`) };
   const state = new StateStore(config.state);
   const urlSources = config.urlLists.map(
     (spec) => new UrlListSource(spec, state, warn, { urlMinValidPercent: config.urlMinValidPercent, timeoutMs: 0, maxBytes: config.adminMaxBodyBytes }),
   );
   const loaded = await loadListSources(config.lists, state, urlSources);
   for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
-  const policy = new Policy(
-    loaded.records.map((record) => record.list),
-    1,
-  );
+  // Built by the registry serve uses, so the lists combine in the same order.
+  const policy = new ListRegistry(loaded.records, new VerdictCache({ verdictCacheSize: 1 }), warn).store.current;
   const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config) });
   if (values['json']) process.stdout.write(`${JSON.stringify({ ...explanation, sources: loaded.read })}\n`);
   else process.stdout.write(`${[formatExplanation(explanation), ...formatSourcesRead(loaded.read)].join('\n')}\n`);
@@ -258,9 +260,14 @@ async function clientCommand(command: ClientCommand, args: string[]): Promise<nu
   let response: AdminResponse;
   switch (command) {
     case 'push': {
+      const format = values['format'];
+      if (format !== undefined && format !== 'list' && format !== 'rpz') {
+        throw new UsageError(`fraudwall push: --format must be list or rpz, not ${JSON.stringify(format)}`);
+      }
       const data = file === '-' ? await readStdin() : await readListFile(file!);
       const query = new URLSearchParams({ kind: values['allow'] ? 'allow' : 'block' });
       if (typeof values['category'] === 'string') query.set('category', values['category']);
+      if (format !== undefined) query.set('format', format);
       response = await adminRequest(client, 'PUT', `/v1/lists/${encodeURIComponent(name)}?${query}`, { contentType: 'text/plain; charset=utf-8', data });
       if (response.status >= 300) return reportFailure(response);
       const b = response.body;

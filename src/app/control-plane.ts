@@ -1,7 +1,6 @@
 // The control plane: the lists and everything that changes them (files, URLs, the admin API), the
 // HTTP endpoint (/metrics, /healthz, /readyz, /v1) and persistence. Exactly one process runs it;
 // the data plane (one or many workers) only reads the policy it produces.
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { registerAdminApi } from '../admin/admin-api.js';
 import { AdminAuth } from '../admin/admin-auth.js';
@@ -223,9 +222,7 @@ export async function startControlPlane(
       if (env['FRAUDWALL_ADMIN_TOKEN']?.trim()) return 'the admin token comes from FRAUDWALL_ADMIN_TOKEN, which a running process cannot re-read';
       const next = await readTokenFile(config.adminTokenFile); // a StartupError's message says what to fix; the old token stays
       warnIfWeak(next, config.adminTokenFile, logger);
-      const changed = auth.label !== `token:${createHash('sha256').update(next).digest('hex').slice(0, 8)}`;
-      auth.replaceToken(next);
-      return changed ? `admin token re-read from ${config.adminTokenFile}: the new token is in effect (${auth.label})` : `admin token re-read from ${config.adminTokenFile}: unchanged`;
+      return auth.replaceToken(next) ? `admin token re-read from ${config.adminTokenFile}: the new token is in effect (${auth.label})` : `admin token re-read from ${config.adminTokenFile}: unchanged`;
     };
     registerAdminApi(http, {
       registry,

@@ -248,6 +248,7 @@ export async function startDataPlane(
       synthesizer,
       metrics,
       maxInFlight: config.maxInFlight,
+      inspectAnswers: config.inspectAnswers,
       loopGuard,
       responseCache: responseCache && {
         cache: responseCache,

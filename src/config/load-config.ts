@@ -43,13 +43,13 @@ function convertUrlLists(raw: unknown, fail: (why: string) => undefined): readon
       return fail('must be a JSON array like [{"name":"x","url":"https://…"}]');
     }
   }
-  if (!Array.isArray(value)) return fail('must be a list of {name, url, category, kind, refresh}');
+  if (!Array.isArray(value)) return fail('must be a list of {name, url, category, kind, refresh, format}');
   const specs: UrlListSpec[] = [];
   const problems: string[] = [];
   value.forEach((item: unknown, i) => {
     const at = `item ${i + 1}`;
     if (typeof item !== 'object' || item === null) return problems.push(`${at} must be a mapping`);
-    const { name, url, category = 'uncategorized', kind = 'block', refresh = 3600, ...rest } = item as Record<string, unknown>;
+    const { name, url, category = 'uncategorized', kind = 'block', refresh = 3600, format, ...rest } = item as Record<string, unknown>;
     const unknown = Object.keys(rest);
     if (unknown.length > 0) problems.push(`${at}: unknown key(s) ${unknown.join(', ')}`);
     if (typeof name !== 'string' || !isValidName(name)) problems.push(`${at}: name must match [a-z0-9][a-z0-9_-]{0,63}`);
@@ -65,7 +65,10 @@ function convertUrlLists(raw: unknown, fail: (why: string) => undefined): readon
     if (typeof refresh !== 'number' || !Number.isInteger(refresh) || refresh < 1 || refresh > 604800) {
       problems.push(`${at}: refresh must be whole seconds from 1 to 604800`);
     }
-    specs.push({ name: name as string, url: url as string, category: category as string, kind: kind as 'block' | 'allow', refreshSeconds: refresh as number });
+    if (format !== undefined && format !== 'list' && format !== 'rpz') problems.push(`${at}: format must be list or rpz`);
+    const path = parsedUrl?.pathname.toLowerCase() ?? '';
+    const listFormat = format === 'list' || format === 'rpz' ? format : path.endsWith('.rpz') || path.endsWith('.rpz.txt') ? 'rpz' : 'list';
+    specs.push({ name: name as string, url: url as string, category: category as string, kind: kind as 'block' | 'allow', refreshSeconds: refresh as number, format: listFormat });
     return undefined;
   });
   const names = specs.map((spec) => spec.name);

@@ -453,6 +453,13 @@ export const SERVE_OPTIONS = [
     description: 'lowest level of log lines written to stderr',
     default: 'info',
   },
+  // Issue #11: answer inspection (CNAME cloaking, answer-IP rules).
+  {
+    key: 'inspect-answers',
+    kind: 'bool',
+    description: 'judge CNAME/DNAME/SVCB targets and answer addresses of upstream answers by the lists (block cloaked names)',
+    default: true,
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export function envName(key: string): string {
@@ -466,7 +473,12 @@ export interface UrlListSpec {
   readonly category: string;
   readonly kind: RuleKind;
   readonly refreshSeconds: number;
+  /** 'rpz': the body is a response-policy zone (default when the URL path ends in .rpz or .rpz.txt). */
+  readonly format: ListFormat;
 }
+
+/** How a list's text is written: list lines (plain, hosts, adblock, addresses) or an RPZ zone. */
+export type ListFormat = 'list' | 'rpz';
 
 /** What each kind of option holds once converted. */
 interface KindValues {

@@ -1,8 +1,9 @@
 // What the resolver chain hands the events pipeline for one blocked lookup: plain values read off
 // the query and its answer, nothing decoded again and nothing that keeps the packet alive.
+import type { VerdictReason } from '../query/rule.js';
 
-/** Why the lookup was blocked: its own name, a CNAME/DNAME/SVCB target, an answer address, a lookalike. */
-export type BlockReason = 'name' | 'cname' | 'ip' | 'lookalike';
+/** Why the lookup was blocked: the verdict's reason (the name itself, a CNAME target, an answer address …). */
+export type BlockReason = VerdictReason;
 
 export interface BlockedLookup {
   /** Date.now() when the answer was given. */

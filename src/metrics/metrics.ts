@@ -1,3 +1,4 @@
+import { VERDICT_REASONS, type VerdictReason } from '../query/rule.js';
 import client, { Counter, Gauge, Registry } from 'prom-client';
 import type { MalformedReason } from '../dns/wire.js';
 import { EVENT_DROP_REASONS, type EventsStats } from '../events/events-stats.js';
@@ -101,6 +102,8 @@ export class Metrics {
   readonly urlListRefreshes: Counter<'list' | 'result'>;
   private readonly gatedChildren: Map<string, Counter.Internal>;
   readonly shed: Counter;
+  /** Upstream answers whose chain had more target names than answer inspection walks (16). */
+  readonly inspectionChainLimit: Counter;
   /** Processes serving DNS: 1 for a single process, the ready workers with --workers (set by the primary). */
   readonly workersReady: Gauge;
   readonly workerRestarts: Counter;
@@ -110,7 +113,7 @@ export class Metrics {
   private readonly responseChildren: number[][];
   private readonly durationChildren: number[];
   private readonly malformedChildren: Map<string, Counter.Internal>;
-  /** Blocked series by list and category, then qtype index; bounded by the configured lists. */
+  /** Blocked series by list and category, then reason index * qtypes + qtype index; bounded by the configured lists. */
   private readonly blockedChildren = new Map<string, number[]>();
   private readonly blockedCategory = new Map<string, string>();
   private readonly upstreamSeries = new Map<string, { duration: number; errors: Map<string, number> }>();
@@ -119,7 +122,10 @@ export class Metrics {
     const registers = [this.registry];
     watchProcessMemory(this.registry, this.memory);
     this.queries = new FastCounter('fraudwall_queries_total', 'DNS queries that reached the resolver chain, by transport and query type.');
-    this.blocked = new FastCounter('fraudwall_blocked_total', 'Queries answered with a block, by the list and category of the rule that matched.');
+    this.blocked = new FastCounter(
+      'fraudwall_blocked_total',
+      'Queries answered with a block, by the list and category of the rule that matched and the reason (name, cname, ip).',
+    );
     this.responses = new FastCounter('fraudwall_responses_total', 'Responses sent, by rcode and by where the answer came from.');
     this.queryDuration = new FastHistogram(
       'fraudwall_query_duration_seconds',
@@ -212,6 +218,11 @@ export class Metrics {
       help: 'Queries answered SERVFAIL at once because too many were already waiting for upstreams.',
       registers,
     });
+    this.inspectionChainLimit = new Counter({
+      name: 'fraudwall_inspection_chain_limit_total',
+      help: 'Upstream answers with more than 16 CNAME/DNAME/SVCB target names: names beyond the 16th were not judged.',
+      registers,
+    });
     this.workersReady = new Gauge({
       name: 'fraudwall_workers_ready',
       help: 'Processes serving DNS: 1 for a single process; with --workers, the workers that are ready (compare with the configured count).',
@@ -248,17 +259,19 @@ export class Metrics {
     this.queryDuration.observe(this.durationChildren[sourceIndex]!, seconds);
   }
 
-  countBlocked(list: string, category: string, qtype: number): void {
+  countBlocked(list: string, category: string, qtype: number, reason: VerdictReason = 'name'): void {
     let children = this.blockedChildren.get(list);
     // A list's category can change on reload: the series set follows it.
     if (children === undefined || this.blockedCategory.get(list) !== category) {
-      children = QTYPE_NAMES.map(() => -1);
+      children = new Array<number>(QTYPE_NAMES.length * VERDICT_REASONS.length).fill(-1);
       this.blockedChildren.set(list, children);
       this.blockedCategory.set(list, category);
     }
-    const index = QTYPE_INDEX[qtype]!;
-    // Series appear on first use, so an unused qtype of a list costs no series.
-    if (children[index] === -1) children[index] = this.blocked.series({ list, category, qtype: QTYPE_NAMES[index]! });
+    const qtypeIndex = QTYPE_INDEX[qtype]!;
+    const reasonIndex = reason === 'name' ? 0 : VERDICT_REASONS.indexOf(reason);
+    const index = reasonIndex * QTYPE_NAMES.length + qtypeIndex;
+    // Series appear on first use, so an unused qtype or reason of a list costs no series.
+    if (children[index] === -1) children[index] = this.blocked.series({ list, category, qtype: QTYPE_NAMES[qtypeIndex]!, reason });
     this.blocked.inc(children[index]!);
   }
 

@@ -1,17 +1,5 @@
-import type { BlockReason } from '../events/blocked-lookup.js';
 import type { EventsPipeline } from '../events/events-pipeline.js';
 import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
-
-const REASONS: ReadonlySet<string> = new Set<BlockReason>(['name', 'cname', 'ip', 'lookalike']);
-
-/**
- * Why an answer was blocked. Answer inspection (CNAME / answer-IP) and lookalike detection put a
- * `reason` on the answer or its verdict; a block by the name's own rule has none and is 'name'.
- */
-function blockReason(answer: Answer): BlockReason {
-  const reason = (answer as { reason?: unknown }).reason ?? (answer.verdict as { reason?: unknown } | undefined)?.reason;
-  return typeof reason === 'string' && REASONS.has(reason) ? (reason as BlockReason) : 'name';
-}
 
 /**
  * The one place that sees every blocked lookup for early-warning events (a chain element only when
@@ -45,7 +33,7 @@ export class EventsResolver implements Resolver {
         list: rule?.list ?? '',
         category: rule?.category ?? '',
         rule: rule?.text ?? '',
-        reason: blockReason(answer),
+        reason: answer.verdict?.reason ?? 'name',
       },
       domain,
     );
