@@ -22,6 +22,7 @@ import { VERSION } from '../version.js';
 import { openQueryLogFile } from '../querylog/query-log-file.js';
 import { onReopen } from '../log/reopen-hooks.js';
 import { BlockAnswers } from '../resolver/block-answers.js';
+import { GroupBlockAnswers } from '../resolver/group-block-answers.js';
 import { buildChain } from '../resolver/build-chain.js';
 import { StartupError } from './startup-error.js';
 import { openEncryptedListeners } from './encrypted-listeners.js';
@@ -256,7 +257,10 @@ export async function startDataPlane(
       events: relay ? relayEvents(config, metrics, relay) : events,
       groupNames: groups?.names,
       policy: policy.store,
-      blockAnswers: new BlockAnswers(config, synthesizer),
+      // Groups with a block-mode of their own get their block answers by group.
+      blockAnswers: groups?.blockModes.some((mode) => mode !== undefined)
+        ? new GroupBlockAnswers(config, synthesizer, groups.blockModes)
+        : new BlockAnswers(config, synthesizer),
       localZones: config,
       forwarder,
       synthesizer,

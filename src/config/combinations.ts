@@ -20,6 +20,11 @@ export function combinationProblems(config: Config): string[] {
   if (config.sinkholeIpv6 !== '' && isIP(config.sinkholeIpv6) !== 6) {
     problems.push(`--sinkhole-ipv6: "${config.sinkholeIpv6}" is not an IPv6 address (or leave it empty for NODATA)`);
   }
+  for (const group of config.groups) {
+    if (group.blockMode === 'sinkhole' && config.sinkholeIpv4 === '' && config.sinkholeIpv6 === '') {
+      problems.push(`group "${group.name}" has block-mode sinkhole: it needs --sinkhole-ipv4 and/or --sinkhole-ipv6 (the address serving the warning page)`);
+    }
+  }
   if (config.blockMode === 'sinkhole' && config.sinkholeIpv4 === '' && config.sinkholeIpv6 === '') {
     problems.push('--block-mode sinkhole needs --sinkhole-ipv4 and/or --sinkhole-ipv6 (the address serving the warning page)');
   }
