@@ -39,7 +39,7 @@ const USAGE = `fraudwall ${VERSION} — a DNS resolver that blocks fraud domains
 
 Usage:
   fraudwall serve [options]          serve DNS (UDP and TCP) with the blocklists
-  fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--json]
+  fraudwall check NAME [--client ADDR|NAME] [--config FILE] [--lists DIR] [--state DIR] [--json]
                                      what would serve answer for NAME, and why? Reads what serve
                                      reads (list files, pushed lists, last good URL copies, local
                                      zones) with the same config and FRAUDWALL_* variables; no

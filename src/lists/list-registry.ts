@@ -118,7 +118,7 @@ export class ListRegistry {
       const next = new Map(this.records);
       const result = await change(next, nextGeneration);
       const started = performance.now();
-      const policy = new Policy(sortedLists(next), nextGeneration, this.groups);
+      const policy = new Policy(sortedLists(next), nextGeneration, this.groups, this.store.current);
       this.store.swap(policy);
       this.records = next;
       this.logger.debug('policy swapped', { generation: nextGeneration, buildMs: Math.round(performance.now() - started) });

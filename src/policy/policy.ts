@@ -40,8 +40,14 @@ export class Policy {
    */
   private readonly groupTries: readonly RuleIndex[];
   private readonly groupAddresses: readonly IpIndex[];
+  /** Per group: the lists its matcher was built from (to reuse it when none of them changed). */
+  private readonly groupInputs: readonly (readonly ParsedList[] | undefined)[];
 
-  constructor(lists: readonly ParsedList[], generation: number, groups?: ClientGroups) {
+  /**
+   * `previous`: the policy this one replaces; a group whose lists are all unchanged (the same
+   * ParsedList objects) keeps its matcher, so a push rebuilds only the groups that name the list.
+   */
+  constructor(lists: readonly ParsedList[], generation: number, groups?: ClientGroups, previous?: Policy) {
     if (!Number.isSafeInteger(generation) || generation < 0) {
       throw new PolicyError('E_POLICY_GENERATION', `policy generation must be a non-negative integer, got ${generation}`);
     }
@@ -51,24 +57,30 @@ export class Policy {
     this.addresses = IpIndex.build(lists.map((l) => l.packed));
     const tries: RuleIndex[] = [];
     const addressIndexes: IpIndex[] = [];
+    const inputs: (readonly ParsedList[] | undefined)[] = [];
     let groupBytes = 0;
     if (groups?.configured) {
-      for (const names of groups.lists) {
+      groups.lists.forEach((names, group) => {
         if (names === undefined) {
           tries.push(this.trie);
           addressIndexes.push(this.addresses);
-          continue;
+          inputs.push(undefined);
+          return;
         }
         const subset = lists.filter((list) => names.has(list.name));
-        const trie = RuleIndex.build(subset);
-        const addresses = IpIndex.build(subset.map((l) => l.packed));
+        const before = previous?.groupInputs[group];
+        const unchanged = before !== undefined && before.length === subset.length && before.every((list, i) => list === subset[i]);
+        const trie = unchanged ? previous!.groupTries[group]! : RuleIndex.build(subset);
+        const addresses = unchanged ? previous!.groupAddresses[group]! : IpIndex.build(subset.map((l) => l.packed));
         tries.push(trie);
         addressIndexes.push(addresses);
+        inputs.push(subset);
         groupBytes += trie.byteSize + addresses.byteSize;
-      }
+      });
     }
     this.groupTries = tries;
     this.groupAddresses = addressIndexes;
+    this.groupInputs = inputs;
     this.byteSize = this.trie.byteSize + this.addresses.byteSize + groupBytes + lists.reduce((sum, list) => sum + list.packed.byteSize, 0);
     // Keep only counts: the matcher already holds the packed entries; the skipped lines stay with the list.
     this.lists = Object.freeze(

@@ -127,3 +127,36 @@ describe('per-group policy', () => {
     expect(explainName('evil.example', { ...sources, client: '192.0.2.1' })).toMatchObject({ verdict: 'blocked', group: 'default' });
   });
 });
+
+describe('per-group matchers across policy changes', () => {
+  const groups = new ClientGroups(
+    specs([
+      { name: 'a', clients: ['10.1.0.0/16'], lists: ['one'] },
+      { name: 'b', clients: ['10.2.0.0/16'], lists: ['two'] },
+    ]),
+  );
+  const one = parseList('one.example\n', { name: 'one', kind: 'block' });
+  const two = parseList('two.example\n', { name: 'two', kind: 'block' });
+
+  it('a change of one list rebuilds only the groups that name it, and they see the new entries', () => {
+    const first = new Policy([one, two], 1, groups);
+    const twoAgain = parseList('two.example\nthree.example\n', { name: 'two', kind: 'block' });
+    const second = new Policy([one, twoAgain], 2, groups, first);
+    expect(second.evaluate('three.example', 2).action).toBe('block');
+    expect(second.evaluate('three.example', 1).action).toBe('none');
+    expect(second.evaluate('one.example', 1).action).toBe('block');
+    // Group a's table is the very same object (its list did not change); b's is new.
+    const tables = (policy: Policy) => (policy as unknown as { groupTries: unknown[] }).groupTries;
+    expect(tables(second)[1]).toBe(tables(first)[1]);
+    expect(tables(second)[2]).not.toBe(tables(first)[2]);
+  });
+
+  it('a list that appears later is picked up by the group that named it', () => {
+    const first = new Policy([one], 1, groups);
+    expect(first.evaluate('two.example', 2).action).toBe('none');
+    const second = new Policy([one, two], 2, groups, first);
+    expect(second.evaluate('two.example', 2).action).toBe('block');
+    expect(second.evaluate('two.example', 0).action).toBe('block'); // default: every list
+    expect(second.evaluate('two.example', 1).action).toBe('none');
+  });
+});

@@ -9,7 +9,7 @@ import { buildQuery, contextFor } from '../dns/packet-fixtures.js';
 const rule: Rule = { domain: 'loan-scam.test', scope: 'domain', kind: 'block', list: 'fraud', category: 'fake-loan', line: 3, text: '||loan-scam.test^' };
 const blocked: Answer = { bytes: Buffer.alloc(12), source: 'blocked', verdict: { action: 'block', rule, reason: 'name' } };
 
-function chainWith(answer: Answer | Promise<Answer>) {
+function chainWith(answer: Answer | Promise<Answer>, groupNames?: readonly string[]) {
   const records: BlockedLookup[] = [];
   const next: Resolver = { resolve: vi.fn(() => answer) };
   const admitted: string[] = [];
@@ -17,7 +17,7 @@ function chainWith(answer: Answer | Promise<Answer>) {
     admit: (client: string, name: string) => (admitted.push(`${client} ${name}`), name.endsWith('.repeat') ? undefined : `domain-of-${name}`),
     enqueue: (lookup: BlockedLookup, domain: string) => records.push({ ...lookup, domain } as BlockedLookup),
   };
-  return { resolver: new EventsResolver(events, next), records, admitted };
+  return { resolver: new EventsResolver(events, next, groupNames), records, admitted };
 }
 
 describe('EventsResolver', () => {
@@ -39,6 +39,15 @@ describe('EventsResolver', () => {
       }),
     ]);
     expect(Math.abs(records[0]!.at - Date.now())).toBeLessThan(1000);
+  });
+
+  it('names the client group whose lists decided, only when groups are configured', () => {
+    const grouped = chainWith(blocked, ['default', 'kids']);
+    grouped.resolver.resolve({ ...contextFor(buildQuery('loan-scam.test', QType.A)), group: 1 });
+    expect(grouped.records[0]).toMatchObject({ group: 'kids' });
+    const plain = chainWith(blocked);
+    plain.resolver.resolve(contextFor(buildQuery('loan-scam.test', QType.A)));
+    expect(plain.records[0]!.group).toBeUndefined();
   });
 
   it('a lookup the pipeline does not admit (a repeat) builds no record', () => {

@@ -48,7 +48,7 @@ class WorkerLists {
   /** Per-client policy groups from the start config (a change needs a restart, as in one process). */
   groups: ClientGroups | undefined;
 
-  async apply(update: PolicyUpdate): Promise<Policy> {
+  async apply(update: PolicyUpdate, previous?: Policy): Promise<Policy> {
     const next = new Map<string, ParsedList>();
     for (const encoded of update.lists) next.set(encoded.name, await readListFile(encoded));
     const ordered = update.order.map((name) => {
@@ -57,7 +57,7 @@ class WorkerLists {
       next.set(name, list);
       return list;
     });
-    const policy = new Policy(ordered, update.generation, this.groups);
+    const policy = new Policy(ordered, update.generation, this.groups, previous);
     this.lists = next;
     return policy;
   }
@@ -132,7 +132,7 @@ class Worker {
   private async applyPolicy(update: PolicyUpdate): Promise<void> {
     try {
       if (this.store === undefined) throw new Error('policy update before start');
-      this.store.swap(await this.lists.apply(update));
+      this.store.swap(await this.lists.apply(update, this.store.current));
       this.metrics?.generation.set(update.generation);
       send({ type: 'policy-applied', generation: update.generation });
     } catch (error) {
