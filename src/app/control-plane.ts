@@ -17,6 +17,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { loadListsDir } from '../lists/load-lists.js';
 import { VerdictCache } from '../policy/verdict-cache.js';
 import { StartupError } from './startup-error.js';
+import { readRedisUrl, RedisConfigError, startFleet } from '../fleet/start-fleet.js';
 
 /** How long DNS waits at start for a URL list that has no last good copy yet (unless failing closed). */
 const FIRST_DOWNLOAD_WAIT_MS = 3000;
@@ -49,6 +50,8 @@ interface InitialLists {
   readonly records: ListRecord[];
   /** Lists that could not be loaded; fatal with --require-lists. */
   readonly failures: string[];
+  /** Fleet versions of the lists persisted in the state directory (--redis). */
+  readonly storedVersions: Map<string, number>;
 }
 
 /** Files, then lists stored from the API, then last good URL copies; the first source of a name wins. */
@@ -71,12 +74,13 @@ async function loadInitialLists(config: Config, state: StateStore, urlSources: r
   for (const problem of stored.problems) logger.warn(problem);
   failures.push(...stored.problems);
   storedListRecords(stored.lists).forEach(add);
+  const storedVersions = new Map(stored.lists.flatMap((list) => (list.version === undefined ? [] : [[list.name, list.version] as const])));
 
   for (const source of urlSources) {
     const record = await source.loadLastGood(1);
     if (record) add(record);
   }
-  return { records: [...byName.values()], failures };
+  return { records: [...byName.values()], failures, storedVersions };
 }
 
 export interface ControlPlane {
@@ -188,16 +192,23 @@ export async function startControlPlane(
       await Promise.all(urlSources.map((source) => source.refresh(registry)));
       return { generation: registry.generation, warnings: result.warnings };
     };
-    const listService = new ListService(registry, state, logger, {
-      adminMaxEntries: config.adminMaxEntries,
-      onChange: (result) => metrics.listUpdates.labels('api', result).inc(),
+    const onApiChange = (result: 'accepted' | 'rejected'): void => void metrics.listUpdates.labels('api', result).inc();
+    const redisUrl = await readRedisUrl(config).catch((error: unknown) => {
+      throw error instanceof RedisConfigError ? new StartupError('E_REDIS_CONFIG', error.message) : error;
     });
+    const fleet =
+      redisUrl === undefined
+        ? undefined
+        : await startFleet(redisUrl, config, { registry, state, logger, metricsRegistry: metrics.registry, persistedVersions: initial.storedVersions, onChange: onApiChange });
+    if (fleet) stoppers.push(() => fleet.close());
+    const listService = fleet?.lists ?? new ListService(registry, state, logger, { adminMaxEntries: config.adminMaxEntries, onChange: onApiChange });
     registerAdminApi(http, {
       registry,
       lists: listService,
       auth: new AdminAuth(token, { maxFailures: 10, windowMs: 60_000, onFailure: (reason) => metrics.adminAuthFailures.labels(reason).inc() }),
       reload,
       adminMaxBodyBytes: config.adminMaxBodyBytes,
+      ...(fleet ? { versionOf: (name: string) => fleet.sync.versionOf(name) } : {}),
     });
     if (config.watchLists) {
       const watcher = new DirectoryWatcher(

@@ -15,7 +15,7 @@ export interface EntryProblem {
 /** A change refused as a whole; nothing was applied. `kind` maps to an HTTP status in the API. */
 export class ListChangeError extends Error {
   constructor(
-    readonly kind: 'invalid' | 'not-found' | 'conflict' | 'too-large',
+    readonly kind: 'invalid' | 'not-found' | 'conflict' | 'too-large' | 'changed' | 'unavailable',
     message: string,
     readonly problems: readonly EntryProblem[] = [],
   ) {
@@ -33,6 +33,15 @@ export interface ListChangeResult {
   readonly created?: boolean;
   readonly added?: number;
   readonly removed?: number;
+  /** With --redis: the list's version in the fleet, the same on every instance. */
+  readonly version?: number;
+}
+
+/** List changes as the admin API makes them: a local ListService, or the fleet's shared one (--redis). */
+export interface ListChanges {
+  put(who: string, name: string, kind: RuleKind, category: string, text: string): Promise<ListChangeResult>;
+  delta(who: string, name: string, addText: string, removeText: string): Promise<ListChangeResult>;
+  delete(who: string, name: string): Promise<{ name: string; generation: number; version?: number }>;
 }
 
 export interface ListServiceOptions {
@@ -66,6 +75,16 @@ export function parseEntries(name: string, kind: RuleKind, category: string, tex
   return list;
 }
 
+/** Lists from files or URLs have their source of truth elsewhere: the API refuses to change them. */
+export function checkWritable(name: string, existing: ListRecord | undefined): void {
+  if (existing !== undefined && existing.source !== 'api') {
+    throw new ListChangeError(
+      'conflict',
+      `list "${name}" comes from ${existing.source === 'file' ? `a file in ${existing.origin}` : `the URL ${existing.origin}`}; change it there, or push under another name`,
+    );
+  }
+}
+
 export function checkListName(name: string): void {
   if (!isValidName(name)) {
     throw new ListChangeError('invalid', `list name "${name}" is not valid: use ${NAME_RULE}`);
@@ -83,7 +102,7 @@ export function checkCategory(category: string): void {
  * swap the policy — so a refused change leaves no trace and an accepted one survives a restart.
  * Lists that come from files or URLs are read-only here (their source of truth is elsewhere).
  */
-export class ListService {
+export class ListService implements ListChanges {
   constructor(
     private readonly registry: ListRegistry,
     private readonly state: StateStore,
@@ -99,7 +118,7 @@ export class ListService {
       this.checkSize(list.size);
       const { result, generation } = await this.registry.update(async (records, nextGeneration) => {
         const existing = records.get(name);
-        this.checkWritable(name, existing);
+        checkWritable(name, existing);
         await this.persist(list, records, nextGeneration);
         return { created: existing === undefined };
       });
@@ -114,7 +133,7 @@ export class ListService {
       const { result, generation } = await this.registry.update(async (records, nextGeneration) => {
         const existing = records.get(name);
         if (existing === undefined) throw new ListChangeError('not-found', `list "${name}" does not exist; create it with PUT /v1/lists/${name}`);
-        this.checkWritable(name, existing);
+        checkWritable(name, existing);
         const { kind, category } = existing.list;
         const additions = parseEntries(name, kind, category, addText);
         const removals = new Set(canonicalEntries(parseEntries(name, kind, category, removeText)));
@@ -138,7 +157,7 @@ export class ListService {
       const { generation } = await this.registry.update(async (records) => {
         const existing = records.get(name);
         if (existing === undefined) throw new ListChangeError('not-found', `list "${name}" does not exist`);
-        this.checkWritable(name, existing);
+        checkWritable(name, existing);
         await this.state.deleteList(name);
         records.delete(name);
       });
@@ -161,15 +180,6 @@ export class ListService {
   private checkSize(entries: number): void {
     if (entries > this.options.adminMaxEntries) {
       throw new ListChangeError('too-large', `${entries} entries is over the limit of ${this.options.adminMaxEntries} per list; split the list or raise --admin-max-entries`);
-    }
-  }
-
-  private checkWritable(name: string, existing: ListRecord | undefined): void {
-    if (existing !== undefined && existing.source !== 'api') {
-      throw new ListChangeError(
-        'conflict',
-        `list "${name}" comes from ${existing.source === 'file' ? `a file in ${existing.origin}` : `the URL ${existing.origin}`}; change it there, or push under another name`,
-      );
     }
   }
 

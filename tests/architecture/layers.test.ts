@@ -17,6 +17,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['admission', 'cache', 'querylog', 'upstream'], // client gate, response cache, query log, upstream clients
   ['metrics'], // Prometheus registry and hot-path counters
   ['lists', 'resolver', 'server'], // list sources and registry; chain elements; transports
+  ['fleet'], // list state shared by every instance through Redis (--redis)
   ['admin'], // HTTP server and admin API
   ['app'], // composition: single process, cluster primary and workers
   ['cli.ts'], // entry point

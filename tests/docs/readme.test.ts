@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SERVE_OPTIONS } from '../../src/config/options.js';
+import { FleetMetrics } from '../../src/metrics/fleet-metrics.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -29,6 +30,7 @@ describe('README', () => {
     metrics.watchVerdictCache(() => ({ hits: 0, misses: 0, size: 0 }));
     metrics.watchIgnoredAnswers(() => []);
     metrics.watchResponseCache(() => ({ hits: 0, misses: 0, stale: 0, prefetches: 0, entries: 0, bytes: 0 }));
+    new FleetMetrics(metrics.registry, () => ({ connected: false, lists: [] }));
     const names = metrics.registry
       .getMetricsAsArray()
       .map((metric) => (metric as unknown as { name: string }).name)
