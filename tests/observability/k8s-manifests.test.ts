@@ -49,7 +49,7 @@ const find = (kind: string, name: string): Manifest => {
 interface Container {
   name: string;
   ports?: { name: string; containerPort: number; protocol: string }[];
-  env?: { name: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
+  env?: { name: string; value?: string; valueFrom?: { secretKeyRef?: { name: string; key: string } } }[];
   securityContext?: { readOnlyRootFilesystem?: boolean; allowPrivilegeEscalation?: boolean; capabilities?: { drop?: string[] } };
   readinessProbe?: { httpGet?: { path: string; port: string } };
   livenessProbe?: { httpGet?: { path: string; port: string } };
@@ -162,7 +162,7 @@ describe('docker/k8s manifests', () => {
     const deployment = template(find('Deployment', 'fraudwall'));
     const container = deployment.spec.containers[0]!;
     const configMount = container.volumeMounts!.find((m) => m.name === 'config')!.mountPath;
-    const configEnv = container.env!.find((e) => e.name === 'FRAUDWALL_CONFIG') as { value: string };
+    const configEnv = container.env!.find((e) => e.name === 'FRAUDWALL_CONFIG')!;
     expect(configEnv.value).toBe(`${configMount}/config.yaml`);
     const dir = mkdtempSync(path.join(tmpdir(), 'fraudwall-k8s-'));
     try {
