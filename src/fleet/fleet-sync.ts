@@ -6,6 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
 import type { RuleKind } from '../query/rule.js';
+import { applyPackedDeltas, packedCanonicalText, type Delta } from './packed-delta.js';
 import { applyDelta, RECORD_FORMAT, SharedWriteError, type RedisListStore, type StreamChange } from './redis-list-store.js';
 
 /** A put this instance made: its own push is applied from memory instead of read back from Redis. */
@@ -26,19 +27,15 @@ interface Waiter {
   readonly resolve: (applied: Applied | undefined) => void;
 }
 
-/** A list's next state inside one batch of changes. */
+/** A list's next state inside one batch of changes: a base list and the deltas still to fold in. */
 type Working =
   | { readonly deleted: true; readonly version: number }
   | {
       readonly deleted: false;
-      readonly version: number;
-      readonly kind: RuleKind;
-      readonly category: string;
+      version: number;
+      readonly base: ParsedList;
       readonly updatedAt: number;
-      /** Canonical entries (a Set while deltas are being folded in). */
-      entries: Set<string> | readonly string[];
-      /** Set when the parsed list is already at hand (this instance's own put). */
-      parsed?: ParsedList;
+      readonly deltas: (Delta & { readonly version: number })[];
     };
 
 export interface FleetSyncDeps {
@@ -82,8 +79,6 @@ export class FleetSync {
   private readonly waiters = new Map<string, Waiter[]>();
   private readonly deltaStats = new Map<string, { added: number; removed: number }>();
   private readonly unsaved = new Set<string>();
-  /** The canonical entries of each unsaved list, as applied (saves recomputing them from the packed list). */
-  private readonly unsavedEntries = new Map<string, readonly string[]>();
   private saveTimer: NodeJS.Timeout | undefined;
   private saving: Promise<void> = Promise.resolve();
   readonly ownPuts = new Map<string, OwnPut>();
@@ -215,7 +210,7 @@ export class FleetSync {
       const local = Math.max(this.versionOf(name), 1);
       const theirs = remote.get(name);
       if (theirs !== undefined && theirs.version >= local) continue;
-      const entries = canonicalEntries(record.list);
+      const entries = entryLines(record.list);
       const seeded = await store.seed(name, local, record.list.kind, record.list.category, entries, record.updatedAt, this.deps.origin);
       if (seeded > 0) {
         logger.info('wrote a list back to Redis (Redis had an older version or none)', { list: name, version: seeded, redisVersion: theirs?.version ?? 0 });
@@ -247,7 +242,8 @@ export class FleetSync {
 
   /**
    * Applies a batch in one policy swap. `reason` says why whole lists are read (resync), else a
-   * put reads the list unless it is this instance's own, and a gap reads it too.
+   * put reads the list unless it is this instance's own, and a gap reads it too. Deltas are folded
+   * into the packed list in one pass per list and batch (src/fleet/packed-delta.ts).
    */
   private async apply(changes: readonly StreamChange[], reason: 'resync' | undefined): Promise<void> {
     for (const change of changes) this.noteRemote(change.list, change.version);
@@ -275,21 +271,25 @@ export class FleetSync {
           continue;
         }
         const current = work.get(change.list);
-        if (change.op === 'delta' && reason === undefined && change.version === local + 1 && (current?.deleted === false || (current === undefined && existing))) {
-          const entries = current?.deleted === false ? toSet(current.entries) : new Set(canonicalEntries(existing!.list));
-          const removed = change.remove.filter((entry) => entries.has(entry)).length;
-          const kept = entries.size - removed;
-          applyDelta(entries, change.add, change.remove);
-          this.noteDeltaStats(change, entries.size - kept, removed);
-          const base = current?.deleted === false ? current : { kind: existing!.list.kind, category: existing!.list.category };
-          work.set(change.list, { deleted: false, version: change.version, kind: base.kind, category: base.category, updatedAt: Date.now(), entries });
-          metrics.changesApplied.labels('delta').inc();
-          continue;
+        if (change.op === 'delta' && reason === undefined && change.version === local + 1 && (current !== undefined || existing !== undefined)) {
+          if (current?.deleted === false) {
+            current.deltas.push({ add: change.add, remove: change.remove, version: change.version });
+            current.version = change.version;
+          } else if (current === undefined) {
+            work.set(change.list, { deleted: false, version: change.version, base: existing!.list, updatedAt: Date.now(), deltas: [{ add: change.add, remove: change.remove, version: change.version }] });
+          }
+          // (A delta right after a delete in the same batch cannot be next in version: it is a gap, read below.)
+          if (current?.deleted !== true) {
+            metrics.changesApplied.labels('delta').inc();
+            continue;
+          }
         }
         const own = change.op === 'put' ? this.ownPuts.get(change.origin) : undefined;
         if (own !== undefined) {
           this.ownPuts.delete(change.origin);
-          work.set(change.list, { deleted: false, version: change.version, kind: own.list.kind, category: own.list.category, updatedAt: Date.now(), entries: own.entries, parsed: own.list });
+          // The pushed text may repeat entries; Redis (and so every other instance) has them once.
+          const base = own.entries.length === own.list.size ? own.list : parseList(own.entries.join('\n'), { name: own.list.name, kind: own.list.kind, category: own.list.category });
+          work.set(change.list, { deleted: false, version: change.version, base, updatedAt: Date.now(), deltas: [] });
           metrics.changesApplied.labels('put').inc();
           continue;
         }
@@ -306,8 +306,9 @@ export class FleetSync {
         this.noteRemote(change.list, shared.version);
         if (shared.deleted) work.set(change.list, { deleted: true, version: shared.version });
         else {
-          const entries = shared.entries ?? (shared.text ?? '').split('\n').filter((line) => line !== '');
-          work.set(change.list, { deleted: false, version: shared.version, kind: shared.kind, category: shared.category, updatedAt: shared.updatedAt, entries });
+          const text = shared.text ?? [...(shared.entries ?? [])].join('\n');
+          const base = parseList(text, { name: change.list, kind: shared.kind, category: shared.category });
+          work.set(change.list, { deleted: false, version: shared.version, base, updatedAt: shared.updatedAt, deltas: [] });
         }
         metrics.changesApplied.labels(shared.deleted ? 'delete' : 'put').inc();
       }
@@ -317,11 +318,8 @@ export class FleetSync {
           if (existing?.source === 'api') records.delete(name);
           continue;
         }
-        const entries = next.entries instanceof Set ? [...next.entries] : next.entries;
-        const list = next.parsed ?? parseList(entries.join('\n'), { name, kind: next.kind, category: next.category });
-        this.unsavedEntries.set(name, entries);
-        const record: ListRecord = { list, source: 'api', origin: 'api', updatedAt: next.updatedAt, generation };
-        records.set(name, record);
+        const list = this.fold(name, next);
+        records.set(name, { list, source: 'api', origin: 'api', updatedAt: next.updatedAt, generation });
       }
     });
     for (const [name, next] of work) {
@@ -330,6 +328,25 @@ export class FleetSync {
     }
     this.settle(work.keys());
     this.saveSoon();
+  }
+
+  /** The base list with the batch's deltas folded in; each delta's outcome is kept for its push. */
+  private fold(name: string, next: Extract<Working, { deleted: false }>): ParsedList {
+    if (next.deltas.length === 0) return next.base;
+    const packed = applyPackedDeltas(next.base, next.deltas);
+    if (packed !== undefined) {
+      next.deltas.forEach((delta, i) => this.noteDeltaStats(name, delta.version, packed.stats[i]!));
+      return packed.list;
+    }
+    // Lists with entries kept as raw text: the string path (same result, slower).
+    const entries = new Set(canonicalEntries(next.base));
+    for (const delta of next.deltas) {
+      const removed = delta.remove.filter((entry) => entries.has(entry)).length;
+      const kept = entries.size - removed;
+      applyDelta(entries, delta.add, delta.remove);
+      this.noteDeltaStats(name, delta.version, { added: entries.size - kept, removed });
+    }
+    return parseList([...entries].join('\n'), { name, kind: next.base.kind, category: next.base.category });
   }
 
   /**
@@ -350,11 +367,9 @@ export class FleetSync {
     this.unsaved.clear();
     for (const name of names) {
       const record = this.deps.registry.get(name);
-      const entries = this.unsavedEntries.get(name);
-      this.unsavedEntries.delete(name);
       try {
         if (record === undefined) await this.deps.state.deleteList(name);
-        else if (record.source === 'api') await this.persist(record.list, entries ?? canonicalEntries(record.list), record.updatedAt, this.versionOf(name));
+        else if (record.source === 'api') await this.persist(record.list, entryLines(record.list), record.updatedAt, this.versionOf(name));
       } catch (error) {
         this.deps.logger.error('could not save a shared list to the state directory; it serves, but a restart without Redis would not have it', { list: name, err: error });
         this.unsaved.add(name);
@@ -371,8 +386,8 @@ export class FleetSync {
   }
 
   /** Remembers what a delta changed, for the push that made it (which may start waiting only after it was applied). */
-  private noteDeltaStats(change: StreamChange, added: number, removed: number): void {
-    this.deltaStats.set(`${change.list}@${change.version}`, { added, removed });
+  private noteDeltaStats(list: string, version: number, stats: { added: number; removed: number }): void {
+    this.deltaStats.set(`${list}@${version}`, stats);
     if (this.deltaStats.size > RECENT_DELTAS) this.deltaStats.delete(this.deltaStats.keys().next().value!);
   }
 
@@ -405,6 +420,8 @@ export class FleetSync {
   }
 }
 
-function toSet(entries: Set<string> | readonly string[]): Set<string> {
-  return entries instanceof Set ? entries : new Set(entries);
+/** Canonical entries, built from the packed bytes (fast) — for the state directory and Redis. */
+export function entryLines(list: ParsedList): string[] {
+  const text = packedCanonicalText(list);
+  return text === '' ? [] : text.split('\n');
 }

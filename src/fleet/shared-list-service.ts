@@ -13,7 +13,7 @@ import {
 } from '../lists/list-service.js';
 import type { Logger } from '../log/logger.js';
 import type { RuleKind } from '../query/rule.js';
-import type { FleetSync } from './fleet-sync.js';
+import { entryLines, type FleetSync } from './fleet-sync.js';
 import { SharedWriteError, type RedisListStore } from './redis-list-store.js';
 
 export interface SharedListServiceOptions {
@@ -68,7 +68,8 @@ export class SharedListService implements ListChanges {
       this.checkSize(list.size);
       const existing = this.registry.get(name);
       checkWritable(name, existing);
-      const entries = canonicalEntries(list);
+      // Distinct canonical entries, in list order: what Redis stores and every instance serves.
+      const entries = [...new Set(entryLines(list))];
       const origin = this.nextOrigin();
       this.sync.ownPuts.set(origin, { list, entries });
       let version: number;
@@ -162,7 +163,7 @@ export class SharedListService implements ListChanges {
     const record = this.registry.get(name);
     if (record === undefined || this.sync.versionOf(name) !== version) return;
     try {
-      await this.store.compact(name, version, canonicalEntries(record.list));
+      await this.store.compact(name, version, entryLines(record.list));
     } catch (error) {
       this.logger.warn('could not fold the deltas of a shared list into a snapshot; the next change tries again', { list: name, err: error });
     }
