@@ -103,13 +103,23 @@ export function applyPackedDeltas(list: ParsedList, deltas: readonly Delta[]): P
     remove: wanted(list, d.remove).order.map((w) => match(universe.byHash, w.bytes, 0, w.bytes.length, w.identity) as Touched),
     add: wanted(list, d.add).order.map((w) => match(universe.byHash, w.bytes, 0, w.bytes.length, w.identity) as Touched),
   }));
-  // Pass 1: which touched entries the base holds.
+  // Pass 1: which touched entries the base holds, and where. Only entries of a length some touched
+  // entry has are hashed (a byte-table lookup skips the rest).
+  const lengthTouched = new Uint8Array(256);
+  for (const t of touched) lengthTouched[t.bytes.length] = 1;
+  const hits = new Map<number, Touched>();
   let offset = 0;
   if (touched.length > 0) {
     for (let i = 0; i < base.size; i++) {
-      const end = offset + base.lengths[i]!;
-      const hit = match(universe.byHash, base.bytes, offset, end, base.flags[i]! & IDENTITY) as Touched | undefined;
-      if (hit) hit.inBase = true;
+      const n = base.lengths[i]!;
+      const end = offset + n;
+      if (lengthTouched[n] === 1) {
+        const hit = match(universe.byHash, base.bytes, offset, end, base.flags[i]! & IDENTITY) as Touched | undefined;
+        if (hit) {
+          hit.inBase = true;
+          hits.set(i, hit);
+        }
+      }
       offset = end;
     }
   }
@@ -144,7 +154,7 @@ export function applyPackedDeltas(list: ParsedList, deltas: readonly Delta[]): P
     const n = base.lengths[i]!;
     const flags = base.flags[i]!;
     const end = offset + n;
-    const hit = touched.length > 0 ? (match(universe.byHash, base.bytes, offset, end, flags & IDENTITY) as Touched | undefined) : undefined;
+    const hit = hits.get(i);
     if (hit === undefined || hit.inPlace) {
       builder.reserve(n).set(base.bytes.subarray(offset, end), builder.pendingOffset);
       builder.commit(n, flags, ++line);
