@@ -8,6 +8,7 @@ import { warnIfOpenResolver } from './data-plane.js';
 import type { ListRegistry } from '../lists/list-registry.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { reopenFiles, type ReopenResult } from '../log/reopen-hooks.js';
 
 export interface RunningServer {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
@@ -16,6 +17,10 @@ export interface RunningServer {
   readonly metrics: Metrics;
   /** Re-reads list files and URL lists (SIGHUP, POST /v1/reload). */
   reload(): Promise<{ generation: number; warnings: readonly string[] }>;
+  /** Re-reads the admin token file (SIGHUP); one line saying what happened, or a rejection saying what to fix. */
+  reloadAdminToken(): Promise<string>;
+  /** Reopens every file registered with onReopen in this process, and has the workers do the same (SIGHUP). */
+  reopenFiles(): Promise<{ readonly results: readonly ReopenResult[]; readonly workers?: string }>;
   close(): Promise<void>;
 }
 
@@ -23,6 +28,8 @@ export interface RunningServer {
 export interface DataSide {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
   close(): Promise<void>;
+  /** Cluster workers: passes a reopen on to them; says what was done. */
+  reopenFiles?(): string;
 }
 
 /**
@@ -56,7 +63,9 @@ export async function composeServer(
     upstream: config.upstream.map((address) => formatHostPort(address)),
     blockMode: config.blockMode,
     admin: control.adminEnabled ? 'enabled' : 'read-only',
+    state: config.state,
     workers: config.workers,
+    pid: process.pid,
   });
   return {
     listeners: data.listeners,
@@ -64,6 +73,12 @@ export async function composeServer(
     registry: control.registry,
     metrics,
     reload: control.reload,
+    reloadAdminToken: control.reloadAdminToken,
+    async reopenFiles() {
+      const results = await reopenFiles();
+      const workers = data.reopenFiles?.();
+      return workers === undefined ? { results } : { results, workers };
+    },
     async close() {
       health.ready = false;
       await data.close();

@@ -5,6 +5,7 @@ import { isValidName } from '../query/rule.js';
 import { parseHostPort, type HostPort } from './host-port.js';
 import { envName, SERVE_OPTIONS, settingName, type Config, type OptionSpec, type UrlListSpec } from './options.js';
 import { parseCidr } from './ip-address.js';
+import { nearestName } from './nearest-name.js';
 import { FraudwallError } from '../errors.js';
 
 
@@ -199,7 +200,8 @@ export function loadConfig(sources: ConfigSources): Config {
     for (const [key, raw] of Object.entries(fileValues)) {
       const spec = known.get(key);
       if (spec === undefined) {
-        problems.push(`config file ${configFile}: unknown key "${key}" (known keys: ${[...known.keys()].join(', ')})`);
+        const near = nearestName(key, known.keys());
+        problems.push(`config file ${configFile}: unknown key "${key}"${near ? `; did you mean "${near}"?` : ' (fraudwall serve --help lists every key)'}`);
         continue;
       }
       const value = convert(spec, raw, `config file ${configFile}: ${key}`, path.dirname(configFile), problems);
@@ -208,13 +210,15 @@ export function loadConfig(sources: ConfigSources): Config {
   }
 
   const envNames = new Map<string, OptionSpec>(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
-  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key.
-  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', ...(sources.extraEnv ?? [])]);
+  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key;
+  // FRAUDWALL_URL belongs to the client commands (a shell that exports it may also start serve).
+  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', 'FRAUDWALL_URL', ...(sources.extraEnv ?? [])]);
   for (const [name, raw] of Object.entries(sources.env)) {
     if (!name.startsWith('FRAUDWALL_') || raw === undefined || allowedExtra.has(name)) continue;
     const spec = envNames.get(name);
     if (spec === undefined) {
-      problems.push(`environment ${name}: unknown setting (known: ${[...envNames.keys()].join(', ')})`);
+      const near = nearestName(name.slice('FRAUDWALL_'.length), [...envNames.keys()].map((known) => known.slice('FRAUDWALL_'.length)));
+      problems.push(`environment ${name}: unknown setting${near ? `; did you mean FRAUDWALL_${near}?` : ' (fraudwall serve --help lists every FRAUDWALL_* variable)'}`);
       continue;
     }
     const value = convert(spec, raw, `environment ${name}`, cwd, problems);

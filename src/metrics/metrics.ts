@@ -37,7 +37,7 @@ const QTYPE_INDEX = new Uint8Array(65536).fill(QTYPE_OTHER);
 export const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'other'] as const;
 export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
 export const SOURCES: readonly AnswerSource[] = ['blocked', 'local', 'cache', 'upstream', 'error', 'refused'];
-export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'refused', 'servfail', 'network', 'mismatch'];
+export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'connection-refused', 'refused', 'servfail', 'network', 'mismatch'];
 export const MALFORMED_REASONS: readonly MalformedReason[] = [
   'short-header',
   'response',

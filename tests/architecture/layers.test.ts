@@ -20,6 +20,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['fleet'], // list state shared by every instance through Redis (--redis)
   ['admin'], // HTTP server and admin API
   ['app'], // composition: single process, cluster primary and workers
+  ['cli'], // command-line parsing helpers of the entry point (usage errors, did-you-mean)
   ['cli.ts'], // entry point
 ];
 

@@ -233,12 +233,15 @@ describe('loadConfig: config files', () => {
     expect(error.problems[0]).toMatch(problem);
   });
 
-  it('an unknown key is an error naming the key and the known ones', () => {
-    const file = configFile('fraudwall.yaml', 'block-ttl: 5\nblockTtl: 5\n');
+  it('an unknown key is an error naming the key and the nearest known one', () => {
+    const file = configFile('fraudwall.yaml', 'block-ttl: 5\nblockTtl: 5\nblockttl: 5\nupstrem: [1.1.1.1]\ncolour: blue\n');
     const error = configError(() => load({ flags: { config: file } }));
-    expect(error.problems).toHaveLength(1);
-    expect(error.problems[0]).toMatch(/unknown key "blockTtl"/);
-    expect(error.problems[0]).toContain('block-ttl');
+    expect(error.problems).toEqual([
+      `config file ${file}: unknown key "blockTtl"; did you mean "block-ttl"?`,
+      `config file ${file}: unknown key "blockttl"; did you mean "block-ttl"?`,
+      `config file ${file}: unknown key "upstrem"; did you mean "upstream"?`,
+      `config file ${file}: unknown key "colour" (fraudwall serve --help lists every key)`,
+    ]);
   });
 });
 
@@ -276,7 +279,10 @@ describe('loadConfig: problems', () => {
 
   it('an unknown FRAUDWALL_ variable is an error unless another command claims it', () => {
     const error = configError(() => load({ env: { FRAUDWALL_TOKEN: 'x' } }));
-    expect(error.problems).toEqual([expect.stringMatching(/^environment FRAUDWALL_TOKEN: unknown setting \(known: .*FRAUDWALL_BLOCK_TTL/)]);
+    expect(error.problems).toEqual(['environment FRAUDWALL_TOKEN: unknown setting (fraudwall serve --help lists every FRAUDWALL_* variable)']);
+    expect(configError(() => load({ env: { FRAUDWALL_BLOCKTTL: '5' } })).problems).toEqual([
+      'environment FRAUDWALL_BLOCKTTL: unknown setting; did you mean FRAUDWALL_BLOCK_TTL?',
+    ]);
     expect(load({ env: { FRAUDWALL_TOKEN: 'x' }, extraEnv: ['FRAUDWALL_TOKEN'] }).blockTtl).toBe(60);
   });
 

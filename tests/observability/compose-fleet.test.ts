@@ -38,7 +38,8 @@ describe('docker/compose.yaml fleet profile', () => {
     for (const name of ['fleet-a', 'fleet-b']) {
       const service = compose.services[name]!;
       const env = Object.fromEntries(Object.entries(service.environment!).map(([k, v]) => [k, withDefaults(v)]));
-      const config = loadConfig({ flags: {}, env: { FRAUDWALL_LISTEN: '0.0.0.0:5300', FRAUDWALL_HTTP: '0.0.0.0:8053', ...env } });
+      // The image's environment (docker/Dockerfile) under the service's own.
+      const config = loadConfig({ flags: {}, env: { FRAUDWALL_LISTEN: '0.0.0.0:5300', FRAUDWALL_HTTP: '0.0.0.0:8053', FRAUDWALL_STATE: '/var/lib/fraudwall', ...env } });
       const url = new URL(config.redis);
       expect(url.hostname).toBe('fleet-redis');
       expect(url.password).toBe(password);
