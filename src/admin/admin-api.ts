@@ -19,6 +19,8 @@ export interface AdminApiDeps {
   readonly localZones: LocalZoneTable;
   /** With --redis: a shared list's version in the fleet (shown beside each list). */
   readonly versionOf?: (name: string) => number | undefined;
+  /** With --redis: this instance's id in the fleet (stream entries and URL-list leases carry it). */
+  readonly fleetInstance?: string;
 }
 
 const STATUS_BY_KIND = { invalid: 400, 'not-found': 404, conflict: 409, 'too-large': 413, changed: 409, unavailable: 503 } as const;
@@ -79,7 +81,8 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
 
   http.route('GET', '/v1/lists', (req, res) => {
     auth.authorize(req, false);
-    sendJson(res, 200, { generation: registry.generation, lists: registry.all().map(describe) });
+    const fleet = deps.fleetInstance !== undefined ? { instance: deps.fleetInstance } : {};
+    sendJson(res, 200, { generation: registry.generation, ...fleet, lists: registry.all().map(describe) });
   });
 
   http.route('GET', '/v1/lists/{name}', (req, res, { name = '' }) => {

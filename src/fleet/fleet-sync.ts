@@ -61,7 +61,7 @@ const RETRY_MS = 200;
 /** Delta outcomes kept for the pushes waiting on them (oldest dropped first). */
 const RECENT_DELTAS = 256;
 /** How long after a change its list is written to the state directory (bursts are written once). */
-const SAVE_DELAY_MS = 200;
+const SAVE_DELAY_MS = 1000;
 
 const sleep = (ms: number): Promise<void> => new Promise((resolve) => setTimeout(resolve, ms).unref());
 

@@ -137,7 +137,7 @@ function lines(text: string | undefined): string[] {
 }
 
 /** Field/value pairs as node-redis returns them: a flat array (RESP2) or an object (RESP3 map). */
-function fieldsOf(reply: unknown): Record<string, string> {
+export function fieldsOf(reply: unknown): Record<string, string> {
   if (Array.isArray(reply)) {
     const out: Record<string, string> = {};
     for (let i = 0; i + 1 < reply.length; i += 2) out[String(reply[i])] = String(reply[i + 1]);
@@ -173,7 +173,7 @@ export class RedisListStore {
     private readonly redis: RedisCommands,
     prefix: string,
   ) {
-    this.base = `{${prefix}}:v${RECORD_FORMAT}:`;
+    this.base = keyBase(prefix);
     this.streamKey = `${this.base}changes`;
     this.namesKey = `${this.base}names`;
   }
@@ -278,6 +278,11 @@ export class RedisListStore {
       };
     });
   }
+}
+
+/** Every key starts so: the `{prefix}` hash tag keeps them in one Redis Cluster slot. */
+export function keyBase(prefix: string): string {
+  return `{${prefix}}:v${RECORD_FORMAT}:`;
 }
 
 /** The one definition of a delta, used by Redis snapshots and by every follower alike. */

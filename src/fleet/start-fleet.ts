@@ -14,6 +14,8 @@ import type { Registry } from 'prom-client';
 import { FleetSync } from './fleet-sync.js';
 import { RedisListStore, type RedisCommands } from './redis-list-store.js';
 import { SharedListService } from './shared-list-service.js';
+import { RedisUrlListShare } from './url-list-share.js';
+import type { UrlListShare } from '../lists/url-list.js';
 
 export type FleetSettings = Pick<Config, 'redis' | 'redisFile' | 'redisKeyPrefix' | 'redisShareUrlLists' | 'adminMaxEntries' | 'state'>;
 
@@ -65,8 +67,12 @@ export function redactUrl(url: string): string {
 }
 
 export interface Fleet {
+  /** This instance's id in the fleet (host, pid and a random part). */
+  readonly instanceId: string;
   readonly lists: SharedListService;
   readonly sync: FleetSync;
+  /** With --redis-share-url-lists: one download per fleet for each URL list. */
+  readonly urlShare: UrlListShare | undefined;
   close(): Promise<void>;
 }
 
@@ -85,9 +91,6 @@ export interface FleetDeps {
  */
 export async function startFleet(url: string, settings: FleetSettings, deps: FleetDeps): Promise<Fleet> {
   const { logger } = deps;
-  if (settings.redisShareUrlLists) {
-    logger.warn('--redis-share-url-lists is not implemented yet: every instance still downloads its own URL lists');
-  }
   const options = {
     url,
     // A command while disconnected fails at once instead of waiting in a queue: a push answers 503
@@ -145,8 +148,10 @@ export async function startFleet(url: string, settings: FleetSettings, deps: Fle
     ...(deps.onChange ? { onChange: deps.onChange } : {}),
   });
   return {
+    instanceId,
     lists,
     sync,
+    urlShare: settings.redisShareUrlLists ? new RedisUrlListShare(asCommands(commands), settings.redisKeyPrefix, instanceId, connected) : undefined,
     async close() {
       const stopping = sync.stop();
       for (const client of [commands, blocking]) client.destroy();
