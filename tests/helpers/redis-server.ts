@@ -52,16 +52,18 @@ export class RedisServer {
   private constructor(
     readonly port: number,
     private dir: string,
+    /** With a password, Redis refuses clients that do not AUTH (`requirepass`). */
+    readonly password?: string,
   ) {}
 
-  static async start(): Promise<RedisServer> {
-    const server = new RedisServer(await freePort(), mkdtempSync(path.join(tmpdir(), 'fraudwall-redis-')));
+  static async start(options: { password?: string } = {}): Promise<RedisServer> {
+    const server = new RedisServer(await freePort(), mkdtempSync(path.join(tmpdir(), 'fraudwall-redis-')), options.password);
     await server.launch();
     return server;
   }
 
   get url(): string {
-    return `redis://127.0.0.1:${this.port}`;
+    return this.password ? `redis://:${encodeURIComponent(this.password)}@127.0.0.1:${this.port}` : `redis://127.0.0.1:${this.port}`;
   }
 
   /** Starts redis-server again on the same port: with the data it had, or from an empty directory. */
@@ -90,13 +92,13 @@ export class RedisServer {
   }
 
   async command(...args: string[]): Promise<string> {
-    return redisCommand(this.port, args);
+    return redisCommand(this.port, args, this.password);
   }
 
   private async launch(): Promise<void> {
     const bin = findTool('redis-server');
     if (bin === null) throw new Error('redis-server is not installed: apt-get install -y --no-install-recommends redis-server');
-    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always'];
+    const args = ['--port', String(this.port), '--bind', '127.0.0.1', '--dir', this.dir, '--save', '', '--appendonly', 'yes', '--appendfsync', 'always', ...(this.password ? ['--requirepass', this.password] : [])];
     const child = spawn(bin, args, { stdio: ['ignore', 'pipe', 'pipe'] });
     running.add(child);
     this.child = child;
