@@ -15,6 +15,8 @@ export const ERROR_CODES = {
   // Issue #17: an operator's machine
   E_STATE_DIR: 'with list changes enabled, the state directory cannot be written',
   E_QUERY_LOG: 'the query-log file cannot be opened for appending',
+  // Issue #12 (part A): the warning page
+  E_WARNING_PAGE_TEMPLATE: 'the --warning-page-template file cannot be read or has problems (every one is listed)',
   // Admin API (HTTP bodies: {"error":{"code","message",…}})
   E_AUTH_MISSING: 'no bearer token was sent (401)',
   E_AUTH_WRONG: 'the bearer token is wrong (403)',

@@ -13,6 +13,8 @@ import { reopenFiles, type ReopenResult } from '../log/reopen-hooks.js';
 export interface RunningServer {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
   readonly http: { readonly host: string; readonly port: number };
+  /** The warning page's address (--warning-page), if it is served. */
+  readonly warningPage: { readonly host: string; readonly port: number } | undefined;
   readonly registry: ListRegistry;
   readonly metrics: Metrics;
   /** Re-reads list files and URL lists (SIGHUP, POST /v1/reload). */
@@ -60,6 +62,7 @@ export async function composeServer(
   logger.info('fraudwall ready', {
     dns: data.listeners.map((listener) => formatHostPort(listener)),
     http: formatHostPort(http),
+    ...(control.warningPage ? { warningPage: formatHostPort(control.warningPage) } : {}),
     upstream: config.upstream.map((address) => formatHostPort(address)),
     blockMode: config.blockMode,
     admin: control.adminEnabled ? 'enabled' : 'read-only',
@@ -70,6 +73,7 @@ export async function composeServer(
   return {
     listeners: data.listeners,
     http,
+    warningPage: control.warningPage,
     registry: control.registry,
     metrics,
     reload: control.reload,

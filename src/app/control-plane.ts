@@ -20,6 +20,7 @@ import type { Metrics } from '../metrics/metrics.js';
 import { VerdictCache } from '../policy/verdict-cache.js';
 import { explainLocalZones } from '../policy/explain.js';
 import { StartupError } from './startup-error.js';
+import { startWarningPage } from './warning-page.js';
 import { readRedisUrl, RedisConfigError, startFleet } from '../fleet/start-fleet.js';
 
 /** How long DNS waits at start for a URL list that has no last good copy yet (unless failing closed). */
@@ -91,6 +92,8 @@ export interface ControlPlane {
   readonly http: HttpServer;
   readonly registry: ListRegistry;
   readonly verdictCache: VerdictCache;
+  /** Where the warning page is served (--warning-page), if it is. */
+  readonly warningPage: { readonly host: string; readonly port: number } | undefined;
   /** False when no admin token is configured (list changes over the API are disabled). */
   readonly adminEnabled: boolean;
   /** Re-reads list files and URL lists (SIGHUP, POST /v1/reload). */
@@ -248,8 +251,14 @@ export async function startControlPlane(
       );
       stoppers.push(() => watcher.close());
     }
+    let warningPage: { host: string; port: number } | undefined;
+    if (config.warningPage !== undefined) {
+      const page = await startWarningPage(config, config.warningPage, registry, metrics, logger);
+      stoppers.push(() => page.close());
+      warningPage = { host: page.host, port: page.port };
+    }
     for (const source of urlSources) source.start(registry);
-    return { http, registry, verdictCache, adminEnabled: token !== undefined, reload, reloadAdminToken, close: stopAll };
+    return { http, registry, verdictCache, warningPage, adminEnabled: token !== undefined, reload, reloadAdminToken, close: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -206,7 +206,7 @@ export async function startDataPlane(
     const responseCache = createResponseCache(config, metrics);
     const chain = buildChain({
       policy: policy.store,
-      blockAnswers: new BlockAnswers(config.blockMode, config.blockTtl, synthesizer),
+      blockAnswers: new BlockAnswers(config, synthesizer),
       localZones: config,
       forwarder,
       synthesizer,

@@ -95,6 +95,8 @@ export class Metrics {
   readonly queryLogDropped: Counter;
   readonly listUpdates: Counter<'source' | 'result'>;
   readonly adminAuthFailures: Counter<'reason'>;
+  /** Issue #12: warning page requests by outcome (named|generic|rejected). */
+  readonly warningPageRequests: Counter<'outcome'>;
   readonly urlListRefreshes: Counter<'list' | 'result'>;
   private readonly gatedChildren: Map<string, Counter.Internal>;
   readonly shed: Counter;
@@ -184,6 +186,12 @@ export class Metrics {
       registers,
     });
     for (const reason of ['missing', 'wrong', 'rate-limited', 'disabled']) this.adminAuthFailures.labels(reason).inc(0);
+    this.warningPageRequests = new Counter({
+      name: 'fraudwall_warning_page_requests_total',
+      help: 'Warning page requests, by outcome: named (the page named a blocked site), generic (any other Host), rejected (bad method, malformed, oversized or too slow).',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.urlListRefreshes = new Counter({
       name: 'fraudwall_url_list_refreshes_total',
       help: 'Download attempts of URL lists, by list and result (updated|not-modified|rejected|failed).',

@@ -13,7 +13,7 @@ export class PolicyResolver implements Resolver {
   resolve(ctx: QueryContext): Answer | Promise<Answer> {
     const verdict = this.policy.verdict(ctx.query.name);
     if (verdict.action === 'block' && verdict.rule !== undefined) {
-      return { bytes: this.blockAnswers.answer(ctx.packet, ctx.query, verdict.rule), source: 'blocked', verdict };
+      return { bytes: this.blockAnswers.answer(ctx, verdict.rule), source: 'blocked', verdict };
     }
     const result = this.next.resolve(ctx);
     if (verdict.action !== 'allow') return result;

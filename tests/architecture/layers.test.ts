@@ -14,7 +14,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['query'], // the query contract: QueryContext, Answer, Resolver, Rule, Verdict
   ['config'], // the settings table, Config, addresses and CIDRs
   ['policy'], // pure matching: list parsers, rule index, policy, verdict cache, explain
-  ['admission', 'cache', 'querylog', 'upstream'], // client gate, response cache, query log, upstream clients
+  ['admission', 'cache', 'querylog', 'upstream', 'warning-page'], // client gate, response cache, query log, upstream clients, warning page server
   ['metrics'], // Prometheus registry and hot-path counters
   ['lists', 'resolver', 'server'], // list sources and registry; chain elements; transports
   ['fleet'], // list state shared by every instance through Redis (--redis)

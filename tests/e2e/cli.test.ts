@@ -110,7 +110,7 @@ describe('fraudwall serve', () => {
   });
 
   it('exits 2 and lists every configuration problem at once', () => {
-    const result = spawnSync(process.execPath, [CLI, 'serve', '--block-mode', 'sinkhole', '--block-ttl=-5', '--listen', 'localhost'], {
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--block-mode', 'blackhole', '--block-ttl=-5', '--listen', 'localhost'], {
       env: childEnv({ FRAUDWALL_NO_SUCH_SETTING: '1' }),
       encoding: 'utf8',
     });
