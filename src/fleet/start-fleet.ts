@@ -3,7 +3,6 @@
 import { randomBytes } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { hostname } from 'node:os';
-import { createClient } from 'redis';
 import type { Config } from '../config/options.js';
 import { FraudwallError } from '../errors.js';
 import type { ListRegistry } from '../lists/list-registry.js';
@@ -98,6 +97,8 @@ export async function startFleet(url: string, settings: FleetSettings, deps: Fle
     disableOfflineQueue: true,
     socket: { reconnectStrategy: reconnectDelay, connectTimeout: 1000 },
   };
+  // Loaded only when --redis is on: a lone instance never pays for the client.
+  const { createClient } = await import('redis');
   const commands = createClient(options);
   const blocking = createClient(options);
   let lastError = '';
