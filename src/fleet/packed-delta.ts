@@ -3,11 +3,11 @@
 // (no string per entry), and the new list is the old bytes copied minus the removals plus the
 // additions. On a million-entry list this takes tens of milliseconds where rebuilding it from a Set
 // of a million strings took seconds, and every instance of the fleet does it for every delta.
-import { FLAG_ALLOW, FLAG_RAW_TEXT, FLAG_SUBDOMAINS, PackedRulesBuilder } from '../policy/packed-rules.js';
+import { FLAG_ADDRESS, FLAG_ALLOW, FLAG_RAW_TEXT, FLAG_SUBDOMAINS, PackedRulesBuilder } from '../policy/packed-rules.js';
 import { listFromPacked, parseList, type ParsedList } from '../policy/parse-list.js';
 
 /** The bits that make two entries the same rule (the rest only say how the entry was written). */
-const IDENTITY = FLAG_SUBDOMAINS | FLAG_ALLOW;
+const IDENTITY = FLAG_SUBDOMAINS | FLAG_ALLOW | FLAG_ADDRESS;
 
 interface Wanted {
   readonly bytes: Buffer;
@@ -95,6 +95,8 @@ interface Touched extends Wanted {
  */
 export function applyPackedDeltas(list: ParsedList, deltas: readonly Delta[]): PackedDeltaResult | undefined {
   const base = list.packed.storage();
+  // RPZ zones (per-entry actions) are never changed by deltas; raw-text entries take the string path.
+  if (base.rpzActions.length > 0) return undefined;
   for (let i = 0; i < base.size; i++) if ((base.flags[i]! & FLAG_RAW_TEXT) !== 0) return undefined;
   // Every entry any delta names, once; then each delta as references into that set.
   const universe = wanted(list, deltas.flatMap((d) => [...d.remove, ...d.add]));

@@ -12,6 +12,7 @@ import {
   type ListChanges,
 } from '../lists/list-service.js';
 import type { Logger } from '../log/logger.js';
+import type { ListFormat } from '../config/options.js';
 import type { RuleKind } from '../query/rule.js';
 import { entryLines, type FleetSync } from './fleet-sync.js';
 import { SharedWriteError, type RedisListStore } from './redis-list-store.js';
@@ -60,10 +61,16 @@ export class SharedListService implements ListChanges {
     private readonly options: SharedListServiceOptions,
   ) {}
 
-  async put(who: string, name: string, kind: RuleKind, category: string, text: string): Promise<ListChangeResult> {
+  async put(who: string, name: string, kind: RuleKind, category: string, text: string, format: ListFormat = 'list'): Promise<ListChangeResult> {
     return this.tracked(async () => {
       checkListName(name);
       checkCategory(category);
+      if (format === 'rpz') {
+        throw new ListChangeError(
+          'invalid',
+          'RPZ zones are not shared through Redis (the fleet shares list entries): put the zone in the lists directory of each instance, or push it as list lines',
+        );
+      }
       const list = parseEntries(name, kind, category, text);
       this.checkSize(list.size);
       const existing = this.registry.get(name);

@@ -21,8 +21,9 @@ export class MetricsResolver implements Resolver {
 
   private record(ctx: QueryContext, answer: Answer): Answer {
     this.metrics.countResponse(answer.source, answer.bytes[3]! & 0xf, (performance.now() - ctx.receivedAt) / 1000);
-    const rule = answer.verdict?.rule;
-    if (answer.source === 'blocked' && rule !== undefined) this.metrics.countBlocked(rule.list, rule.category, ctx.query.type);
+    const verdict = answer.verdict;
+    const rule = verdict?.rule;
+    if (answer.source === 'blocked' && rule !== undefined) this.metrics.countBlocked(rule.list, rule.category, ctx.query.type, verdict!.reason);
     return answer;
   }
 }

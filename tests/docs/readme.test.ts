@@ -30,6 +30,9 @@ describe('README', () => {
     metrics.watchVerdictCache(() => ({ hits: 0, misses: 0, size: 0 }));
     metrics.watchIgnoredAnswers(() => []);
     metrics.watchResponseCache(() => ({ hits: 0, misses: 0, stale: 0, prefetches: 0, entries: 0, bytes: 0 }));
+    metrics.watchEvents(() => {
+      throw new Error('not read: only the names are listed');
+    });
     new FleetMetrics(metrics.registry, () => ({ connected: false, lists: [] }));
     const names = metrics.registry
       .getMetricsAsArray()
