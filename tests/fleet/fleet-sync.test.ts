@@ -68,6 +68,14 @@ describe.skipIf(!hasRedis)('fleet follower against a real Redis', () => {
     expect((await admin(fw.httpPort, 'GET', '/v1/lists/gap', token)).body['version']).toBe(3);
   });
 
+  it('refuses an RPZ zone (the fleet shares list entries), saying what to do instead', async () => {
+    const zone = '$ORIGIN rpz.test.\n@ SOA localhost. root.localhost. 1 3600 600 86400 60\n@ NS localhost.\nbad.rpz-zone.test CNAME .\n';
+    const reply = await admin(fw.httpPort, 'PUT', '/v1/lists/zone?format=rpz', { ...token, body: zone });
+    expect(reply.status).toBe(400);
+    expect((reply.body['error'] as { message: string }).message).toContain('RPZ zones are not shared through Redis');
+    expect(await redis.command('EXISTS', '{fraudwall}:v1:list:zone')).toContain(':0');
+  });
+
   it('a list a file already names is not replaced by the fleet', async () => {
     await redis.command('HSET', '{fraudwall}:v1:list:local', 'format', '1', 'name', 'local', 'version', '1', 'snapshotVersion', '1', 'kind', 'block', 'category', 'x', 'entries', 'shared-only.test', 'deleted', '0');
     await redis.command('XADD', '{fraudwall}:v1:changes', '*', 'format', '1', 'list', 'local', 'version', '1', 'op', 'put', 'origin', 'elsewhere');

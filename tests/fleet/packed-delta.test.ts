@@ -46,7 +46,9 @@ describe('applyPackedDeltas', () => {
       seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
       return seed % n;
     };
-    const pool = Array.from({ length: 40 }, (_, i) => (i % 5 === 0 ? `*.n${i}.test` : i % 7 === 0 ? `@@||n${i}.test^` : `n${i}.test`));
+    const pool = Array.from({ length: 40 }, (_, i) =>
+      i % 5 === 0 ? `*.n${i}.test` : i % 7 === 0 ? `@@||n${i}.test^` : i % 11 === 0 ? `203.0.113.${i}/32` : `n${i}.test`,
+    );
     for (let round = 0; round < 200; round++) {
       const base = [...new Set(Array.from({ length: random(20) }, () => pool[random(pool.length)]!))];
       const deltas = Array.from({ length: 1 + random(4) }, () => ({
