@@ -205,7 +205,8 @@ export class FleetSync {
     for (const [name, r] of remote) this.noteRemote(name, r.version);
     const behind: StreamChange[] = [];
     for (const record of registry.all()) {
-      if (record.source !== 'api') continue;
+      // RPZ zones pushed before the fleet stay local: the fleet shares list entries, not zones.
+      if (record.source !== 'api' || record.list.packed.rpzActions.length > 0) continue;
       const name = record.list.name;
       const local = Math.max(this.versionOf(name), 1);
       const theirs = remote.get(name);
