@@ -2,16 +2,18 @@
 import './runtime-guard.js'; // first: stops with a clear message on a Node.js below the floor
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { envName, SERVE_OPTIONS } from './config/options.js';
-import { createLogger } from './log/logger.js';
+import { createLogger, silentLogger, type Logger } from './log/logger.js';
 import { startServer, type RunningServer } from './app/start-server.js';
 import { hangup } from './app/hangup.js';
 import { readFile } from 'node:fs/promises';
 import { adminRequest, clientToken, type AdminResponse } from './admin/admin-client.js';
+import { tailEvents } from './admin/events-tail-client.js';
 import { explainLocalZones, explainName, formatExplanation, isBlocking, type Explanation } from './policy/explain.js';
 import { formatSourcesRead, loadListSources } from './lists/list-sources.js';
 import { StateStore } from './lists/state-store.js';
 import { UrlListSource } from './lists/url-list.js';
-import { Policy } from './policy/policy.js';
+import { ListRegistry } from './lists/list-registry.js';
+import { VerdictCache } from './policy/verdict-cache.js';
 import { VERSION } from './version.js';
 import { parseCommand, UsageError, type CommandSpec } from './cli/command-line.js';
 import { nearestName } from './config/nearest-name.js';
@@ -51,13 +53,15 @@ Usage:
       these five take [--url URL] (default http://127.0.0.1:8053, or env FRAUDWALL_URL)
       and [--token-file FILE] (or env FRAUDWALL_ADMIN_TOKEN): the token the server was started with;
       exit 0 = done, 1 = server unreachable or failed, 2 = usage, 4 = change rejected, 5 = not authorized
+  fraudwall events tail [--url URL] [--token-file FILE]
+                                     print the server's early-warning events as they are emitted (NDJSON)
   fraudwall --version | --help
 
 Options of serve (each also a config-file key and a FRAUDWALL_* environment variable;
 precedence: flags > environment > config file > defaults):
   --config FILE                      YAML or JSON config file (env FRAUDWALL_CONFIG)
 ${SERVE_OPTIONS.map((spec) => {
-  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : 'metavar' in spec ? spec.metavar : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : spec.kind === 'text' ? 'TEXT' : 'PATH'}`;
+  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : 'metavar' in spec ? spec.metavar : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'upstreams' ? 'ADDRESS|URL' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : spec.kind === 'text' ? 'TEXT' : 'PATH'}`;
   const def = Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default);
   const head = flag.length < 37 ? flag.padEnd(37) : `${flag}\n${''.padEnd(37)}`;
   return `${head}${spec.description}\n${''.padEnd(37)}default ${def === '' ? '(none)' : def}; env ${envName(spec.key)}`;
@@ -77,7 +81,7 @@ const COMMANDS = {
     positionals: [],
     options: Object.fromEntries([
       ['config', { type: 'string' }],
-      ...SERVE_OPTIONS.map((spec) => [spec.key, { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'cidrs' }]),
+      ...SERVE_OPTIONS.map((spec) => [spec.key, { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'upstreams' || spec.kind === 'cidrs' }]),
     ]) as CommandSpec['options'],
   },
   check: {
@@ -96,6 +100,12 @@ const COMMANDS = {
   lists: { name: 'lists', usage: `fraudwall lists [--json] ${CLIENT_FLAGS}`, positionals: [], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
   explain: { name: 'explain', usage: `fraudwall explain NAME [--json] ${CLIENT_FLAGS}`, positionals: [NAME], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
   reload: { name: 'reload', usage: `fraudwall reload ${CLIENT_FLAGS}`, positionals: [], options: CLIENT_OPTIONS },
+  events: {
+    name: 'events',
+    usage: `fraudwall events tail ${CLIENT_FLAGS}`,
+    positionals: [{ name: 'tail', what: 'what to do with the events: tail prints them as they are emitted' }],
+    options: CLIENT_OPTIONS,
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 type ClientCommand = 'push' | 'delete' | 'lists' | 'explain' | 'reload';
@@ -157,7 +167,9 @@ async function serve(rawArgs: string[]): Promise<number> {
       return;
     }
     // One after another: a burst of SIGHUPs from logrotate's several files must not interleave.
-    hangups = hangups.then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }));
+    hangups = hangups
+      .then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }))
+      .catch((error: unknown) => logger.error('SIGHUP: reload failed; what was reloaded before stays', { err: error }));
   });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -178,17 +190,15 @@ async function check(args: string[]): Promise<number> {
   }
   const flag = (key: string): string | undefined => values[key] as string | undefined;
   const config = loadConfig({ flags: { config: flag('config'), lists: flag('lists'), state: flag('state') }, env: process.env });
-  const warn = createLogger('warn', (line) => process.stderr.write(`warning: ${(JSON.parse(line) as { msg: string }).msg}\n`));
+  const warn: Logger = { ...silentLogger, warn: (msg) => process.stderr.write(`warning: ${msg}\n`) };
   const state = new StateStore(config.state);
   const urlSources = config.urlLists.map(
     (spec) => new UrlListSource(spec, state, warn, { urlMinValidPercent: config.urlMinValidPercent, timeoutMs: 0, maxBytes: config.adminMaxBodyBytes }),
   );
   const loaded = await loadListSources(config.lists, state, urlSources);
   for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
-  const policy = new Policy(
-    loaded.records.map((record) => record.list),
-    1,
-  );
+  // Built by the registry serve uses, so the lists combine in the same order.
+  const policy = new ListRegistry(loaded.records, new VerdictCache({ verdictCacheSize: 1 }), warn).store.current;
   const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config) });
   if (values['json']) process.stdout.write(`${JSON.stringify({ ...explanation, sources: loaded.read })}\n`);
   else process.stdout.write(`${[formatExplanation(explanation), ...formatSourcesRead(loaded.read)].join('\n')}\n`);
@@ -300,6 +310,24 @@ async function clientCommand(command: ClientCommand, args: string[]): Promise<nu
   }
 }
 
+/** `fraudwall events tail`: streams the running server's events until it stops or Ctrl-C. */
+async function eventsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(COMMANDS.events, args);
+  if (values['help']) {
+    process.stdout.write(USAGE);
+    return ExitCode.OK;
+  }
+  if (positionals[0] !== 'tail') throw new UsageError(`fraudwall events: unknown subcommand "${positionals[0]}"; usage: ${COMMANDS.events.usage}`);
+  const client = {
+    url: (values['url'] as string | undefined) ?? process.env['FRAUDWALL_URL'] ?? 'http://127.0.0.1:8053',
+    token: await tokenFor(values['token-file'] as string | undefined),
+  };
+  const result = await tailEvents(client, process.stdout);
+  if (result.status === 200) return ExitCode.OK;
+  process.stderr.write(`fraudwall: ${result.error || `HTTP ${result.status}`}\n`);
+  return exitCodeFor(result.status);
+}
+
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -319,6 +347,8 @@ async function main(argv: string[]): Promise<number> {
     case 'explain':
     case 'reload':
       return clientCommand(command, rest);
+    case 'events':
+      return eventsCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);

@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { isValidName } from '../query/rule.js';
 import { parseHostPort, type HostPort } from './host-port.js';
+import { parseUpstream, type UpstreamSpec } from './upstream-spec.js';
 import { envName, SERVE_OPTIONS, settingName, type Config, type OptionSpec, type UrlListSpec } from './options.js';
 import { parseCidr } from './ip-address.js';
 import { nearestName } from './nearest-name.js';
@@ -30,7 +31,7 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-type Value = string | number | boolean | HostPort | undefined | readonly HostPort[] | readonly string[] | readonly UrlListSpec[];
+type Value = string | number | boolean | HostPort | undefined | readonly HostPort[] | readonly UpstreamSpec[] | readonly string[] | readonly UrlListSpec[];
 
 
 /** `url-lists`: an array of {name, url, category?, kind?, refresh?}; a JSON string from env or flags. */
@@ -111,6 +112,8 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
     }
     case 'string':
     case 'path': {
+      // A string setting whose default is empty (events-instance) may be set back to empty.
+      if (spec.kind === 'string' && spec.default === '' && typeof raw === 'string' && raw.trim() === '') return '';
       if (typeof raw !== 'string' || raw.trim() === '') return fail(`must be a non-empty string, got ${JSON.stringify(raw)}`);
       const text = raw.trim();
       // "-" (stdout) and "off" are words, not file names.
@@ -146,22 +149,25 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
       if (out.length === 0) return fail('needs at least one network (use 0.0.0.0/0 and ::/0 to allow everyone)');
       return out;
     }
-    case 'addresses': {
+    case 'addresses':
+    case 'upstreams': {
       const items =
         typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : [raw];
-      const out: HostPort[] = [];
+      const out: (HostPort | UpstreamSpec)[] = [];
       let bad = 0;
       for (const item of items) {
         if (typeof item !== 'string') return fail(`each address must be a string like 127.0.0.1:53, got ${JSON.stringify(item)}`);
         if (item.trim() === '') continue;
-        const parsed = parseHostPort(item, spec.defaultPort);
+        const parsed = spec.kind === 'upstreams' ? parseUpstream(item) : parseHostPort(item, spec.defaultPort);
         if ('error' in parsed) {
           fail(parsed.error);
           bad++;
         } else out.push(parsed);
       }
-      if (out.length === 0 && bad === 0) return fail('needs at least one address');
-      return out;
+      // Options that are off by default (dot, doh, bootstrap-dns) may be empty; the others need one address.
+      const mayBeEmpty = Array.isArray(spec.default) && spec.default.length === 0;
+      if (out.length === 0 && bad === 0 && !mayBeEmpty) return fail('needs at least one address');
+      return out as readonly HostPort[] | readonly UpstreamSpec[];
     }
   }
 }
@@ -225,9 +231,9 @@ export function loadConfig(sources: ConfigSources): Config {
   }
 
   const envNames = new Map<string, OptionSpec>(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
-  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key;
-  // FRAUDWALL_URL belongs to the client commands (a shell that exports it may also start serve).
-  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', 'FRAUDWALL_URL', ...(sources.extraEnv ?? [])]);
+  // FRAUDWALL_ADMIN_TOKEN and FRAUDWALL_EVENTS_SECRET are secrets, read by the server itself and never
+  // config-file keys; FRAUDWALL_URL belongs to the client commands (a shell that exports it may also start serve).
+  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', 'FRAUDWALL_EVENTS_SECRET', 'FRAUDWALL_URL', ...(sources.extraEnv ?? [])]);
   for (const [name, raw] of Object.entries(sources.env)) {
     if (!name.startsWith('FRAUDWALL_') || raw === undefined || allowedExtra.has(name)) continue;
     const spec = envNames.get(name);
@@ -245,6 +251,10 @@ export function loadConfig(sources: ConfigSources): Config {
     apply(spec, raw, `--${spec.key}`, cwd);
   }
 
+  // Early-warning events (issue #12): one spool and one dedupe window need one process.
+  if (values.get('events-url') !== undefined && values.get('events-url') !== 'off' && Number(values.get('workers') ?? 1) > 1) {
+    problems.push('--events-url works with --workers 1 only (each worker would need its own spool and dedupe window); drop one of them');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const config: Record<string, unknown> = { configFile };
   for (const [key, value] of values) config[settingName(key)] = value;

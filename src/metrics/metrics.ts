@@ -1,6 +1,7 @@
 import { VERDICT_REASONS, type VerdictReason } from '../query/rule.js';
 import client, { Counter, Gauge, Registry } from 'prom-client';
 import type { MalformedReason } from '../dns/wire.js';
+import { EVENT_DROP_REASONS, type EventsStats } from '../events/events-pipeline.js';
 import type { AnswerSource, Transport } from '../query/resolver.js';
 import type { UpstreamFailure } from '../upstream/upstream-error.js';
 import { FastCounter, FastHistogram, ReadCounter } from './fast-metrics.js';
@@ -36,9 +37,10 @@ const QTYPE_INDEX = new Uint8Array(65536).fill(QTYPE_OTHER);
 [...QTYPE_LABELS.keys()].forEach((type, index) => (QTYPE_INDEX[type] = index));
 
 export const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'other'] as const;
-export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
+export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'dot', 'doh'];
+const TRANSPORT_INDEX: Readonly<Record<Transport, number>> = { udp: 0, tcp: 1, dot: 2, doh: 3 };
 export const SOURCES: readonly AnswerSource[] = ['blocked', 'local', 'cache', 'upstream', 'error', 'refused'];
-export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'connection-refused', 'refused', 'servfail', 'network', 'mismatch'];
+export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'connection-refused', 'refused', 'servfail', 'network', 'mismatch', 'tls', 'http'];
 export const MALFORMED_REASONS: readonly MalformedReason[] = [
   'short-header',
   'response',
@@ -106,6 +108,11 @@ export class Metrics {
   /** Processes serving DNS: 1 for a single process, the ready workers with --workers (set by the primary). */
   readonly workersReady: Gauge;
   readonly workerRestarts: Counter;
+  // Encrypted DNS (issue #14)
+  /** TLS handshakes of DoT/DoH clients that failed (protocol, certificate, timeout), by transport. */
+  readonly tlsHandshakeFailures: Counter;
+  /** DoH requests answered with an HTTP error status instead of a DNS message, by status. */
+  readonly dohRejected: Counter;
 
   // Series indices resolved once: [transport][qtype index], [source][rcode index], …
   private readonly queryChildren: number[][];
@@ -234,6 +241,19 @@ export class Metrics {
       help: 'Workers started again after they exited or stopped answering (--workers > 1; stays 0 otherwise).',
       registers,
     });
+    this.tlsHandshakeFailures = new Counter({
+      name: 'fraudwall_tls_handshake_failures_total',
+      help: 'TLS handshakes of DoT/DoH clients that failed (protocol version, certificate, handshake deadline), by transport (dot|doh).',
+      labelNames: ['transport'],
+      registers,
+    });
+    for (const transport of ['dot', 'doh']) this.tlsHandshakeFailures.labels(transport).inc(0);
+    this.dohRejected = new Counter({
+      name: 'fraudwall_doh_rejected_requests_total',
+      help: 'DoH requests answered with an HTTP error instead of a DNS message, by status (400 bad query, 404, 405, 413, 414, 415, 403 client not served, 503 shutting down).',
+      labelNames: ['status'],
+      registers,
+    });
     new Gauge({ name: 'fraudwall_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers, aggregator: 'max' })
       .labels(version)
       .set(1);
@@ -249,7 +269,7 @@ export class Metrics {
   }
 
   countQuery(transport: Transport, qtype: number): void {
-    this.queries.inc(this.queryChildren[transport === 'udp' ? 0 : 1]![QTYPE_INDEX[qtype]!]!);
+    this.queries.inc(this.queryChildren[TRANSPORT_INDEX[transport]]![QTYPE_INDEX[qtype]!]!);
   }
 
   countResponse(source: AnswerSource, rcode: number, seconds: number): void {
@@ -368,6 +388,51 @@ export class Metrics {
     counter('fraudwall_cache_prefetches_total', 'Popular entries refreshed from upstream shortly before expiry.', 'prefetches');
     new Gauge({ name: 'fraudwall_cache_entries', help: 'Answers held in the response cache.', registers, collect() { this.set(read().entries); } });
     new Gauge({ name: 'fraudwall_cache_bytes', help: 'Bytes accounted to the response cache (bounded by --cache-max-bytes).', registers, collect() { this.set(read().bytes); } });
+  }
+
+  /**
+   * Exports the early-warning events pipeline's totals (issue #12), read at scrape time, and returns
+   * the observer of delivery latency (first event of a batch → the receiver's 2xx).
+   */
+  watchEvents(read: () => EventsStats): (seconds: number, count: number) => void {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, field: 'emitted' | 'deduplicated' | 'delivered' | 'retried' | 'spooled'): void =>
+      this.register(new ReadCounter(name, help, () => [{ labels: {}, value: read()[field] }]));
+    counter('fraudwall_events_emitted_total', 'Early-warning events created from blocked lookups (after dedupe and rate bounds).', 'emitted');
+    counter('fraudwall_events_deduplicated_total', 'Blocked lookups that made no event: the same client and registrable domain within --events-dedupe.', 'deduplicated');
+    counter('fraudwall_events_delivered_total', 'Events the receiver acknowledged with a 2xx.', 'delivered');
+    counter('fraudwall_events_retried_total', 'Delivery attempts that failed and will be retried (network, timeout, 5xx, 408, 429, 401, 403).', 'retried');
+    counter('fraudwall_events_spooled_total', 'Events written to the disk spool because they could not go straight to the receiver.', 'spooled');
+    this.register(
+      new ReadCounter(
+        'fraudwall_events_dropped_total',
+        'Events lost, by reason: queue-full, client-rate, global-rate (never created), spool-full (oldest dropped), rejected (4xx), too-large (413 for one event), spool-unreadable.',
+        () => EVENT_DROP_REASONS.map((reason) => ({ labels: { reason }, value: read().dropped[reason] })),
+      ),
+    );
+    new Gauge({ name: 'fraudwall_events_spool_bytes', help: 'Bytes of undelivered events in the disk spool.', registers, collect() { this.set(read().spoolBytes); } });
+    new Gauge({
+      name: 'fraudwall_events_receiver_refusing',
+      help: '1 while the events receiver refuses fraudwall: reason unauthorized (401/403: check the secret) or gone (410: delivery stopped until restart).',
+      labelNames: ['reason'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        const { refusing } = read();
+        this.labels('unauthorized').set(refusing.unauthorized ? 1 : 0);
+        this.labels('gone').set(refusing.gone ? 1 : 0);
+      },
+    });
+    const latency = new FastHistogram(
+      'fraudwall_events_delivery_seconds',
+      'Time from the first event of a batch to the receiver acknowledging it, observed once per event.',
+      [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600],
+    );
+    this.register(latency);
+    const series = latency.series({});
+    return (seconds, count) => {
+      for (let i = 0; i < count; i++) latency.observe(series, seconds);
+    };
   }
 
   /** Creates every upstream series at 0, so dashboards and rate() see them before the first error. */
