@@ -167,6 +167,7 @@ export async function startControlPlane(
     const verdictCache = new VerdictCache({ verdictCacheSize: options.verdictCacheSize });
     // splice: the closures below keep `initial` alive; the first lists must not stay pinned after a reload.
     const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger, new ClientGroups(config.groups));
+    warnOfUnloadedGroupLists(config, registry, logger);
     const onApiChange = (result: 'accepted' | 'rejected'): void => void metrics.listUpdates.labels('api', result).inc();
     const redisUrl = await readRedisUrl(config).catch((error: unknown) => {
       throw error instanceof RedisConfigError ? new StartupError('E_REDIS_CONFIG', error.message) : error;
@@ -264,5 +265,17 @@ export async function startControlPlane(
   } catch (error) {
     await stopAll();
     throw error;
+  }
+}
+
+/** A group naming a list that is not loaded is legal (it may be pushed later) but often a typo: say so once at start. */
+function warnOfUnloadedGroupLists(config: Pick<Config, 'groups'>, registry: ListRegistry, logger: Logger): void {
+  for (const group of config.groups) {
+    const missing = (group.lists ?? []).filter((name) => registry.get(name) === undefined);
+    if (missing.length === 0) continue;
+    logger.warn(
+      `group "${group.name}" names list(s) ${missing.map((name) => `"${name}"`).join(', ')} that are not loaded: ` +
+        'they take effect for this group when a list of that name is pushed or appears; check the spelling otherwise',
+    );
   }
 }

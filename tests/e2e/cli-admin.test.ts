@@ -196,7 +196,7 @@ describe('fraudwall push', () => {
     const usage = (command: 'push' | 'explain' | 'lists'): string =>
       ({
         push: 'fraudwall push NAME FILE|- [--category C] [--allow] [--format list|rpz] [--url URL] [--token-file FILE]',
-        explain: 'fraudwall explain NAME [--json] [--url URL] [--token-file FILE]',
+        explain: 'fraudwall explain NAME [--client ADDR|NAME] [--json] [--url URL] [--token-file FILE]',
         lists: 'fraudwall lists [--json] [--url URL] [--token-file FILE]',
       })[command];
     const cases: [string[], string][] = [
