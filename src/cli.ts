@@ -28,14 +28,17 @@ export const ExitCode = {
 } as const;
 
 
+const CHECK_USAGE = 'fraudwall check NAME [--lists DIR] [--protect FILE]... [--lookalike observe|block|off] [--protect-tld-swaps] [--json]';
+
 const USAGE = `fraudwall ${VERSION} — a DNS resolver that blocks fraud domains
 
 Usage:
   fraudwall serve [options]          serve DNS (UDP and TCP) with the blocklists
-  fraudwall check NAME [--lists DIR] [--json]
-                                     is NAME blocked? by which list and rule? (no network needed;
+  ${CHECK_USAGE}
+                                     is NAME blocked? by which list and rule? does it imitate a
+                                     protected domain? (no network needed;
                                      exit 0 = resolved normally, 3 = blocked, 2 = invalid name)
-  fraudwall push NAME FILE|- [--category C] [--allow]   replace (or create) list NAME on a running server
+  fraudwall push NAME FILE|- [--category C] [--allow|--protect]   replace (or create) list NAME on a running server
   fraudwall delete NAME                                 delete a list pushed earlier
   fraudwall lists [--json]                              the lists a running server has
   fraudwall explain NAME [--json]                       is NAME blocked on the running server? (exit 0 / 3)
@@ -48,7 +51,7 @@ Options of serve (each also a config-file key and a FRAUDWALL_* environment vari
 precedence: flags > environment > config file > defaults):
   --config FILE                      YAML or JSON config file (env FRAUDWALL_CONFIG)
 ${SERVE_OPTIONS.map((spec) => {
-  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : 'PATH'}`;
+  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'paths' ? 'FILE' : spec.kind === 'url-lists' ? 'JSON' : 'PATH'}`;
   const def = Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default);
   const head = flag.length < 37 ? flag.padEnd(37) : `${flag}\n${''.padEnd(37)}`;
   return `${head}${spec.description}\n${''.padEnd(37)}default ${def === '' ? '(none)' : def}; env ${envName(spec.key)}`;
@@ -57,7 +60,7 @@ ${SERVE_OPTIONS.map((spec) => {
 
 function serveArgsConfig(): ParseArgsConfig['options'] {
   const options: NonNullable<ParseArgsConfig['options']> = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
-  for (const spec of SERVE_OPTIONS) options[spec.key] = { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'cidrs' };
+  for (const spec of SERVE_OPTIONS) options[spec.key] = { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'cidrs' || spec.kind === 'paths' };
   return options;
 }
 
@@ -121,7 +124,14 @@ async function serve(rawArgs: string[]): Promise<number> {
 async function check(args: string[]): Promise<number> {
   const { values, positionals } = parseArgs({
     args,
-    options: { lists: { type: 'string' }, json: { type: 'boolean' }, help: { type: 'boolean', short: 'h' } },
+    options: {
+      lists: { type: 'string' },
+      protect: { type: 'string', multiple: true },
+      lookalike: { type: 'string' },
+      'protect-tld-swaps': { type: 'boolean' },
+      json: { type: 'boolean' },
+      help: { type: 'boolean', short: 'h' },
+    },
     strict: true,
     allowPositionals: true,
   });
@@ -130,13 +140,18 @@ async function check(args: string[]): Promise<number> {
     return ExitCode.OK;
   }
   if (positionals.length !== 1) {
-    process.stderr.write('usage: fraudwall check NAME [--lists DIR] [--json]\n');
+    process.stderr.write(`usage: ${CHECK_USAGE}\n`);
+    return ExitCode.USAGE;
+  }
+  const lookalike = values.lookalike ?? 'observe';
+  if (lookalike !== 'observe' && lookalike !== 'block' && lookalike !== 'off') {
+    process.stderr.write(`fraudwall: --lookalike must be observe, block or off, got ${JSON.stringify(lookalike)}\n`);
     return ExitCode.USAGE;
   }
   const dir = values.lists ?? process.env['FRAUDWALL_LISTS'] ?? SHIPPED_LISTS_DIR;
-  const { lists, warnings } = await loadListsDir(dir);
+  const { lists, warnings } = await loadListsDir(dir, values.protect ?? []);
   for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-  const explanation = explainName(positionals[0]!, new Policy(lists, 1));
+  const explanation = explainName(positionals[0]!, new Policy(lists, 1), { lookalike, protectTldSwaps: values['protect-tld-swaps'] ?? false });
   process.stdout.write(values.json ? `${JSON.stringify(explanation)}\n` : `${formatExplanation(explanation)}\n`);
   if (!explanation.valid) return ExitCode.USAGE;
   return explanation.verdict === 'blocked' ? ExitCode.BLOCKED : ExitCode.OK;
@@ -167,10 +182,10 @@ function reportFailure(response: AdminResponse): number {
 }
 
 async function clientCommand(command: string, args: string[]): Promise<number> {
-  const pushOptions = { category: { type: 'string' }, allow: { type: 'boolean' } } as const;
+  const pushOptions = { category: { type: 'string' }, allow: { type: 'boolean' }, protect: { type: 'boolean' } } as const;
   const parsed = parseArgs({ args, options: command === 'push' ? { ...CLIENT_OPTIONS, ...pushOptions } : CLIENT_OPTIONS, strict: true, allowPositionals: true });
   const positionals = parsed.positionals;
-  const values = parsed.values as { url?: string; 'token-file'?: string; json?: boolean; help?: boolean; category?: string; allow?: boolean };
+  const values = parsed.values as { url?: string; 'token-file'?: string; json?: boolean; help?: boolean; category?: string; allow?: boolean; protect?: boolean };
   const arity = { push: 2, delete: 1, lists: 0, explain: 1, reload: 0 }[command] ?? 0;
   if (values.help || positionals.length !== arity) {
     process.stderr.write(USAGE);
@@ -186,7 +201,7 @@ async function clientCommand(command: string, args: string[]): Promise<number> {
   switch (command) {
     case 'push': {
       const data = file === '-' ? await readStdin() : await readFile(file!);
-      const query = new URLSearchParams({ kind: values.allow ? 'allow' : 'block' });
+      const query = new URLSearchParams({ kind: values.allow ? 'allow' : values.protect ? 'protect' : 'block' });
       if (values.category) query.set('category', values.category);
       response = await adminRequest(client, 'PUT', `/v1/lists/${encodeURIComponent(name)}?${query}`, { contentType: 'text/plain; charset=utf-8', data });
       if (response.status >= 300) return reportFailure(response);

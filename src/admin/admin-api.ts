@@ -2,7 +2,7 @@ import type http from 'node:http';
 import type { ListRegistry } from '../lists/list-registry.js';
 import { canonicalEntries, ListChangeError, type ListService } from '../lists/list-service.js';
 import { explainName } from '../policy/explain.js';
-import type { RuleKind } from '../query/rule.js';
+import type { ListKind } from '../query/rule.js';
 import type { AdminAuth } from './admin-auth.js';
 import { HttpError, sendJson, type HttpServer } from './http-server.js';
 import { parseJsonBody, readBody } from './read-body.js';
@@ -33,10 +33,10 @@ function isJson(req: http.IncomingMessage): boolean {
   return (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
 }
 
-function parseKind(value: unknown): RuleKind {
+function parseKind(value: unknown): ListKind {
   if (value === undefined || value === null || value === 'block') return 'block';
-  if (value === 'allow') return 'allow';
-  throw new HttpError(400, 'E_BAD_REQUEST', `kind must be "block" or "allow", got ${JSON.stringify(value)}`);
+  if (value === 'allow' || value === 'protect') return value;
+  throw new HttpError(400, 'E_BAD_REQUEST', `kind must be "block", "allow" or "protect", got ${JSON.stringify(value)}`);
 }
 
 /** Entries from JSON must be strings of one line each; they become the lines of a list text. */
@@ -77,7 +77,7 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
   http.route('PUT', '/v1/lists/{name}', async (req, res, { name = '' }) => {
     const who = auth.authorize(req, true);
     const body = await readBody(req, deps.adminMaxBodyBytes);
-    let kind: RuleKind;
+    let kind: ListKind;
     let category: string;
     let text: string;
     if (isJson(req)) {
@@ -118,7 +118,7 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
     auth.authorize(req, false);
     const name = queryParams(req).get('name');
     if (!name) throw new HttpError(400, 'E_BAD_REQUEST', 'give the name to explain: /v1/explain?name=example.com');
-    const explanation = explainName(name, registry.store.current);
+    const explanation = explainName(name, registry.store.current, registry.store.lookalikeSettings);
     sendJson(res, explanation.valid ? 200 : 400, { ...explanation, generation: registry.generation });
   });
 

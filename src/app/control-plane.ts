@@ -54,7 +54,7 @@ interface InitialLists {
 /** Files, then lists stored from the API, then last good URL copies; the first source of a name wins. */
 async function loadInitialLists(config: Config, state: StateStore, urlSources: readonly UrlListSource[], logger: Logger): Promise<InitialLists> {
   const failures: string[] = [];
-  const { lists, warnings, unreadable } = await loadListsDir(config.lists);
+  const { lists, warnings, unreadable } = await loadListsDir(config.lists, config.protect);
   for (const warning of warnings) logger.warn(warning);
   failures.push(...unreadable);
   const byName = new Map<string, ListRecord>();
@@ -140,7 +140,10 @@ export async function startControlPlane(
     const initial = await loadInitialLists(config, state, urlSources, logger);
     const verdictCache = new VerdictCache({ verdictCacheSize: options.verdictCacheSize });
     // splice: the closures below keep `initial` alive; the first lists must not stay pinned after a reload.
-    const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger);
+    const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger, {
+      lookalike: config.lookalike,
+      protectTldSwaps: config.protectTldSwaps,
+    });
     registry.onChange((records, generation) =>
       metrics.setLists(
         records.map((record) => ({
@@ -183,7 +186,7 @@ export async function startControlPlane(
     });
 
     const reload = async (): Promise<{ generation: number; warnings: readonly string[] }> => {
-      const result = await reloadFileLists(registry, config.lists, logger);
+      const result = await reloadFileLists(registry, config.lists, logger, config.protect);
       metrics.listUpdates.labels('file', 'accepted').inc();
       await Promise.all(urlSources.map((source) => source.refresh(registry)));
       return { generation: registry.generation, warnings: result.warnings };
@@ -203,7 +206,7 @@ export async function startControlPlane(
       const watcher = new DirectoryWatcher(
         config.lists,
         300,
-        () => void reloadFileLists(registry, config.lists, logger).catch((error: unknown) => logger.error('list reload failed; the previous lists stay in effect', { err: error })),
+        () => void reloadFileLists(registry, config.lists, logger, config.protect).catch((error: unknown) => logger.error('list reload failed; the previous lists stay in effect', { err: error })),
         logger,
       );
       stoppers.push(() => watcher.close());

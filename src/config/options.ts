@@ -22,7 +22,7 @@ export const PRIVATE_CLIENT_RANGES: readonly string[] = [
   'fe80::/10',
 ];
 
-export type OptionKind = 'string' | 'path' | 'int' | 'bool' | 'enum' | 'address' | 'addresses' | 'cidrs' | 'url-lists';
+export type OptionKind = 'string' | 'path' | 'paths' | 'int' | 'bool' | 'enum' | 'address' | 'addresses' | 'cidrs' | 'url-lists';
 
 /**
  * One setting of `fraudwall serve`. The key is the same everywhere: `--key` on the command line,
@@ -313,6 +313,21 @@ export const SERVE_OPTIONS = [
     description: 'log only blocked queries',
     default: false,
   },
+  // Lookalike detection of protected domains (#13).
+  {
+    key: 'protect',
+    kind: 'paths',
+    description: 'protect list: registrable domains whose lookalikes are caught (repeatable; also *.protect.txt in the lists directory)',
+    default: [],
+  },
+  {
+    key: 'lookalike',
+    kind: 'enum',
+    values: ['observe', 'block', 'off'],
+    description: 'names imitating a protected domain: observe (count and log), block, or off',
+    default: 'observe',
+  },
+  { key: 'protect-tld-swaps', kind: 'bool', description: 'also flag a protected name under another public suffix (paypal.com.co)', default: false },
   {
     key: 'log-level',
     kind: 'enum',
@@ -339,6 +354,7 @@ export interface UrlListSpec {
 interface KindValues {
   string: string;
   path: string;
+  paths: readonly string[];
   int: number;
   bool: boolean;
   address: HostPort;

@@ -1,6 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
-import { isValidName, NAME_RULE, type RuleKind } from '../query/rule.js';
+import { protectEntryProblem } from '../lookalike/protected-domain.js';
+import { isValidName, NAME_RULE, type ListKind, type RuleKind } from '../query/rule.js';
 import type { ListRecord, ListRegistry } from './list-registry.js';
 import type { StateStore, StoredList } from './state-store.js';
 
@@ -26,7 +27,7 @@ export class ListChangeError extends Error {
 
 export interface ListChangeResult {
   readonly name: string;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
   readonly entries: number;
   readonly generation: number;
@@ -43,8 +44,8 @@ export interface ListServiceOptions {
 }
 
 /** The text form of a rule that parses back to the same rule inside a list of kind `listKind`. */
-function canonicalEntry(domain: string, scope: string, kind: RuleKind, listKind: RuleKind): string {
-  if (kind !== listKind) return `@@||${domain}^`;
+function canonicalEntry(domain: string, scope: string, kind: RuleKind, listKind: ListKind): string {
+  if (kind !== (listKind === 'allow' ? 'allow' : 'block')) return `@@||${domain}^`;
   return scope === 'subdomains' ? `*.${domain}` : domain;
 }
 
@@ -57,13 +58,29 @@ export function canonicalEntries(list: ParsedList): string[] {
 }
 
 /** Parses entries the API received, refusing the whole set if any entry is not a domain rule. */
-export function parseEntries(name: string, kind: RuleKind, category: string, text: string): ParsedList {
+export function parseEntries(name: string, kind: ListKind, category: string, text: string): ParsedList {
   const list = parseList(text, { name, kind, category });
-  if (list.skipped.length > 0) {
-    const problems = list.skipped.map((s) => ({ line: s.line, entry: s.text, reason: s.reason }));
+  const problems: EntryProblem[] = list.skipped.map((s) => ({ line: s.line, entry: s.text, reason: s.reason }));
+  if (kind === 'protect') problems.push(...protectProblems(list));
+  if (problems.length > 0) {
+    problems.sort((a, b) => a.line - b.line);
     throw new ListChangeError('invalid', `${problems.length} entr${problems.length === 1 ? 'y is' : 'ies are'} not valid; nothing was changed`, problems);
   }
   return list;
+}
+
+/** Entries of a protect list that are not registrable domains (`com`, `www.paypal.com`, `*.x.com`). */
+function protectProblems(list: ParsedList): EntryProblem[] {
+  const problems: EntryProblem[] = [];
+  const packed = list.packed;
+  for (let i = 0; i < packed.size; i++) {
+    const reason = protectEntryProblem(packed.domain(i), packed.scope(i), packed.ruleKind(i));
+    if (reason !== undefined) {
+      const rule = list.rule(i);
+      problems.push({ line: rule.line, entry: rule.text, reason });
+    }
+  }
+  return problems;
 }
 
 export function checkListName(name: string): void {
@@ -91,7 +108,7 @@ export class ListService {
     private readonly options: ListServiceOptions,
   ) {}
 
-  async put(who: string, name: string, kind: RuleKind, category: string, text: string): Promise<ListChangeResult> {
+  async put(who: string, name: string, kind: ListKind, category: string, text: string): Promise<ListChangeResult> {
     return this.tracked(async () => {
       checkListName(name);
       checkCategory(category);

@@ -1,12 +1,12 @@
 import { readdir, readFile, rm } from 'node:fs/promises';
 import path from 'node:path';
-import type { RuleKind } from '../query/rule.js';
+import type { ListKind } from '../query/rule.js';
 import { removeFileDurably, writeFileAtomic } from './atomic-file.js';
 
 /** A list pushed through the admin API, as persisted. Entries are in canonical text form. */
 export interface StoredList {
   readonly name: string;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
   readonly entries: readonly string[];
   /** Unix milliseconds of the accepted change. */
@@ -79,7 +79,7 @@ function parseStoredList(text: string, expectedName: string): StoredList {
   if (data['format'] !== FORMAT) throw new Error(`unknown format ${String(data['format'])}`);
   const { name, kind, category, entries, updatedAt } = data;
   if (name !== expectedName) throw new Error(`holds list "${String(name)}", not "${expectedName}"`);
-  if (kind !== 'block' && kind !== 'allow') throw new Error(`bad kind ${String(kind)}`);
+  if (kind !== 'block' && kind !== 'allow' && kind !== 'protect') throw new Error(`bad kind ${String(kind)}`);
   if (typeof category !== 'string') throw new Error('missing category');
   if (!Array.isArray(entries) || !entries.every((e) => typeof e === 'string')) throw new Error('entries must be strings');
   const time = typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN;

@@ -83,6 +83,9 @@ export class Metrics {
 
   private readonly queries: FastCounter;
   private readonly blocked: FastCounter;
+  /** #13: names imitating a protected domain, by the protect list's category and the test that fired. */
+  private readonly lookalikes: FastCounter;
+  private readonly lookalikeChildren = new Map<string, number>();
   private readonly responses: FastCounter;
   private readonly queryDuration: FastHistogram;
   private readonly upstreamDuration: FastHistogram;
@@ -129,7 +132,11 @@ export class Metrics {
       LATENCY_BUCKETS,
     );
     this.upstreamErrors = new FastCounter('fraudwall_upstream_errors_total', 'Failed upstream attempts, by upstream and reason.');
-    for (const metric of [this.queries, this.blocked, this.responses, this.queryDuration, this.upstreamDuration, this.upstreamErrors]) {
+    this.lookalikes = new FastCounter(
+      'fraudwall_lookalikes_total',
+      'Queries for names imitating a protected domain (observed or blocked), by protect-list category and test.',
+    );
+    for (const metric of [this.queries, this.blocked, this.lookalikes, this.responses, this.queryDuration, this.upstreamDuration, this.upstreamErrors]) {
       this.register(metric);
     }
     this.malformed = new Counter({
@@ -251,6 +258,17 @@ export class Metrics {
     // Series appear on first use, so an unused qtype of a list costs no series.
     if (children[index] === -1) children[index] = this.blocked.series({ list, category, qtype: QTYPE_NAMES[index]! });
     this.blocked.inc(children[index]!);
+  }
+
+  /** One query for a lookalike name; categories come from protect lists, tests are a closed set. */
+  countLookalike(category: string, test: string): void {
+    const key = `${category}\u0000${test}`;
+    let series = this.lookalikeChildren.get(key);
+    if (series === undefined) {
+      series = this.lookalikes.series({ category, test });
+      this.lookalikeChildren.set(key, series);
+    }
+    this.lookalikes.inc(series);
   }
 
   countGated(decision: string): void {

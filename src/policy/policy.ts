@@ -7,11 +7,13 @@
 import { RuleIndex } from './rule-index.js';
 import { PolicyError } from './policy-error.js';
 import type { ParsedList } from './parse-list.js';
-import type { RuleKind, Verdict } from '../query/rule.js';
+import { LookalikeIndex } from '../lookalike/lookalike-index.js';
+import { protectedDomainOf, type ProtectedDomain } from '../lookalike/protected-domain.js';
+import type { ListKind, Verdict } from '../query/rule.js';
 
 export interface ListSummary {
   readonly name: string;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
   /** Rules parsed from the list (before merging duplicates across lists). */
   readonly entries: number;
@@ -26,6 +28,8 @@ export class Policy {
   readonly lists: readonly ListSummary[];
   /** Bytes of the matcher and the packed lists it reads (the policy's share of memory). */
   readonly byteSize: number;
+  /** The protected domains of every protect list (#13); undefined when nothing is protected. */
+  readonly lookalikes: LookalikeIndex | undefined;
   private readonly trie: RuleIndex;
 
   constructor(lists: readonly ParsedList[], generation: number) {
@@ -33,7 +37,10 @@ export class Policy {
       throw new PolicyError('E_POLICY_GENERATION', `policy generation must be a non-negative integer, got ${generation}`);
     }
     this.generation = generation;
-    this.trie = RuleIndex.build(lists);
+    // Protect lists name domains to imitate-check, not rules: they stay out of the matcher.
+    this.trie = RuleIndex.build(lists.filter((list) => list.kind !== 'protect'));
+    const protectedDomains = protectedDomainsOf(lists);
+    this.lookalikes = protectedDomains.length > 0 ? new LookalikeIndex(protectedDomains) : undefined;
     this.byteSize = this.trie.byteSize + lists.reduce((sum, list) => sum + list.packed.byteSize, 0);
     // Keep only counts: the matcher already holds the packed entries; the skipped lines stay with the list.
     this.lists = Object.freeze(
@@ -54,4 +61,22 @@ export class Policy {
     const rule = this.trie.match(name);
     return rule === undefined ? NOT_LISTED : { action: rule.kind, rule };
   }
+}
+
+/**
+ * The usable entries of every protect list, in list order. Entries that are not registrable domains
+ * are left out here (a file gets a warning when it loads; a push is refused with line numbers).
+ */
+function protectedDomainsOf(lists: readonly ParsedList[]): ProtectedDomain[] {
+  const out: ProtectedDomain[] = [];
+  for (const list of lists) {
+    if (list.kind !== 'protect') continue;
+    const packed = list.packed;
+    for (let i = 0; i < packed.size; i++) {
+      if (packed.scope(i) !== 'domain' || packed.ruleKind(i) !== 'block') continue;
+      const entry = protectedDomainOf(packed.domain(i), list.name, list.category);
+      if (!('error' in entry)) out.push(entry);
+    }
+  }
+  return out;
 }

@@ -39,6 +39,8 @@ export class BlockAnswers {
    * Lists come from configuration, so this stays small; a list whose category changed is re-encoded.
    */
   private readonly edeOpts = new Map<string, { category: string; opts: readonly [Buffer, Buffer] }>();
+  /** The OPT records of lookalike blocks, by EDE text (one per protected domain and test; bounded). */
+  private readonly edeOptsByText = new LRUCache<string, readonly [Buffer, Buffer]>({ max: SOA_CACHE_SIZE });
 
   constructor(
     private readonly mode: BlockMode,
@@ -50,8 +52,10 @@ export class BlockAnswers {
     this.soaRdata = blockSoaRdata(ttl, BLOCK_SOA_MNAME, BLOCK_SOA_RNAME);
   }
 
-  answer(packet: Buffer, query: ParsedQuery, rule: Rule): Buffer {
-    const opt = query.edns ? this.edeOptsFor(rule)[query.edns.dnssecOk ? 1 : 0] : undefined;
+  /** `edeText` replaces the list's EDE text (a lookalike block names the domain it imitates). */
+  answer(packet: Buffer, query: ParsedQuery, rule: Rule, edeText?: string): Buffer {
+    const opts = query.edns ? (edeText === undefined ? this.edeOptsFor(rule) : this.edeOptsWithText(edeText)) : undefined;
+    const opt = opts?.[query.edns!.dnssecOk ? 1 : 0];
     const questionEnd = query.questionEnd;
     if (this.mode === 'refused') return writeResponse(packet, questionEnd, { rcode: Rcode.REFUSED, opt });
     if (this.mode === 'null' && query.type === QType.A) {
@@ -89,6 +93,16 @@ export class BlockAnswers {
       this.soaByDomain.set(rule.domain, soa);
     }
     return soa;
+  }
+
+  private edeOptsWithText(text: string): readonly [Buffer, Buffer] {
+    let opts = this.edeOptsByText.get(text);
+    if (opts === undefined) {
+      const ede = { infoCode: EDE_BLOCKED, text };
+      opts = [this.synthesizer.optFor(false, ede), this.synthesizer.optFor(true, ede)] as const;
+      this.edeOptsByText.set(text, opts);
+    }
+    return opts;
   }
 
   private edeOptsFor(rule: Rule): readonly [Buffer, Buffer] {

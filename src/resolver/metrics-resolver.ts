@@ -23,6 +23,8 @@ export class MetricsResolver implements Resolver {
     this.metrics.countResponse(answer.source, answer.bytes[3]! & 0xf, (performance.now() - ctx.receivedAt) / 1000);
     const rule = answer.verdict?.rule;
     if (answer.source === 'blocked' && rule !== undefined) this.metrics.countBlocked(rule.list, rule.category, ctx.query.type);
+    const lookalike = answer.verdict?.lookalike;
+    if (lookalike !== undefined) this.metrics.countLookalike(lookalike.category, lookalike.test);
     return answer;
   }
 }
