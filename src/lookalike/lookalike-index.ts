@@ -12,6 +12,7 @@
 //   byToken       skeleton of every label long enough to be a token → domains
 import { parse } from 'tldts';
 import type { LookalikeFinding, LookalikeTest } from '../query/rule.js';
+import { deletionKeys } from './deletion-hash.js';
 import { distanceWithin } from './edit-distance.js';
 import { TLDTS_OPTIONS, type ProtectedDomain } from './protected-domain.js';
 import { decodeLabel, isNonAscii, skeleton } from './skeleton.js';
@@ -34,31 +35,19 @@ export interface JudgeOptions {
 }
 
 type Bucket = Map<string, ProtectedDomain[]>;
+/** Deletion index: hash of a deletion string (deletion-hash.ts) → domains. */
+type HashBucket = Map<number, ProtectedDomain[]>;
 
-function add(bucket: Bucket, key: string, entry: ProtectedDomain): void {
+function add<K>(bucket: Map<K, ProtectedDomain[]>, key: K, entry: ProtectedDomain): void {
   const entries = bucket.get(key);
   if (entries === undefined) bucket.set(key, [entry]);
   else if (!entries.includes(entry)) entries.push(entry);
 }
 
-/** `s` and every string reached from it by deleting up to `depth` characters. */
-export function deletions(s: string, depth: number): Set<string> {
-  const out = new Set<string>([s]);
-  let frontier = [s];
-  for (let d = 0; d < depth; d++) {
-    const next: string[] = [];
-    for (const word of frontier) {
-      for (let i = 0; i < word.length; i++) {
-        const shorter = word.slice(0, i) + word.slice(i + 1);
-        if (!out.has(shorter)) {
-          out.add(shorter);
-          next.push(shorter);
-        }
-      }
-    }
-    frontier = next;
-  }
-  return out;
+/** Files `entry` under the key of `text` and of every string `bound` deletions or fewer away from it. */
+function addDeletionKeys(index: HashBucket, text: string, bound: number, entry: ProtectedDomain): void {
+  const { keys, count } = deletionKeys(text, bound >= 2 ? 2 : 1);
+  for (let k = 0; k < count; k++) add(index, keys[k]!, entry);
 }
 
 export class LookalikeIndex {
@@ -66,8 +55,8 @@ export class LookalikeIndex {
   private readonly domains = new Set<string>();
   private readonly byLabel: Bucket = new Map();
   private readonly bySkeleton: Bucket = new Map();
-  private readonly byDeletion: Bucket = new Map();
-  private readonly bySkeletonDeletion: Bucket = new Map();
+  private readonly byDeletion: HashBucket = new Map();
+  private readonly bySkeletonDeletion: HashBucket = new Map();
   private readonly byToken: Bucket = new Map();
   /** Longest and shortest label with a distance bound: queries outside [min-2, max+2] skip the distance tests. */
   private minDistanceLength = Infinity;
@@ -83,8 +72,8 @@ export class LookalikeIndex {
       if (bound > 0) {
         this.minDistanceLength = Math.min(this.minDistanceLength, entry.label.length);
         this.maxDistanceLength = Math.max(this.maxDistanceLength, entry.label.length);
-        for (const key of deletions(entry.label, bound)) add(this.byDeletion, key, entry);
-        for (const key of deletions(entry.skeleton, bound)) add(this.bySkeletonDeletion, key, entry);
+        addDeletionKeys(this.byDeletion, entry.label, bound, entry);
+        addDeletionKeys(this.bySkeletonDeletion, entry.skeleton, bound, entry);
       }
       if (entry.label.length >= MIN_TOKEN_LENGTH) add(this.byToken, entry.skeleton, entry);
     }
@@ -133,30 +122,36 @@ export class LookalikeIndex {
     if (near !== undefined) return this.finding('edit-distance', near.entry, domain, { distance: near.distance });
     const lookalike = this.bySkeleton.get(labelSkeleton);
     if (lookalike !== undefined) return this.finding('homoglyph', lookalike[0]!, domain);
-    const nearSkeleton = this.nearest(labelSkeleton, this.bySkeletonDeletion, (entry) => entry.skeleton);
+    // Skeleton distance only where the skeleton differs from the label (an IDN, or rn/0/1 in ASCII).
+    const nearSkeleton = labelSkeleton === label ? undefined : this.nearest(labelSkeleton, this.bySkeletonDeletion, (entry) => entry.skeleton);
     if (nearSkeleton !== undefined) return this.finding('homoglyph', nearSkeleton.entry, domain);
     return this.tokenFinding(name, suffix, domain);
   }
 
   /** The protected entry closest to `key` within its distance bound, by the deletion index. */
-  private nearest(key: string, index: Bucket, text: (entry: ProtectedDomain) => string): { entry: ProtectedDomain; distance: number } | undefined {
+  private nearest(key: string, index: HashBucket, text: (entry: ProtectedDomain) => string): { entry: ProtectedDomain; distance: number } | undefined {
     const length = key.length;
     // A label within 2 edits of one with a bound is at most 2 shorter or longer than it.
     if (length < this.minDistanceLength - 2 || length > this.maxDistanceLength + 2 || length < MIN_DISTANCE_LENGTH - 1) return undefined;
-    let best: { entry: ProtectedDomain; distance: number } | undefined;
+    let best: ProtectedDomain | undefined;
+    let bestDistance = Infinity;
+    let checked: ProtectedDomain[] | undefined;
     // Two deletions are needed only to reach labels that allow two edits.
-    const depth = length >= TWO_EDITS_LENGTH - 2 ? 2 : 1;
-    for (const deleted of deletions(key, depth)) {
-      const candidates = index.get(deleted);
+    const { keys, count } = deletionKeys(key, length >= TWO_EDITS_LENGTH - 2 ? 2 : 1);
+    for (let k = 0; k < count && bestDistance > 1; k++) {
+      const candidates = index.get(keys[k]!);
       if (candidates === undefined) continue;
       for (const entry of candidates) {
-        const target = text(entry);
-        const distance = distanceWithin(key, target, distanceBound(entry.label.length));
-        if (distance !== undefined && distance > 0 && (best === undefined || distance < best.distance)) best = { entry, distance };
+        if (checked?.includes(entry)) continue;
+        (checked ??= []).push(entry);
+        const distance = distanceWithin(key, text(entry), distanceBound(entry.label.length));
+        if (distance !== undefined && distance > 0 && distance < bestDistance) {
+          best = entry;
+          bestDistance = distance;
+        }
       }
-      if (best?.distance === 1) break;
     }
-    return best;
+    return best === undefined ? undefined : { entry: best, distance: bestDistance };
   }
 
   /**
