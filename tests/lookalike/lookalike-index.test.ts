@@ -141,3 +141,19 @@ describe('protectedDomainOf', () => {
     expect(protectedDomainOf('www.paypal.com', 'l', 'c')).toEqual({ error: expect.stringContaining('protect "paypal.com"') });
   });
 });
+
+describe('hostile names', () => {
+  it('never throws, whatever the wire name holds', () => {
+    let seed = 42;
+    const random = (n: number): number => ((seed = (Math.imul(seed, 1103515245) + 12345) >>> 0) % n);
+    const alphabet = 'abcdefghijklmnopqrstuvwxyz0123456789-_.\\ \u0000\u00ff';
+    const names = ['', '.', '..', 'xn--', 'xn--.com', 'xn--zzzzzzzz-.com', `${'a'.repeat(63)}.com`, `${'xn--'.repeat(16)}.com`, 'a..b.com', '-paypal-.com'];
+    for (let n = 0; n < 20_000; n++) {
+      const length = 1 + random(80);
+      let name = '';
+      for (let i = 0; i < length; i++) name += alphabet[random(alphabet.length)];
+      names.push(random(4) === 0 ? `xn--${name}.com` : name);
+    }
+    for (const name of names) expect(() => judge(name, ON), JSON.stringify(name)).not.toThrow();
+  });
+});
