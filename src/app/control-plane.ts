@@ -178,6 +178,10 @@ export async function startControlPlane(
       entries,
       ms: Math.round(performance.now() - started),
     });
+    const protectedDomains = registry.store.current.lookalikes?.size ?? 0;
+    if (protectedDomains > 0) {
+      logger.info('lookalike detection', { protectedDomains, mode: config.lookalike, protectTldSwaps: config.protectTldSwaps });
+    }
     if (entries === 0) logger.warn(`no blocklist entries loaded: fraudwall will resolve every name; add NAME.txt files to ${config.lists}`);
 
     http.route('GET', '/metrics', async (_req, res) => {

@@ -317,7 +317,7 @@ export const SERVE_OPTIONS = [
   {
     key: 'protect',
     kind: 'paths',
-    description: 'protect list: registrable domains whose lookalikes are caught (repeatable; also *.protect.txt in the lists directory)',
+    description: 'protect list file or directory: registrable domains whose lookalikes are caught (repeatable; also *.protect.txt in the lists directory)',
     default: [],
   },
   {
