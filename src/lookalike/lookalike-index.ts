@@ -84,7 +84,7 @@ export class LookalikeIndex {
     return this.domains.size;
   }
 
-  /** Strings held in the maps (a memory and build-cost indicator). */
+  /** Keys held in the maps (a memory and build-cost indicator). */
   get keys(): number {
     return this.byLabel.size + this.bySkeleton.size + this.byDeletion.size + this.bySkeletonDeletion.size + this.byToken.size;
   }
