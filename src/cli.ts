@@ -1,16 +1,20 @@
 #!/usr/bin/env -S node --max-semi-space-size=2
 import './runtime-guard.js'; // first: stops with a clear message on a Node.js below the floor
-import { parseArgs, type ParseArgsConfig } from 'node:util';
 import { ConfigError, loadConfig } from './config/load-config.js';
-import { envName, SERVE_OPTIONS, SHIPPED_LISTS_DIR } from './config/options.js';
+import { envName, SERVE_OPTIONS } from './config/options.js';
 import { createLogger } from './log/logger.js';
-import { startServer } from './app/start-server.js';
+import { startServer, type RunningServer } from './app/start-server.js';
+import { hangup } from './app/hangup.js';
 import { readFile } from 'node:fs/promises';
 import { adminRequest, clientToken, type AdminResponse } from './admin/admin-client.js';
-import { explainName, formatExplanation, type Explanation } from './policy/explain.js';
-import { loadListsDir } from './lists/load-lists.js';
+import { explainLocalZones, explainName, formatExplanation, isBlocking, type Explanation } from './policy/explain.js';
+import { formatSourcesRead, loadListSources } from './lists/list-sources.js';
+import { StateStore } from './lists/state-store.js';
+import { UrlListSource } from './lists/url-list.js';
 import { Policy } from './policy/policy.js';
 import { VERSION } from './version.js';
+import { parseCommand, UsageError, type CommandSpec } from './cli/command-line.js';
+import { nearestName } from './config/nearest-name.js';
 
 /** Exit codes scripts can branch on. */
 export const ExitCode = {
@@ -28,22 +32,25 @@ export const ExitCode = {
 } as const;
 
 
-const CHECK_USAGE = 'fraudwall check NAME [--lists DIR] [--protect FILE]... [--lookalike observe|block|off] [--protect-tld-swaps] [--json]';
-
 const USAGE = `fraudwall ${VERSION} — a DNS resolver that blocks fraud domains
 
 Usage:
   fraudwall serve [options]          serve DNS (UDP and TCP) with the blocklists
-  ${CHECK_USAGE}
-                                     is NAME blocked? by which list and rule? does it imitate a
-                                     protected domain? (no network needed;
-                                     exit 0 = resolved normally, 3 = blocked, 2 = invalid name)
+  fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]...
+                     [--lookalike observe|block|off] [--protect-tld-swaps] [--json]
+                                     what would serve answer for NAME, and why? Reads what serve
+                                     reads (list files, pushed lists, last good URL copies, local
+                                     zones, protect lists) with the same config and FRAUDWALL_*
+                                     variables; no network. Shows a lookalike of a protected domain.
+                                     Exit 0 = resolved normally or answered locally, 3 = blocked
+                                     (a list, a lookalike in block mode or a DoH canary), 2 = invalid name
   fraudwall push NAME FILE|- [--category C] [--allow|--protect]   replace (or create) list NAME on a running server
   fraudwall delete NAME                                 delete a list pushed earlier
   fraudwall lists [--json]                              the lists a running server has
   fraudwall explain NAME [--json]                       is NAME blocked on the running server? (exit 0 / 3)
   fraudwall reload                                      re-read list files and URL lists now
-      these five take [--url http://127.0.0.1:8053] [--token-file FILE] (or FRAUDWALL_ADMIN_TOKEN);
+      these five take [--url URL] (default http://127.0.0.1:8053, or env FRAUDWALL_URL)
+      and [--token-file FILE] (or env FRAUDWALL_ADMIN_TOKEN): the token the server was started with;
       exit 0 = done, 1 = server unreachable or failed, 2 = usage, 4 = change rejected, 5 = not authorized
   fraudwall --version | --help
 
@@ -51,18 +58,57 @@ Options of serve (each also a config-file key and a FRAUDWALL_* environment vari
 precedence: flags > environment > config file > defaults):
   --config FILE                      YAML or JSON config file (env FRAUDWALL_CONFIG)
 ${SERVE_OPTIONS.map((spec) => {
-  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'paths' ? 'FILE' : spec.kind === 'url-lists' ? 'JSON' : 'PATH'}`;
+  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : 'metavar' in spec ? spec.metavar : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : spec.kind === 'text' ? 'TEXT' : 'PATH'}`;
   const def = Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default);
   const head = flag.length < 37 ? flag.padEnd(37) : `${flag}\n${''.padEnd(37)}`;
   return `${head}${spec.description}\n${''.padEnd(37)}default ${def === '' ? '(none)' : def}; env ${envName(spec.key)}`;
 }).join('\n')}
 `;
 
-function serveArgsConfig(): ParseArgsConfig['options'] {
-  const options: NonNullable<ParseArgsConfig['options']> = { config: { type: 'string' }, help: { type: 'boolean', short: 'h' } };
-  for (const spec of SERVE_OPTIONS) options[spec.key] = { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'cidrs' || spec.kind === 'paths' };
-  return options;
-}
+const CLIENT_FLAGS = '[--url URL] [--token-file FILE]';
+const CLIENT_OPTIONS = { url: { type: 'string' }, 'token-file': { type: 'string' } } as const;
+const NAME = { name: 'NAME', what: 'a domain name' } as const;
+const LIST_NAME = { name: 'NAME', what: 'the name of the list' } as const;
+
+/** Every command's synopsis, arguments and options: the source of its usage errors. */
+const COMMANDS = {
+  serve: {
+    name: 'serve',
+    usage: 'fraudwall serve [--config FILE] [--KEY VALUE …] (fraudwall serve --help lists every setting)',
+    positionals: [],
+    options: Object.fromEntries([
+      ['config', { type: 'string' }],
+      ...SERVE_OPTIONS.map((spec) => [spec.key, { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'cidrs' || spec.kind === 'paths' }]),
+    ]) as CommandSpec['options'],
+  },
+  check: {
+    name: 'check',
+    usage:
+      'fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]... [--lookalike observe|block|off] [--protect-tld-swaps] [--json]',
+    positionals: [NAME],
+    options: {
+      config: { type: 'string' },
+      lists: { type: 'string' },
+      state: { type: 'string' },
+      protect: { type: 'string', multiple: true },
+      lookalike: { type: 'string' },
+      'protect-tld-swaps': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
+  },
+  push: {
+    name: 'push',
+    usage: `fraudwall push NAME FILE|- [--category C] [--allow|--protect] ${CLIENT_FLAGS}`,
+    positionals: [LIST_NAME, { name: 'FILE|-', what: 'the list file, or - to read it from stdin' }],
+    options: { ...CLIENT_OPTIONS, category: { type: 'string' }, allow: { type: 'boolean' }, protect: { type: 'boolean' } },
+  },
+  delete: { name: 'delete', usage: `fraudwall delete NAME ${CLIENT_FLAGS}`, positionals: [LIST_NAME], options: CLIENT_OPTIONS },
+  lists: { name: 'lists', usage: `fraudwall lists [--json] ${CLIENT_FLAGS}`, positionals: [], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
+  explain: { name: 'explain', usage: `fraudwall explain NAME [--json] ${CLIENT_FLAGS}`, positionals: [NAME], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
+  reload: { name: 'reload', usage: `fraudwall reload ${CLIENT_FLAGS}`, positionals: [], options: CLIENT_OPTIONS },
+} as const satisfies Record<string, CommandSpec>;
+
+type ClientCommand = 'push' | 'delete' | 'lists' | 'explain' | 'reload';
 
 const BOOLEAN_KEYS = new Set<string>(SERVE_OPTIONS.filter((spec) => spec.kind === 'bool').map((spec) => spec.key));
 
@@ -87,19 +133,19 @@ function expandBooleanFlags(args: readonly string[]): string[] {
 }
 
 async function serve(rawArgs: string[]): Promise<number> {
-  const args = expandBooleanFlags(rawArgs);
-  const { values } = parseArgs({ args, options: serveArgsConfig(), strict: true, allowPositionals: false }) as {
-    values: Record<string, string | string[] | boolean | undefined>;
-  };
+  const { values } = parseCommand(COMMANDS.serve, expandBooleanFlags(rawArgs));
   if (values['help'] === true) {
     process.stdout.write(USAGE);
     return ExitCode.OK;
   }
   const { help: _help, ...flags } = values;
-  const config = loadConfig({ flags: flags as Record<string, string | string[] | undefined>, env: process.env });
+  const sources = { flags: flags as Record<string, string | string[] | undefined>, env: process.env };
+  const config = loadConfig(sources);
   const logger = createLogger(config.logLevel);
-  const server = await startServer(config, logger);
 
+  // Signals are handled from the first moment: a SIGTERM while the lists load must end the process
+  // with exit 0, not kill it by signal (supervisors read that as a crash).
+  let server: RunningServer | undefined;
   let stopping = false;
   const stop = (signal: string): void => {
     if (stopping) {
@@ -108,61 +154,68 @@ async function serve(rawArgs: string[]): Promise<number> {
     }
     stopping = true;
     logger.info(`${signal}: shutting down`);
+    if (server === undefined) process.exit(ExitCode.OK); // still starting: nothing is served yet
     // Bounded: a stuck connection must not keep the process alive forever.
     setTimeout(() => process.exit(ExitCode.OK), 5000).unref();
     void server.close().then(() => process.exit(ExitCode.OK));
   };
+  let hangups = Promise.resolve();
   process.on('SIGHUP', () => {
-    logger.info('SIGHUP: reloading list files and URL lists');
-    void server.reload().catch((error: unknown) => logger.error('reload failed; the previous lists stay in effect', { err: error }));
+    const running = server;
+    if (running === undefined) {
+      logger.warn('SIGHUP while starting: ignored (the lists are being loaded now)');
+      return;
+    }
+    // One after another: a burst of SIGHUPs from logrotate's several files must not interleave.
+    hangups = hangups.then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }));
   });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
+  server = await startServer(config, logger);
   return new Promise<number>(() => {});
 }
 
+/**
+ * `check NAME`: the judgement of `explain`, made offline against what `serve` would load with the
+ * same configuration (--config / FRAUDWALL_* / --lists / --state): list files, pushed lists and last
+ * good URL copies, and the local-zone settings.
+ */
 async function check(args: string[]): Promise<number> {
-  const { values, positionals } = parseArgs({
-    args,
-    options: {
-      lists: { type: 'string' },
-      protect: { type: 'string', multiple: true },
-      lookalike: { type: 'string' },
-      'protect-tld-swaps': { type: 'boolean' },
-      json: { type: 'boolean' },
-      help: { type: 'boolean', short: 'h' },
-    },
-    strict: true,
-    allowPositionals: true,
-  });
-  if (values.help) {
+  const { values, positionals } = parseCommand(COMMANDS.check, args);
+  if (values['help']) {
     process.stdout.write(USAGE);
     return ExitCode.OK;
   }
-  if (positionals.length !== 1) {
-    process.stderr.write(`usage: ${CHECK_USAGE}\n`);
-    return ExitCode.USAGE;
-  }
-  const lookalike = values.lookalike ?? 'observe';
-  if (lookalike !== 'observe' && lookalike !== 'block' && lookalike !== 'off') {
-    process.stderr.write(`fraudwall: --lookalike must be observe, block or off, got ${JSON.stringify(lookalike)}\n`);
-    return ExitCode.USAGE;
-  }
-  const dir = values.lists ?? process.env['FRAUDWALL_LISTS'] ?? SHIPPED_LISTS_DIR;
-  const { lists, warnings } = await loadListsDir(dir, values.protect ?? []);
-  for (const warning of warnings) process.stderr.write(`warning: ${warning}\n`);
-  const explanation = explainName(positionals[0]!, new Policy(lists, 1), { lookalike, protectTldSwaps: values['protect-tld-swaps'] ?? false });
-  process.stdout.write(values.json ? `${JSON.stringify(explanation)}\n` : `${formatExplanation(explanation)}\n`);
+  const flag = (key: string): string | undefined => values[key] as string | undefined;
+  const config = loadConfig({
+    flags: {
+      config: flag('config'),
+      lists: flag('lists'),
+      state: flag('state'),
+      protect: values['protect'] as string[] | undefined,
+      lookalike: flag('lookalike'),
+      'protect-tld-swaps': values['protect-tld-swaps'] === undefined ? undefined : String(values['protect-tld-swaps']),
+    },
+    env: process.env,
+  });
+  const warn = createLogger('warn', (line) => process.stderr.write(`warning: ${(JSON.parse(line) as { msg: string }).msg}\n`));
+  const state = new StateStore(config.state);
+  const urlSources = config.urlLists.map(
+    (spec) => new UrlListSource(spec, state, warn, { urlMinValidPercent: config.urlMinValidPercent, timeoutMs: 0, maxBytes: config.adminMaxBodyBytes }),
+  );
+  const loaded = await loadListSources(config.lists, state, urlSources, config.protect);
+  for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
+  const policy = new Policy(
+    loaded.records.map((record) => record.list),
+    1,
+  );
+  const lookalikeSettings = { lookalike: config.lookalike, protectTldSwaps: config.protectTldSwaps };
+  const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config), lookalikeSettings });
+  if (values['json']) process.stdout.write(`${JSON.stringify({ ...explanation, sources: loaded.read })}\n`);
+  else process.stdout.write(`${[formatExplanation(explanation), ...formatSourcesRead(loaded.read)].join('\n')}\n`);
   if (!explanation.valid) return ExitCode.USAGE;
-  return explanation.verdict === 'blocked' ? ExitCode.BLOCKED : ExitCode.OK;
+  return isBlocking(explanation) ? ExitCode.BLOCKED : ExitCode.OK;
 }
-
-const CLIENT_OPTIONS = {
-  url: { type: 'string' },
-  'token-file': { type: 'string' },
-  json: { type: 'boolean' },
-  help: { type: 'boolean', short: 'h' },
-} as const;
 
 function exitCodeFor(status: number): number {
   if (status < 300) return ExitCode.OK;
@@ -172,37 +225,55 @@ function exitCodeFor(status: number): number {
 }
 
 /** Prints the server's error (with up to 20 entry problems) and returns the exit code. */
-function reportFailure(response: AdminResponse): number {
-  const error = (response.body['error'] ?? {}) as { message?: string; problems?: { line: number; entry: string; reason: string }[] };
-  process.stderr.write(`fraudwall: ${error.message ?? `HTTP ${response.status}`}\n`);
+function reportServerFailure(response: AdminResponse, sentToken: boolean): number {
+  const error = (response.body['error'] ?? {}) as { code?: string; message?: string; problems?: { line: number; entry: string; reason: string }[] };
+  const message =
+    error.code === 'E_AUTH_MISSING' && !sentToken
+      ? 'no admin token: set FRAUDWALL_ADMIN_TOKEN or pass --token-file FILE (the token the server was started with)'
+      : error.code === 'E_AUTH_WRONG'
+        ? `${error.message ?? 'the admin token is wrong'}: check FRAUDWALL_ADMIN_TOKEN or --token-file against the server's token`
+        : (error.message ?? `HTTP ${response.status}`);
+  process.stderr.write(`fraudwall: ${message}\n`);
   const problems = error.problems ?? [];
   for (const problem of problems.slice(0, 20)) process.stderr.write(`  line ${problem.line}: ${problem.reason}: ${problem.entry}\n`);
   if (problems.length > 20) process.stderr.write(`  … and ${problems.length - 20} more\n`);
   return exitCodeFor(response.status);
 }
 
-async function clientCommand(command: string, args: string[]): Promise<number> {
-  const pushOptions = { category: { type: 'string' }, allow: { type: 'boolean' }, protect: { type: 'boolean' } } as const;
-  const parsed = parseArgs({ args, options: command === 'push' ? { ...CLIENT_OPTIONS, ...pushOptions } : CLIENT_OPTIONS, strict: true, allowPositionals: true });
-  const positionals = parsed.positionals;
-  const values = parsed.values as { url?: string; 'token-file'?: string; json?: boolean; help?: boolean; category?: string; allow?: boolean; protect?: boolean };
-  const arity = { push: 2, delete: 1, lists: 0, explain: 1, reload: 0 }[command] ?? 0;
-  if (values.help || positionals.length !== arity) {
-    process.stderr.write(USAGE);
-    return values.help ? ExitCode.OK : ExitCode.USAGE;
+async function readListFile(file: string): Promise<Buffer> {
+  try {
+    return await readFile(file);
+  } catch (error) {
+    throw new UsageError(`fraudwall push: cannot read FILE ${file} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
   }
-  const client = {
-    url: values.url ?? process.env['FRAUDWALL_URL'] ?? 'http://127.0.0.1:8053',
-    token: await clientToken(values['token-file'], process.env),
-  };
+}
+
+/** The token for a client command: --token-file, else FRAUDWALL_ADMIN_TOKEN; a file that cannot be read is named. */
+async function tokenFor(tokenFile: string | undefined): Promise<string | undefined> {
+  try {
+    return await clientToken(tokenFile, process.env);
+  } catch (error) {
+    throw new UsageError(`fraudwall: cannot read --token-file ${tokenFile} (${(error as NodeJS.ErrnoException).code ?? String(error)})`);
+  }
+}
+
+async function clientCommand(command: ClientCommand, args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(COMMANDS[command], args);
+  if (values['help']) {
+    process.stdout.write(USAGE);
+    return ExitCode.OK;
+  }
+  const token = await tokenFor(values['token-file'] as string | undefined);
+  const client = { url: (values['url'] as string | undefined) ?? process.env['FRAUDWALL_URL'] ?? 'http://127.0.0.1:8053', token };
+  const reportFailure = (response: AdminResponse): number => reportServerFailure(response, token !== undefined);
   const [name = '', file] = positionals;
-  const json = values.json === true;
+  const json = values['json'] === true;
   let response: AdminResponse;
   switch (command) {
     case 'push': {
-      const data = file === '-' ? await readStdin() : await readFile(file!);
-      const query = new URLSearchParams({ kind: values.allow ? 'allow' : values.protect ? 'protect' : 'block' });
-      if (values.category) query.set('category', values.category);
+      const data = file === '-' ? await readStdin() : await readListFile(file!);
+      const query = new URLSearchParams({ kind: values['allow'] ? 'allow' : values['protect'] ? 'protect' : 'block' });
+      if (typeof values['category'] === 'string') query.set('category', values['category']);
       response = await adminRequest(client, 'PUT', `/v1/lists/${encodeURIComponent(name)}?${query}`, { contentType: 'text/plain; charset=utf-8', data });
       if (response.status >= 300) return reportFailure(response);
       const b = response.body;
@@ -240,7 +311,7 @@ async function clientCommand(command: string, args: string[]): Promise<number> {
       const explanation = response.body as unknown as Explanation;
       process.stdout.write(json ? `${JSON.stringify(explanation)}\n` : `${formatExplanation(explanation)}\n`);
       if (!explanation.valid) return ExitCode.USAGE;
-      return explanation.verdict === 'blocked' ? ExitCode.BLOCKED : ExitCode.OK;
+      return isBlocking(explanation) ? ExitCode.BLOCKED : ExitCode.OK;
     }
   }
 }
@@ -274,16 +345,22 @@ async function main(argv: string[]): Promise<number> {
     case 'help':
       process.stdout.write(USAGE);
       return ExitCode.OK;
-    default:
-      process.stderr.write(`unknown command "${command}"\n\n${USAGE}`);
+    default: {
+      const near = nearestName(command, Object.keys(COMMANDS));
+      process.stderr.write(`fraudwall: unknown command "${command}"${near ? `; did you mean "${near}"?` : ''} (fraudwall --help lists the commands)\n`);
       return ExitCode.USAGE;
+    }
   }
 }
 
 main(process.argv.slice(2)).then(
   (code) => process.exit(code),
   (error: unknown) => {
-    const isUsage = error instanceof ConfigError || (error as { code?: string }).code?.startsWith('ERR_PARSE_ARGS');
+    if (error instanceof UsageError) {
+      process.stderr.write(`${error.message}\n`); // one line naming the command and the argument
+      process.exit(ExitCode.USAGE);
+    }
+    const isUsage = error instanceof ConfigError;
     const code = (error as { code?: string }).code;
     process.stderr.write(`fraudwall: ${error instanceof Error ? error.message : String(error)}${code && !isUsage ? ` [${code}]` : ''}\n`);
     process.exit(isUsage ? ExitCode.USAGE : ExitCode.FAILURE);

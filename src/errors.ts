@@ -12,6 +12,11 @@ export const ERROR_CODES = {
   E_ADMIN_TOKEN: 'the admin token file cannot be read or is empty',
   E_WORKERS_TMPDIR: 'with --workers, the private temporary directory cannot be created (check TMPDIR)',
   E_WORKER_START: 'a worker process could not start its data plane',
+  // Issue #17: an operator's machine
+  E_STATE_DIR: 'with list changes enabled, the state directory cannot be written',
+  E_QUERY_LOG: 'the query-log file cannot be opened for appending',
+  // Issue #12 (part A): the warning page
+  E_WARNING_PAGE_TEMPLATE: 'the --warning-page-template file cannot be read or has problems (every one is listed)',
   // Admin API (HTTP bodies: {"error":{"code","message",…}})
   E_AUTH_MISSING: 'no bearer token was sent (401)',
   E_AUTH_WRONG: 'the bearer token is wrong (403)',
@@ -34,7 +39,8 @@ export const ERROR_CODES = {
   // Upstream attempts (the reason label of fraudwall_upstream_errors_total)
   E_UPSTREAM_TIMEOUT: 'an upstream did not answer within upstream-timeout-ms',
   E_UPSTREAM_NETWORK: 'sending to or reading from an upstream failed',
-  E_UPSTREAM_REFUSED: 'an upstream answered REFUSED or refused the connection (ECONNREFUSED)',
+  E_UPSTREAM_REFUSED: 'an upstream answered REFUSED (the DNS rcode)',
+  E_UPSTREAM_CONNECTION_REFUSED: 'nothing listens at the upstream address: the connection was refused (ECONNREFUSED)',
   E_UPSTREAM_SERVFAIL: 'an upstream answered SERVFAIL',
   E_UPSTREAM_MISMATCH: 'an upstream answer did not match the question or ID',
 } as const;

@@ -2,6 +2,7 @@ import type http from 'node:http';
 import type { ListRegistry } from '../lists/list-registry.js';
 import { canonicalEntries, ListChangeError, type ListService } from '../lists/list-service.js';
 import { explainName } from '../policy/explain.js';
+import type { LocalZoneTable } from '../policy/local-zones.js';
 import type { ListKind } from '../query/rule.js';
 import type { AdminAuth } from './admin-auth.js';
 import { HttpError, sendJson, type HttpServer } from './http-server.js';
@@ -14,6 +15,8 @@ export interface AdminApiDeps {
   /** Re-reads list files and URL sources; resolves with the generation in effect afterwards. */
   readonly reload: () => Promise<{ generation: number; warnings: readonly string[] }>;
   readonly adminMaxBodyBytes: number;
+  /** The server's local zones and DoH canaries, for explain (built with explainLocalZones). */
+  readonly localZones: LocalZoneTable;
 }
 
 const STATUS_BY_KIND = { invalid: 400, 'not-found': 404, conflict: 409, 'too-large': 413 } as const;
@@ -118,7 +121,7 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
     auth.authorize(req, false);
     const name = queryParams(req).get('name');
     if (!name) throw new HttpError(400, 'E_BAD_REQUEST', 'give the name to explain: /v1/explain?name=example.com');
-    const explanation = explainName(name, registry.store.current, registry.store.lookalikeSettings);
+    const explanation = explainName(name, { policy: registry.store.current, localZones: deps.localZones, lookalikeSettings: registry.store.lookalikeSettings });
     sendJson(res, explanation.valid ? 200 : 400, { ...explanation, generation: registry.generation });
   });
 

@@ -20,9 +20,9 @@ const digest = (text: string): Buffer => createHash('sha256').update(text).diges
  * per client address (in a bounded LRU) and a client over the limit is refused until its window ends.
  */
 export class AdminAuth {
-  private readonly expected: Buffer | undefined;
+  private expected: Buffer | undefined;
   /** Who did it, for audit lines: a fingerprint of the token, never the token. */
-  readonly label: string;
+  label: string;
   private readonly failures: LRUCache<string, { count: number }>;
 
   constructor(
@@ -32,6 +32,16 @@ export class AdminAuth {
     this.expected = token === undefined ? undefined : digest(token);
     this.label = token === undefined ? 'none' : `token:${digest(token).toString('hex').slice(0, 8)}`;
     this.failures = new LRUCache({ max: 10_000, ttl: options.windowMs });
+  }
+
+  /**
+   * Replaces the token (the token file was re-read on SIGHUP); the old one stops working at once.
+   * Whether writes are enabled stays as decided at start (the state directory was checked for it).
+   */
+  replaceToken(token: string): void {
+    if (this.expected === undefined) throw new Error('list changes are disabled: there is no token to replace');
+    this.expected = digest(token);
+    this.label = `token:${digest(token).toString('hex').slice(0, 8)}`;
   }
 
   get enabled(): boolean {

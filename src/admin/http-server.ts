@@ -1,6 +1,8 @@
+import { randomBytes } from 'node:crypto';
 import http from 'node:http';
 import type { HostPort } from '../config/host-port.js';
 import { FraudwallError, type ErrorCode } from '../errors.js';
+import type { Logger } from '../log/logger.js';
 
 export type RouteParams = Readonly<Record<string, string>>;
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, params: RouteParams) => void | Promise<void>;
@@ -50,13 +52,16 @@ export class HttpServer {
     private readonly server: http.Server,
     readonly host: string,
     readonly port: number,
+    private readonly logger: Logger,
   ) {}
 
-  static async start(address: HostPort, health: Health): Promise<HttpServer> {
+  /** `logger` gets one line for every 5xx answer (and every failure after an answer began), with its cause. */
+  static async start(address: HostPort, health: Health, logger: Logger): Promise<HttpServer> {
     let instance: HttpServer | undefined;
     const server = http.createServer((req, res) => {
       if (instance) instance.dispatch(req, res);
     });
+    // /readyz's 503 is its answer while loading, not a failure: it is not logged (probes ask every few seconds).
     // Slow-loris bounds: a client must send its headers and body in reasonable time.
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
@@ -69,7 +74,7 @@ export class HttpServer {
       });
     });
     const bound = server.address();
-    instance = new HttpServer(server, address.host, typeof bound === 'object' && bound ? bound.port : address.port);
+    instance = new HttpServer(server, address.host, typeof bound === 'object' && bound ? bound.port : address.port, logger);
     instance.route('GET', '/healthz', (_req, res) => sendText(res, 200, 'ok\n'));
     instance.route('GET', '/readyz', (_req, res) =>
       health.ready ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'not ready: loading blocklists\n'),
@@ -102,11 +107,32 @@ export class HttpServer {
       if (route.method !== req.method) continue;
       Promise.resolve()
         .then(() => route.handler(req, res, decodeParams(route.paramNames, match)))
-        .catch((error: unknown) => sendError(res, error));
+        .catch((error: unknown) => this.fail(req, res, path, error));
       return;
     }
-    if (pathMatched) sendError(res, new HttpError(405, 'E_METHOD', `method ${req.method} is not allowed on ${path}`));
-    else sendError(res, new HttpError(404, 'E_NOT_FOUND', `no such endpoint: ${path}`));
+    if (pathMatched) this.fail(req, res, path, new HttpError(405, 'E_METHOD', `method ${req.method} is not allowed on ${path}`));
+    else this.fail(req, res, path, new HttpError(404, 'E_NOT_FOUND', `no such endpoint: ${path}`));
+  }
+
+  /**
+   * Answers an error. A 4xx is the client's to fix and its body says how; a 5xx is the operator's, so
+   * it is logged once with its cause (code, errno, syscall, file) and a request id that the body and
+   * the x-request-id header carry too, to find the line.
+   */
+  private fail(req: http.IncomingMessage, res: http.ServerResponse, path: string, error: unknown): void {
+    const status = error instanceof HttpError ? error.status : 500;
+    if (status < 500 && !res.headersSent) {
+      sendError(res, error);
+      return;
+    }
+    const requestId = randomBytes(6).toString('hex');
+    this.logger.error(
+      res.headersSent
+        ? `HTTP ${req.method} ${path} failed after its answer began; the connection was closed`
+        : `HTTP ${req.method} ${path} answered ${status}: ${errorMessage(error)}`,
+      { requestId, status, ...errorCause(error) },
+    );
+    sendError(res, error, requestId);
   }
 
   close(): Promise<void> {
@@ -145,14 +171,31 @@ export function sendBody(res: http.ServerResponse, status: number, contentType: 
   res.end(body);
 }
 
-function sendError(res: http.ServerResponse, error: unknown): void {
+function errorMessage(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
+}
+
+/** What the log says about a failure: the error's code (E_* or errno name), errno, syscall and file. */
+function errorCause(error: unknown): Record<string, unknown> {
+  const e = (error ?? {}) as { code?: unknown; errno?: unknown; syscall?: unknown; path?: unknown; name?: unknown };
+  const cause: Record<string, unknown> = { error: errorMessage(error) };
+  for (const key of ['code', 'errno', 'syscall', 'path'] as const) if (e[key] !== undefined) cause[key === 'path' ? 'file' : key] = e[key];
+  if (error instanceof Error && error.name !== 'Error') cause['type'] = error.name;
+  return cause;
+}
+
+function sendError(res: http.ServerResponse, error: unknown, requestId?: string): void {
   if (res.headersSent) {
     res.destroy();
     return;
   }
+  const id = requestId === undefined ? {} : { requestId };
+  const idHeader: Record<string, string> = requestId === undefined ? {} : { 'x-request-id': requestId };
   if (error instanceof HttpError) {
-    sendJson(res, error.status, { error: { code: error.code, message: error.message, ...error.details } }, error.headers);
+    sendJson(res, error.status, { error: { code: error.code, message: error.message, ...error.details, ...id } }, { ...error.headers, ...idHeader });
   } else {
-    sendJson(res, 500, { error: { code: 'E_INTERNAL', message: 'internal error; see the server log' } });
+    // The cause stays in the log: a file path or an internal message is not for API clients.
+    const message = `internal error; the server log has the cause under requestId ${requestId}`;
+    sendJson(res, 500, { error: { code: 'E_INTERNAL', message, ...id } }, idHeader);
   }
 }

@@ -8,14 +8,21 @@ import { warnIfOpenResolver } from './data-plane.js';
 import type { ListRegistry } from '../lists/list-registry.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
+import { reopenFiles, type ReopenResult } from '../log/reopen-hooks.js';
 
 export interface RunningServer {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
   readonly http: { readonly host: string; readonly port: number };
+  /** The warning page's address (--warning-page), if it is served. */
+  readonly warningPage: { readonly host: string; readonly port: number } | undefined;
   readonly registry: ListRegistry;
   readonly metrics: Metrics;
   /** Re-reads list files and URL lists (SIGHUP, POST /v1/reload). */
   reload(): Promise<{ generation: number; warnings: readonly string[] }>;
+  /** Re-reads the admin token file (SIGHUP); one line saying what happened, or a rejection saying what to fix. */
+  reloadAdminToken(): Promise<string>;
+  /** Reopens every file registered with onReopen in this process, and has the workers do the same (SIGHUP). */
+  reopenFiles(): Promise<{ readonly results: readonly ReopenResult[]; readonly workers?: string }>;
   close(): Promise<void>;
 }
 
@@ -23,6 +30,8 @@ export interface RunningServer {
 export interface DataSide {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
   close(): Promise<void>;
+  /** Cluster workers: passes a reopen on to them; says what was done. */
+  reopenFiles?(): string;
 }
 
 /**
@@ -53,17 +62,27 @@ export async function composeServer(
   logger.info('fraudwall ready', {
     dns: data.listeners.map((listener) => formatHostPort(listener)),
     http: formatHostPort(http),
+    ...(control.warningPage ? { warningPage: formatHostPort(control.warningPage) } : {}),
     upstream: config.upstream.map((address) => formatHostPort(address)),
     blockMode: config.blockMode,
     admin: control.adminEnabled ? 'enabled' : 'read-only',
+    state: config.state,
     workers: config.workers,
+    pid: process.pid,
   });
   return {
     listeners: data.listeners,
     http,
+    warningPage: control.warningPage,
     registry: control.registry,
     metrics,
     reload: control.reload,
+    reloadAdminToken: control.reloadAdminToken,
+    async reopenFiles() {
+      const results = await reopenFiles();
+      const workers = data.reopenFiles?.();
+      return workers === undefined ? { results } : { results, workers };
+    },
     async close() {
       health.ready = false;
       await data.close();

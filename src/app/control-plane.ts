@@ -1,22 +1,26 @@
 // The control plane: the lists and everything that changes them (files, URLs, the admin API), the
 // HTTP endpoint (/metrics, /healthz, /readyz, /v1) and persistence. Exactly one process runs it;
 // the data plane (one or many workers) only reads the policy it produces.
+import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { registerAdminApi } from '../admin/admin-api.js';
 import { AdminAuth } from '../admin/admin-auth.js';
 import { HttpServer, sendBody, type Health } from '../admin/http-server.js';
 import { formatHostPort } from '../config/host-port.js';
+import { isLoopbackHost } from '../config/ip-address.js';
 import type { Config } from '../config/options.js';
-import { DirectoryWatcher, fileListRecords, reloadFileLists } from '../lists/file-lists.js';
-import { ListRegistry, type ListRecord } from '../lists/list-registry.js';
-import { ListService, storedListRecords } from '../lists/list-service.js';
+import { DirectoryWatcher, reloadFileLists } from '../lists/file-lists.js';
+import { ListRegistry } from '../lists/list-registry.js';
+import { loadListSources } from '../lists/list-sources.js';
+import { ListService } from '../lists/list-service.js';
 import { StateStore } from '../lists/state-store.js';
 import { UrlListSource } from '../lists/url-list.js';
 import type { Logger } from '../log/logger.js';
 import type { Metrics } from '../metrics/metrics.js';
-import { loadListsDir } from '../lists/load-lists.js';
 import { VerdictCache } from '../policy/verdict-cache.js';
+import { explainLocalZones } from '../policy/explain.js';
 import { StartupError } from './startup-error.js';
+import { startWarningPage } from './warning-page.js';
 
 /** How long DNS waits at start for a URL list that has no last good copy yet (unless failing closed). */
 const FIRST_DOWNLOAD_WAIT_MS = 3000;
@@ -26,67 +30,75 @@ const sleep = <T>(ms: number, value: T): Promise<T> =>
     setTimeout(() => resolve(value), ms).unref();
   });
 
+/** Tokens shorter than this are guessable enough to warn about (a 16-character random token is ~80 bits and up). */
+const WEAK_TOKEN_LENGTH = 16;
+
+/** The token in the admin token file, or a StartupError saying what is wrong with the file. */
+async function readTokenFile(file: string): Promise<string> {
+  let token: string;
+  try {
+    token = (await readFile(file, 'utf8')).trim();
+  } catch (error) {
+    const code = (error as NodeJS.ErrnoException).code ?? String(error);
+    throw new StartupError('E_ADMIN_TOKEN', `cannot read the admin token file ${file} (${code}); fix --admin-token-file or its permissions`);
+  }
+  if (token === '') throw new StartupError('E_ADMIN_TOKEN', `the admin token file ${file} is empty; put a long random token in it (openssl rand -hex 32)`);
+  return token;
+}
+
+function warnIfWeak(token: string, where: string, logger: Logger): void {
+  if (token.length < WEAK_TOKEN_LENGTH) {
+    logger.warn(`the admin token from ${where} is ${token.length} characters long: anyone who guesses it can change the lists; use at least ${WEAK_TOKEN_LENGTH} random characters (openssl rand -hex 32)`);
+  }
+}
+
 /** The admin token: FRAUDWALL_ADMIN_TOKEN, else the token file, else none (writes disabled). */
 async function readAdminToken(config: Config, env: NodeJS.ProcessEnv, logger: Logger): Promise<string | undefined> {
   const fromEnv = env['FRAUDWALL_ADMIN_TOKEN']?.trim();
-  if (fromEnv) return fromEnv;
+  if (fromEnv) {
+    warnIfWeak(fromEnv, 'FRAUDWALL_ADMIN_TOKEN', logger);
+    return fromEnv;
+  }
   if (config.adminTokenFile !== 'off') {
-    let token: string;
-    try {
-      token = (await readFile(config.adminTokenFile, 'utf8')).trim();
-    } catch (error) {
-      const code = (error as NodeJS.ErrnoException).code ?? String(error);
-      throw new StartupError('E_ADMIN_TOKEN', `cannot read the admin token file ${config.adminTokenFile} (${code}); fix --admin-token-file`);
-    }
-    if (token === '') throw new StartupError('E_ADMIN_TOKEN', `the admin token file ${config.adminTokenFile} is empty; put a long random token in it`);
+    const token = await readTokenFile(config.adminTokenFile);
+    warnIfWeak(token, config.adminTokenFile, logger);
     return token;
   }
   logger.warn('no admin token configured: list changes over the admin API are disabled (set FRAUDWALL_ADMIN_TOKEN or --admin-token-file)');
   return undefined;
 }
 
-interface InitialLists {
-  readonly records: ListRecord[];
-  /** Lists that could not be loaded; fatal with --require-lists. */
-  readonly failures: string[];
-}
-
-/** Files, then lists stored from the API, then last good URL copies; the first source of a name wins. */
-async function loadInitialLists(config: Config, state: StateStore, urlSources: readonly UrlListSource[], logger: Logger): Promise<InitialLists> {
-  const failures: string[] = [];
-  const { lists, warnings, unreadable } = await loadListsDir(config.lists, config.protect);
-  for (const warning of warnings) logger.warn(warning);
-  failures.push(...unreadable);
-  const byName = new Map<string, ListRecord>();
-  const add = (record: ListRecord): void => {
-    const taken = byName.get(record.list.name);
-    if (taken === undefined) byName.set(record.list.name, record);
-    else logger.warn(`list "${record.list.name}" from ${record.source} ignored: the name is taken by ${taken.source} (${taken.origin}); rename one`);
-  };
-  fileListRecords(lists, config.lists, 1).forEach(add);
-
-  // Leftovers of writes a crash interrupted before their rename: the targets hold the old content.
-  await state.removeInterruptedWrites();
-  const stored = await state.loadLists();
-  for (const problem of stored.problems) logger.warn(problem);
-  failures.push(...stored.problems);
-  storedListRecords(stored.lists).forEach(add);
-
-  for (const source of urlSources) {
-    const record = await source.loadLastGood(1);
-    if (record) add(record);
+/**
+ * With list changes enabled, a state directory that cannot be written would turn every push into a
+ * 500: refuse to start instead. Without them only URL copies go there, and a warning says so.
+ */
+async function checkStateDir(state: StateStore, adminEnabled: boolean, hasUrlLists: boolean, logger: Logger): Promise<void> {
+  if (!adminEnabled && !hasUrlLists) return;
+  const problem = await state.probeWritable();
+  if (problem === undefined) return;
+  const who = `user ${process.getuid?.() ?? '?'}`;
+  if (adminEnabled) {
+    throw new StartupError(
+      'E_STATE_DIR',
+      `the state directory ${state.dir} cannot be written (${problem.code} on ${problem.path}), so pushed lists could not be saved: ` +
+        `make it writable by ${who} (chown/chmod, or a writable volume in a container), point --state elsewhere, or start without an admin token to disable list changes`,
+    );
   }
-  return { records: [...byName.values()], failures };
+  logger.warn(`the state directory ${state.dir} cannot be written (${problem.code} on ${problem.path}): last good copies of URL lists will not be kept; make it writable by ${who} or point --state elsewhere`);
 }
 
 export interface ControlPlane {
   readonly http: HttpServer;
   readonly registry: ListRegistry;
   readonly verdictCache: VerdictCache;
+  /** Where the warning page is served (--warning-page), if it is. */
+  readonly warningPage: { readonly host: string; readonly port: number } | undefined;
   /** False when no admin token is configured (list changes over the API are disabled). */
   readonly adminEnabled: boolean;
   /** Re-reads list files and URL lists (SIGHUP, POST /v1/reload). */
   reload(): Promise<{ generation: number; warnings: readonly string[] }>;
+  /** Re-reads the admin token file (SIGHUP); says what happened, in one line for the log. */
+  reloadAdminToken(): Promise<string>;
   close(): Promise<void>;
 }
 
@@ -111,10 +123,16 @@ export async function startControlPlane(
 ): Promise<ControlPlane> {
   let http: HttpServer;
   try {
-    http = await HttpServer.start(config.http, health);
+    http = await HttpServer.start(config.http, health, logger);
   } catch (error) {
     const code = (error as NodeJS.ErrnoException).code ?? String(error);
     throw new StartupError('E_LISTEN', `cannot serve HTTP on ${formatHostPort(config.http)} (${code}): pick another --http address`);
+  }
+  if (!isLoopbackHost(config.http.host)) {
+    logger.warn(
+      `the admin API, /v1/explain and /metrics listen on ${formatHostPort(config.http)}, reachable from other hosts: ` +
+        'anyone there can read the lists and try tokens. Bind --http to 127.0.0.1 unless a firewall or proxy limits who reaches it',
+    );
   }
   const stoppers: (() => void | Promise<void>)[] = [() => http.close()];
   const stopAll = async (): Promise<void> => {
@@ -124,6 +142,7 @@ export async function startControlPlane(
   try {
     const token = await readAdminToken(config, env, logger);
     const state = new StateStore(config.state);
+    await checkStateDir(state, token !== undefined, config.urlLists.length > 0, logger);
     const urlSources = config.urlLists.map(
       (spec) =>
         new UrlListSource(spec, state, logger, {
@@ -137,7 +156,10 @@ export async function startControlPlane(
     stoppers.push(() => urlSources.forEach((source) => source.stop()));
 
     const started = performance.now();
-    const initial = await loadInitialLists(config, state, urlSources, logger);
+    // Leftovers of writes a crash interrupted before their rename: the targets hold the old content.
+    await state.removeInterruptedWrites();
+    const initial = await loadListSources(config.lists, state, urlSources, config.protect);
+    for (const warning of initial.warnings) logger.warn(warning);
     const verdictCache = new VerdictCache({ verdictCacheSize: options.verdictCacheSize });
     // splice: the closures below keep `initial` alive; the first lists must not stay pinned after a reload.
     const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger, {
@@ -199,12 +221,23 @@ export async function startControlPlane(
       adminMaxEntries: config.adminMaxEntries,
       onChange: (result) => metrics.listUpdates.labels('api', result).inc(),
     });
+    const auth = new AdminAuth(token, { maxFailures: 10, windowMs: 60_000, onFailure: (reason) => metrics.adminAuthFailures.labels(reason).inc() });
+    const reloadAdminToken = async (): Promise<string> => {
+      if (token === undefined) return 'no admin token: list changes stay disabled (a token needs a restart)';
+      if (env['FRAUDWALL_ADMIN_TOKEN']?.trim()) return 'the admin token comes from FRAUDWALL_ADMIN_TOKEN, which a running process cannot re-read';
+      const next = await readTokenFile(config.adminTokenFile); // a StartupError's message says what to fix; the old token stays
+      warnIfWeak(next, config.adminTokenFile, logger);
+      const changed = auth.label !== `token:${createHash('sha256').update(next).digest('hex').slice(0, 8)}`;
+      auth.replaceToken(next);
+      return changed ? `admin token re-read from ${config.adminTokenFile}: the new token is in effect (${auth.label})` : `admin token re-read from ${config.adminTokenFile}: unchanged`;
+    };
     registerAdminApi(http, {
       registry,
       lists: listService,
-      auth: new AdminAuth(token, { maxFailures: 10, windowMs: 60_000, onFailure: (reason) => metrics.adminAuthFailures.labels(reason).inc() }),
+      auth,
       reload,
       adminMaxBodyBytes: config.adminMaxBodyBytes,
+      localZones: explainLocalZones(config),
     });
     if (config.watchLists) {
       const watcher = new DirectoryWatcher(
@@ -215,8 +248,14 @@ export async function startControlPlane(
       );
       stoppers.push(() => watcher.close());
     }
+    let warningPage: { host: string; port: number } | undefined;
+    if (config.warningPage !== undefined) {
+      const page = await startWarningPage(config, config.warningPage, registry, metrics, logger);
+      stoppers.push(() => page.close());
+      warningPage = { host: page.host, port: page.port };
+    }
     for (const source of urlSources) source.start(registry);
-    return { http, registry, verdictCache, adminEnabled: token !== undefined, reload, close: stopAll };
+    return { http, registry, verdictCache, warningPage, adminEnabled: token !== undefined, reload, reloadAdminToken, close: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

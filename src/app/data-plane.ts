@@ -1,12 +1,11 @@
 // The data plane: everything a DNS query touches, from the sockets to the upstreams. One process
 // runs it alone (--workers 1) or each cluster worker runs its own copy (--workers N); the control
 // plane (lists, admin API, /metrics) hands it a PolicyStore and keeps it current.
-import { createWriteStream } from 'node:fs';
 import { ResponseCache } from '../cache/response-cache.js';
 import { formatHostPort } from '../config/host-port.js';
 import type { Config } from '../config/options.js';
 import { ClientGate } from '../admission/client-gate.js';
-import { allowsEveryone } from '../config/ip-address.js';
+import { allowsEveryone, isLoopbackHost } from '../config/ip-address.js';
 import { DnsListener } from '../server/dns-listener.js';
 import { QueryHandler } from '../server/query-handler.js';
 import { Synthesizer } from '../dns/synthesizer.js';
@@ -15,6 +14,8 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { VerdictCache } from '../policy/verdict-cache.js';
 import { QueryLog } from '../querylog/query-log.js';
+import { openQueryLogFile } from '../querylog/query-log-file.js';
+import { onReopen } from '../log/reopen-hooks.js';
 import { BlockAnswers } from '../resolver/block-answers.js';
 import { buildChain } from '../resolver/build-chain.js';
 import { StartupError } from './startup-error.js';
@@ -23,6 +24,8 @@ import { LoopGuard } from '../upstream/loop-guard.js';
 import { MessageIdSource } from '../upstream/message-id.js';
 import { TcpUpstream } from '../upstream/tcp-upstream.js';
 import { UdpUpstream } from '../upstream/udp-upstream.js';
+import type { UpstreamFailure } from '../upstream/upstream-error.js';
+import type { UpstreamHealthObserver } from '../upstream/upstream-health.js';
 
 /** Errors that mean "this host has no such address or family", e.g. IPv6 disabled in a container. */
 const UNAVAILABLE_ADDRESS_CODES = new Set(['EADDRNOTAVAIL', 'EAFNOSUPPORT', 'EPROTONOSUPPORT', 'EINVAL']);
@@ -54,17 +57,38 @@ async function openListeners(config: Config, handler: QueryHandler, logger: Logg
   return listeners;
 }
 
-function openQueryLog(config: Config, metrics: Metrics, logger: Logger): QueryLog | undefined {
+/**
+ * The query log: a file opened now (a path that cannot be written stops the start, E_QUERY_LOG),
+ * reopened at its path on SIGHUP (logrotate without copytruncate), or stdout.
+ */
+async function openQueryLog(config: Config, metrics: Metrics, logger: Logger): Promise<{ log: QueryLog; close: () => Promise<void> } | undefined> {
   if (config.queryLog === 'off') return undefined;
-  const stream = config.queryLog === '-' ? process.stdout : createWriteStream(config.queryLog, { flags: 'a' });
-  stream.on('error', (error) =>
-    logger.error(`query log ${config.queryLog} cannot be written; queries are no longer logged (check the path and free space)`, { err: error }),
-  );
-  return new QueryLog(stream, {
+  const file = config.queryLog;
+  let failed = false;
+  const log = new QueryLog(file === '-' ? process.stdout : await openQueryLogFile(file), {
     maxBufferedBytes: 4 * 1024 * 1024,
     flushIntervalMs: 200,
     onDrop: () => metrics.queryLogDropped.inc(),
+    onError: (error) => {
+      if (failed) return;
+      failed = true; // once per file: a full disk must not flood the log
+      logger.error(`query log ${file} cannot be written; lines are dropped (fraudwall_query_log_dropped_total) until the file is reopened with SIGHUP (check the path and free space)`, { err: error });
+    },
   });
+  const unregister =
+    file === '-'
+      ? () => undefined
+      : onReopen(`query log ${file}`, async () => {
+          await log.switchTo(await openQueryLogFile(file));
+          failed = false;
+        });
+  return {
+    log,
+    close: async () => {
+      unregister();
+      await log.close();
+    },
+  };
 }
 
 function createResponseCache(config: Config, metrics: Metrics): ResponseCache | undefined {
@@ -75,14 +99,51 @@ function createResponseCache(config: Config, metrics: Metrics): ResponseCache | 
   return cache;
 }
 
-function createForwarder(config: Config, metrics: Metrics): Forwarder {
+/** How often, at most, "every upstream is down" is logged: it stays true for as long as the network is out. */
+const ALL_DOWN_LOG_INTERVAL_MS = 60_000;
+
+const FAILURE_HINTS: Readonly<Record<UpstreamFailure, string>> = {
+  timeout: 'no answer within upstream-timeout-ms',
+  network: 'network error',
+  'connection-refused': 'connection refused: nothing listens there',
+  refused: 'answered REFUSED',
+  servfail: 'answered SERVFAIL',
+  mismatch: 'answers did not match the question',
+};
+
+/** Log lines when an upstream's circuit opens or closes, and (rate limited) when every upstream is down. */
+function upstreamHealthLog(labels: readonly string[], logger: Logger): UpstreamHealthObserver {
+  let allDownLoggedAt = -Infinity;
+  return {
+    down(index, failures, reason, backoffMs, allDown) {
+      const upstream = labels[index]!;
+      logger.warn(`upstream ${upstream} is unhealthy: ${failures} failed attempts in a row (last: ${FAILURE_HINTS[reason]}); skipped for ${backoffMs / 1000} s, then tried again`, {
+        upstream,
+        reason,
+      });
+      const now = performance.now();
+      if (allDown && now - allDownLoggedAt >= ALL_DOWN_LOG_INTERVAL_MS) {
+        allDownLoggedAt = now;
+        logger.error(
+          `every upstream is down (${labels.join(', ')}): clients get SERVFAIL, or stale answers from the cache, until one answers again; check this host's network and --upstream (logged at most once a minute)`,
+          { upstreams: labels },
+        );
+      }
+    },
+    up(index) {
+      logger.warn(`upstream ${labels[index]} is healthy again`, { upstream: labels[index] });
+    },
+  };
+}
+
+function createForwarder(config: Config, metrics: Metrics, logger: Logger): Forwarder {
   const ids = new MessageIdSource();
   const labels = config.upstream.map((address) => formatHostPort(address));
   metrics.declareUpstreams(labels);
   const forwarder = new Forwarder(
     config.upstream.map((address, i) => ({ label: labels[i]!, udp: new UdpUpstream(address, ids), tcp: new TcpUpstream(address, ids) })),
     config,
-    { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure) },
+    { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure), health: upstreamHealthLog(labels, logger) },
   );
   metrics.watchIgnoredAnswers(() =>
     forwarder.servers.map((server) => ({
@@ -130,7 +191,7 @@ export async function startDataPlane(
   try {
     metrics.watchVerdictCache(() => policy.verdictCache);
     metrics.memory.policyBytes = () => policy.store.current.byteSize;
-    const forwarder = createForwarder(config, metrics);
+    const forwarder = createForwarder(config, metrics, logger);
     stoppers.push(() => forwarder.close());
     const loopGuard = new LoopGuard(forwarder, logger, {
       probeTimeoutMs: 1500,
@@ -140,12 +201,12 @@ export async function startDataPlane(
     });
     stoppers.push(() => loopGuard.stop());
     const synthesizer = new Synthesizer(config.ednsUdpSize);
-    const queryLog = openQueryLog(config, metrics, logger);
+    const queryLog = await openQueryLog(config, metrics, logger);
     if (queryLog) stoppers.push(() => queryLog.close());
     const responseCache = createResponseCache(config, metrics);
     const chain = buildChain({
       policy: policy.store,
-      blockAnswers: new BlockAnswers(config.blockMode, config.blockTtl, synthesizer),
+      blockAnswers: new BlockAnswers(config, synthesizer),
       localZones: config,
       forwarder,
       synthesizer,
@@ -157,7 +218,7 @@ export async function startDataPlane(
         options: config,
       },
       queryLog: queryLog && {
-        log: queryLog,
+        log: queryLog.log,
         options: config,
       },
     });
@@ -200,7 +261,7 @@ export async function startDataPlane(
 /** An open resolver on a public address is an amplification weapon; say so loudly at start. */
 export function warnIfOpenResolver(config: Config, logger: Logger): void {
   if (!allowsEveryone(config.allowClients)) return;
-  const publicListen = config.listen.filter((address) => !isLoopback(address.host));
+  const publicListen = config.listen.filter((address) => !isLoopbackHost(address.host));
   if (publicListen.length > 0) {
     logger.warn(
       `OPEN RESOLVER: --allow-clients lets every address query fraudwall on ${publicListen.map((a) => formatHostPort(a)).join(', ')}; ` +
@@ -209,6 +270,3 @@ export function warnIfOpenResolver(config: Config, logger: Logger): void {
   }
 }
 
-function isLoopback(host: string): boolean {
-  return host === '::1' || host.startsWith('127.');
-}

@@ -84,3 +84,8 @@ export function allowsEveryone(cidrs: readonly string[]): boolean {
     return !('error' in parsed) && parsed.prefix === 0;
   });
 }
+
+/** True for an address only this host can reach (127.0.0.0/8, ::1); "localhost" counts too. */
+export function isLoopbackHost(host: string): boolean {
+  return host === '::1' || host.startsWith('127.') || host === 'localhost';
+}

@@ -5,7 +5,9 @@ import { isValidName } from '../query/rule.js';
 import { parseHostPort, type HostPort } from './host-port.js';
 import { envName, SERVE_OPTIONS, settingName, type Config, type OptionSpec, type UrlListSpec } from './options.js';
 import { parseCidr } from './ip-address.js';
+import { nearestName } from './nearest-name.js';
 import { FraudwallError } from '../errors.js';
+import { combinationProblems } from './combinations.js';
 
 
 export class ConfigError extends FraudwallError {
@@ -28,7 +30,7 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-type Value = string | number | boolean | HostPort | readonly HostPort[] | readonly string[] | readonly UrlListSpec[];
+type Value = string | number | boolean | HostPort | undefined | readonly HostPort[] | readonly string[] | readonly UrlListSpec[];
 
 
 /** `url-lists`: an array of {name, url, category?, kind?, refresh?}; a JSON string from env or flags. */
@@ -112,7 +114,16 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
       if (spec.kind === 'string' || text === '-' || text === 'off') return text;
       return path.resolve(baseDir, text);
     }
+    case 'text': {
+      // Free text that may be empty ("" = not set); control characters never belong in it.
+      if (typeof raw !== 'string') return fail(`must be text, got ${JSON.stringify(raw)}`);
+      if (/[\u0000-\u001f\u007f]/.test(raw)) return fail('must not contain control characters (newlines, tabs)');
+      if (raw.length > 1000) return fail(`must be at most 1000 characters, got ${raw.length}`);
+      return raw.trim();
+    }
+    case 'address-or-off':
     case 'address': {
+      if (spec.kind === 'address-or-off' && typeof raw === 'string' && raw.trim() === 'off') return undefined;
       if (typeof raw !== 'string') return fail(`must be an address like 127.0.0.1:8053, got ${JSON.stringify(raw)}`);
       const parsed = parseHostPort(raw, spec.defaultPort);
       return 'error' in parsed ? fail(parsed.error) : parsed;
@@ -199,46 +210,52 @@ export function loadConfig(sources: ConfigSources): Config {
   const fileValues = configFile ? readConfigFile(configFile, problems) : undefined;
 
   const values = new Map<string, Value>();
-  for (const spec of SERVE_OPTIONS) {
-    const value = convert(spec, spec.default, `default ${spec.key}`, cwd, problems);
-    if (value !== undefined) values.set(spec.key, value);
-  }
+  /** Sets `spec` from one source; a value that failed (a problem was added) leaves the lower source's. */
+  const apply = (spec: OptionSpec, raw: unknown, where: string, baseDir: string): void => {
+    const before = problems.length;
+    const value = convert(spec, raw, where, baseDir, problems);
+    if (problems.length === before) values.set(spec.key, value);
+  };
+  for (const spec of SERVE_OPTIONS) apply(spec, spec.default, `default ${spec.key}`, cwd);
 
   if (fileValues && configFile) {
     for (const [key, raw] of Object.entries(fileValues)) {
       const spec = known.get(key);
       if (spec === undefined) {
-        problems.push(`config file ${configFile}: unknown key "${key}" (known keys: ${[...known.keys()].join(', ')})`);
+        const near = nearestName(key, known.keys());
+        problems.push(`config file ${configFile}: unknown key "${key}"${near ? `; did you mean "${near}"?` : ' (fraudwall serve --help lists every key)'}`);
         continue;
       }
-      const value = convert(spec, raw, `config file ${configFile}: ${key}`, path.dirname(configFile), problems);
-      if (value !== undefined) values.set(key, value);
+      apply(spec, raw, `config file ${configFile}: ${key}`, path.dirname(configFile));
     }
   }
 
   const envNames = new Map<string, OptionSpec>(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
-  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key.
-  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', ...(sources.extraEnv ?? [])]);
+  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key;
+  // FRAUDWALL_URL belongs to the client commands (a shell that exports it may also start serve).
+  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', 'FRAUDWALL_URL', ...(sources.extraEnv ?? [])]);
   for (const [name, raw] of Object.entries(sources.env)) {
     if (!name.startsWith('FRAUDWALL_') || raw === undefined || allowedExtra.has(name)) continue;
     const spec = envNames.get(name);
     if (spec === undefined) {
-      problems.push(`environment ${name}: unknown setting (known: ${[...envNames.keys()].join(', ')})`);
+      const near = nearestName(name.slice('FRAUDWALL_'.length), [...envNames.keys()].map((known) => known.slice('FRAUDWALL_'.length)));
+      problems.push(`environment ${name}: unknown setting${near ? `; did you mean FRAUDWALL_${near}?` : ' (fraudwall serve --help lists every FRAUDWALL_* variable)'}`);
       continue;
     }
-    const value = convert(spec, raw, `environment ${name}`, cwd, problems);
-    if (value !== undefined) values.set(spec.key, value);
+    apply(spec, raw, `environment ${name}`, cwd);
   }
 
   for (const spec of SERVE_OPTIONS) {
     const raw = sources.flags[spec.key];
     if (raw === undefined) continue;
-    const value = convert(spec, raw, `--${spec.key}`, cwd, problems);
-    if (value !== undefined) values.set(spec.key, value);
+    apply(spec, raw, `--${spec.key}`, cwd);
   }
 
   if (problems.length > 0) throw new ConfigError(problems);
   const config: Record<string, unknown> = { configFile };
   for (const [key, value] of values) config[settingName(key)] = value;
-  return Object.freeze(config) as unknown as Config;
+  const frozen = Object.freeze(config) as unknown as Config;
+  const combined = combinationProblems(frozen);
+  if (combined.length > 0) throw new ConfigError(combined);
+  return frozen;
 }

@@ -22,7 +22,19 @@ export const PRIVATE_CLIENT_RANGES: readonly string[] = [
   'fe80::/10',
 ];
 
-export type OptionKind = 'string' | 'path' | 'paths' | 'int' | 'bool' | 'enum' | 'address' | 'addresses' | 'cidrs' | 'url-lists';
+export type OptionKind =
+  | 'string'
+  | 'text'
+  | 'path'
+  | 'paths'
+  | 'int'
+  | 'bool'
+  | 'enum'
+  | 'address'
+  | 'address-or-off'
+  | 'addresses'
+  | 'cidrs'
+  | 'url-lists';
 
 /**
  * One setting of `fraudwall serve`. The key is the same everywhere: `--key` on the command line,
@@ -39,6 +51,8 @@ export interface OptionSpec {
   readonly values?: readonly string[];
   /** For address options: the port used when none is written. */
   readonly defaultPort?: number;
+  /** What `--help` shows for the value, when the kind's own word would mislead (e.g. ADDR for an IP kept as text). */
+  readonly metavar?: string;
 }
 
 export const SERVE_OPTIONS = [
@@ -60,8 +74,8 @@ export const SERVE_OPTIONS = [
   {
     key: 'block-mode',
     kind: 'enum',
-    values: ['nxdomain', 'null', 'refused'],
-    description: 'answer for blocked names',
+    values: ['nxdomain', 'null', 'refused', 'sinkhole'],
+    description: 'answer for blocked names (sinkhole: the --sinkhole-ipv4/-ipv6 addresses, where a warning page can be served)',
     default: 'nxdomain',
   },
   { key: 'block-ttl', kind: 'int', min: 0, max: 86400, description: 'TTL in seconds of block answers', default: 60 },
@@ -313,10 +327,66 @@ export const SERVE_OPTIONS = [
     description: 'log only blocked queries',
     default: false,
   },
+  // Issue #12 (part A): sinkhole answers, the warning page, and block answers that carry the hotline.
+  {
+    key: 'sinkhole-ipv4',
+    kind: 'text',
+    metavar: 'IPV4',
+    description: 'with block-mode sinkhole: the IPv4 address blocked A questions get ("" = NODATA for A)',
+    default: '',
+  },
+  {
+    key: 'sinkhole-ipv6',
+    kind: 'text',
+    metavar: 'IPV6',
+    description: 'with block-mode sinkhole: the IPv6 address blocked AAAA questions get ("" = NODATA for AAAA)',
+    default: '',
+  },
+  {
+    key: 'warning-page',
+    kind: 'address-or-off',
+    description: 'serve the warning page over HTTP on this address (typically the sinkhole address, port 80); off by default',
+    default: 'off',
+    defaultPort: 80,
+  },
+  {
+    key: 'warning-page-template',
+    kind: 'path',
+    description: 'YAML or JSON file overriding the warning page texts per language (en, zh); "off" keeps the built-in texts',
+    default: 'off',
+  },
+  {
+    key: 'hotline',
+    kind: 'text',
+    metavar: 'URI',
+    description: 'anti-fraud hotline as a URI (tel:96110, or https:, mailto:, sips:), shown on the warning page, in EDE texts and SDE contacts',
+    default: '',
+  },
+  {
+    key: 'operator',
+    kind: 'text',
+    description: 'name of the organisation running this resolver, shown on the warning page and in SDE answers',
+    default: '',
+  },
+  {
+    key: 'ede-text',
+    kind: 'text',
+    description: 'EDE 15 text of block answers, with {list} {category} {reason} {hotline}; "" = the built-in text (plus the hotline when set)',
+    default: '',
+  },
+  {
+    key: 'sde-option-code',
+    kind: 'int',
+    min: 0,
+    max: 65535,
+    description: 'EDNS option code that asks for Structured DNS Errors (draft-ietf-dnsop-structured-dns-error); 0 = off',
+    default: 0,
+  },
   // Lookalike detection of protected domains (#13).
   {
     key: 'protect',
     kind: 'paths',
+    metavar: 'FILE|DIR',
     description: 'protect list file or directory: registrable domains whose lookalikes are caught (repeatable; also *.protect.txt in the lists directory)',
     default: [],
   },
@@ -353,11 +423,13 @@ export interface UrlListSpec {
 /** What each kind of option holds once converted. */
 interface KindValues {
   string: string;
+  text: string;
   path: string;
   paths: readonly string[];
   int: number;
   bool: boolean;
   address: HostPort;
+  'address-or-off': HostPort | undefined;
   addresses: readonly HostPort[];
   cidrs: readonly string[];
   'url-lists': readonly UrlListSpec[];

@@ -80,6 +80,11 @@ export function soaRdata(soa: SoaFields): Buffer {
 export interface ExtendedError {
   readonly infoCode: number;
   readonly text: string;
+  /**
+   * Longest EXTRA-TEXT kept, in bytes (default 200). Structured DNS Errors carry JSON, which must
+   * not be cut; their builder sizes it to the answer and raises this.
+   */
+  readonly maxTextBytes?: number;
 }
 
 export const EDE_OTHER = 0;
@@ -112,7 +117,7 @@ function utf8Prefix(text: string, max: number): Buffer {
 }
 
 export function encodeOpt(opt: OptSpec): Buffer {
-  const text = opt.ede ? utf8Prefix(opt.ede.text, EDE_MAX_TEXT_BYTES) : undefined;
+  const text = opt.ede ? utf8Prefix(opt.ede.text, opt.ede.maxTextBytes ?? EDE_MAX_TEXT_BYTES) : undefined;
   const rdLength = opt.ede && text ? 6 + text.length : 0;
   const out = Buffer.alloc(11 + rdLength);
   out[0] = 0; // root owner

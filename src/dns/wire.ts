@@ -183,6 +183,18 @@ function parseOpt(buf: Buffer, offset: number, last: boolean): EdnsInfo | undefi
 }
 
 /**
+ * True when the query's OPT record (already validated by parseQuery) carries an option with `code`.
+ * Reads only the option headers; used off the common path (block answers, when SDE is configured).
+ */
+export function hasEdnsOption(packet: Buffer, edns: EdnsInfo, code: number): boolean {
+  const rdEnd = edns.offset + 11 + packet.readUInt16BE(edns.offset + 9);
+  for (let pos = edns.offset + 11; pos + 4 <= rdEnd; pos += 4 + packet.readUInt16BE(pos + 2)) {
+    if (packet.readUInt16BE(pos) === code) return true;
+  }
+  return false;
+}
+
+/**
  * Accepts only what a stub or forwarding client sends: QR=0, opcode QUERY, one question without
  * compression, no answer or authority records, at most one additional record which must be OPT.
  */

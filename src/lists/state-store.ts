@@ -1,4 +1,4 @@
-import { readdir, readFile, rm } from 'node:fs/promises';
+import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ListKind } from '../query/rule.js';
 import { removeFileDurably, writeFileAtomic } from './atomic-file.js';
@@ -43,8 +43,9 @@ export class StateStore {
     try {
       files = await readdir(dir);
     } catch (error) {
-      if ((error as NodeJS.ErrnoException).code === 'ENOENT') return { lists: [], problems: [] };
-      throw error;
+      const code = (error as NodeJS.ErrnoException).code;
+      if (code === 'ENOENT') return { lists: [], problems: [] };
+      return { lists: [], problems: [`state directory ${dir} cannot be read (${code ?? String(error)}); no pushed list was loaded (fix its permissions or --state)`] };
     }
     const lists: StoredList[] = [];
     const problems: string[] = [];
@@ -66,6 +67,33 @@ export class StateStore {
       const dir = path.join(this.dir, sub);
       const files = await readdir(dir).catch(() => [] as string[]);
       await Promise.all(files.filter((file) => file.endsWith('.tmp')).map((file) => rm(path.join(dir, file), { force: true })));
+    }
+  }
+
+  /**
+   * Creates the directory if needed and writes (then removes) a probe file in it and in each of its
+   * subdirectories that exist, so that a directory pushes cannot be saved to is found at start
+   * rather than by the first push. Resolves with what failed, or undefined when all is writable.
+   */
+  async probeWritable(): Promise<{ readonly code: string; readonly path: string } | undefined> {
+    const probe = async (dir: string): Promise<void> => {
+      const file = path.join(dir, `.write-probe-${process.pid}.tmp`);
+      await (await open(file, 'w', 0o600)).close();
+      await rm(file, { force: true });
+    };
+    try {
+      await mkdir(this.dir, { recursive: true });
+      await probe(this.dir);
+      for (const sub of ['lists', 'url']) {
+        const dir = path.join(this.dir, sub);
+        const kind = await stat(dir).then((info) => (info.isDirectory() ? 'dir' : 'other'), () => 'none');
+        if (kind === 'other') return { code: 'ENOTDIR', path: dir };
+        if (kind === 'dir') await probe(dir);
+      }
+      return undefined;
+    } catch (error) {
+      const e = error as NodeJS.ErrnoException;
+      return { code: e.code ?? String(error), path: e.path ?? this.dir };
     }
   }
 

@@ -37,7 +37,7 @@ const QTYPE_INDEX = new Uint8Array(65536).fill(QTYPE_OTHER);
 export const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'other'] as const;
 export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
 export const SOURCES: readonly AnswerSource[] = ['blocked', 'local', 'cache', 'upstream', 'error', 'refused'];
-export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'refused', 'servfail', 'network', 'mismatch'];
+export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'connection-refused', 'refused', 'servfail', 'network', 'mismatch'];
 export const MALFORMED_REASONS: readonly MalformedReason[] = [
   'short-header',
   'response',
@@ -98,6 +98,8 @@ export class Metrics {
   readonly queryLogDropped: Counter;
   readonly listUpdates: Counter<'source' | 'result'>;
   readonly adminAuthFailures: Counter<'reason'>;
+  /** Issue #12: warning page requests by outcome (named|generic|rejected). */
+  readonly warningPageRequests: Counter<'outcome'>;
   readonly urlListRefreshes: Counter<'list' | 'result'>;
   private readonly gatedChildren: Map<string, Counter.Internal>;
   readonly shed: Counter;
@@ -191,6 +193,12 @@ export class Metrics {
       registers,
     });
     for (const reason of ['missing', 'wrong', 'rate-limited', 'disabled']) this.adminAuthFailures.labels(reason).inc(0);
+    this.warningPageRequests = new Counter({
+      name: 'fraudwall_warning_page_requests_total',
+      help: 'Warning page requests, by outcome: named (the page named a blocked site), generic (any other Host), rejected (bad method, malformed, oversized or too slow).',
+      labelNames: ['outcome'],
+      registers,
+    });
     this.urlListRefreshes = new Counter({
       name: 'fraudwall_url_list_refreshes_total',
       help: 'Download attempts of URL lists, by list and result (updated|not-modified|rejected|failed).',

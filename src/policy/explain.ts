@@ -1,5 +1,11 @@
-// "Why is this name blocked?" for `fraudwall check` and the admin API. Input comes from a human, so
-// it is normalised like a list entry (case, trailing dot, Unicode names), unlike wire names.
+// "What does fraudwall answer for this name, and why?" — the one judgement behind `fraudwall check`
+// (offline, from the lists `serve` would read) and `fraudwall explain` / GET /v1/explain (the live
+// server). It follows the resolver chain's order: the lists first (a listed name is blocked even
+// inside a local zone), then the local zones and DoH canaries, else the name is forwarded.
+// New kinds of judgement (answer-IP rules, lookalikes, …) extend ExplainSources and Explanation here,
+// so both commands learn them at once. Input comes from a human, so it is normalised like a list
+// entry (case, trailing dot, Unicode names), unlike wire names.
+import { LocalZoneTable, type LocalZone, type LocalZoneKind, type LocalZoneOptions } from './local-zones.js';
 import { normalizeListDomain } from './normalize-domain.js';
 import type { Policy } from './policy.js';
 import type { LookalikeTest, RuleKind, RuleScope } from '../query/rule.js';
@@ -16,8 +22,13 @@ export interface ExplainedRule {
   readonly text: string;
 }
 
-/** 'lookalike': observed (resolved normally); a lookalike block is 'blocked' with `lookalike` set. */
-export type ExplainVerdict = 'blocked' | 'allowed' | 'not-listed' | 'lookalike';
+/** What the judgement is made against: the policy and the server's local-zone settings. */
+export interface ExplainSources {
+  readonly policy: Policy;
+  readonly localZones: LocalZoneTable;
+  /** How names imitating a protected domain are treated (#13); off when not given. */
+  readonly lookalikeSettings?: LookalikeSettings;
+}
 
 /** Which protected domain a name imitates (#13). */
 export interface ExplainedLookalike {
@@ -31,36 +42,76 @@ export interface ExplainedLookalike {
   readonly text: string;
 }
 
+/** The local zones `options` turn on, as the judgement needs them (built once per server or command). */
+export function explainLocalZones(options: LocalZoneOptions): LocalZoneTable {
+  return new LocalZoneTable(options, (apex, kind) => ({ apex, kind }));
+}
+
+/**
+ * blocked: a block rule decides (the answer is the block answer); allowed / not-listed: forwarded
+ * upstream; local: answered by fraudwall from a local zone (an allow rule may have let it that far);
+ * canary: a browser DoH canary, answered NXDOMAIN so browsers keep using this resolver;
+ * lookalike: imitates a protected domain, observed only (forwarded); blocked with `lookalike` set
+ * when --lookalike block.
+ */
+export type ExplainVerdict = 'blocked' | 'allowed' | 'not-listed' | 'local' | 'canary' | 'lookalike';
+
 export type Explanation =
   | { readonly name: string; readonly valid: false; readonly error: string }
-  | { readonly name: string; readonly valid: true; readonly verdict: ExplainVerdict; readonly rule?: ExplainedRule; readonly lookalike?: ExplainedLookalike };
+  | {
+      readonly name: string;
+      readonly valid: true;
+      readonly verdict: ExplainVerdict;
+      readonly rule?: ExplainedRule;
+      readonly zone?: LocalZone;
+      readonly lookalike?: ExplainedLookalike;
+    };
 
-export function explainName(input: string, policy: Policy, settings: LookalikeSettings = LOOKALIKES_OFF): Explanation {
+export function explainName(input: string, sources: ExplainSources): Explanation {
   const name = normalizeListDomain(input);
   if (typeof name !== 'string') return { name: input, valid: false, error: name.error };
-  const verdict = withLookalike(policy, name, policy.evaluate(name), settings);
+  const verdict = withLookalike(sources.policy, name, sources.policy.evaluate(name), sources.lookalikeSettings ?? LOOKALIKES_OFF);
   const finding = verdict.lookalike;
   if (finding !== undefined) {
+    // Judged only when no list decided, in the chain's order: before local zones (like a list block).
     const { test, protectedDomain, list, category, distance, token } = finding;
     const lookalike = { test, protectedDomain, list, category, ...(distance === undefined ? {} : { distance }), ...(token === undefined ? {} : { token }), text: describeLookalike(finding) };
     return { name, valid: true, verdict: verdict.action === 'block' ? 'blocked' : 'lookalike', lookalike };
   }
   const { rule } = verdict;
-  if (rule === undefined) return { name, valid: true, verdict: 'not-listed' };
-  return {
-    name,
-    valid: true,
-    verdict: rule.kind === 'block' ? 'blocked' : 'allowed',
-    rule: {
-      list: rule.list,
-      category: rule.category,
-      kind: rule.kind,
-      scope: rule.scope,
-      domain: rule.domain,
-      line: rule.line,
-      text: rule.text,
-    },
+  const explained: ExplainedRule | undefined = rule && {
+    list: rule.list,
+    category: rule.category,
+    kind: rule.kind,
+    scope: rule.scope,
+    domain: rule.domain,
+    line: rule.line,
+    text: rule.text,
   };
+  if (explained?.kind === 'block') return { name, valid: true, verdict: 'blocked', rule: explained };
+  const found = sources.localZones.find(name);
+  if (found !== undefined) {
+    const zone = { apex: found.apex, kind: found.kind };
+    const verdict = found.kind === 'canary' ? 'canary' : 'local';
+    return explained ? { name, valid: true, verdict, rule: explained, zone } : { name, valid: true, verdict, zone };
+  }
+  if (explained === undefined) return { name, valid: true, verdict: 'not-listed' };
+  return { name, valid: true, verdict: 'allowed', rule: explained };
+}
+
+/** True when fraudwall answers the name itself to keep it from resolving (exit 3 of check/explain). */
+export function isBlocking(e: Explanation): boolean {
+  return e.valid && (e.verdict === 'blocked' || e.verdict === 'canary');
+}
+
+const ZONE_ANSWERS: Record<LocalZoneKind, string> = {
+  loopback: '127.0.0.1 and ::1',
+  empty: 'NXDOMAIN below it, no records at it',
+  canary: 'NXDOMAIN',
+};
+
+function covers(rule: ExplainedRule): string {
+  return rule.scope === 'domain' ? `covers ${rule.domain} and its subdomains` : `covers subdomains of ${rule.domain}, not ${rule.domain} itself`;
 }
 
 /** One readable line, e.g. `a.evil.com: BLOCKED by list "fraud" (category phishing), rule "evil.com" at line 12 (...)`. */
@@ -73,15 +124,19 @@ export function formatExplanation(e: Explanation): string {
     return `${e.name}: LOOKALIKE: ${lookalike.text}; ${where}; observed only, resolved normally (--lookalike block would block it)`;
   }
   const rule = e.rule;
+  if (e.verdict === 'canary') {
+    return `${e.name}: answered NXDOMAIN by fraudwall: a browser DoH canary (block-doh-canaries), so browsers keep their DNS on this filtering resolver`;
+  }
+  if (e.verdict === 'local') {
+    const zone = e.zone!;
+    const allowed = rule ? `; allow rule "${rule.text}" in list "${rule.list}" does not forward it` : '';
+    return `${e.name}: answered locally by fraudwall from local zone "${zone.apex}" (${ZONE_ANSWERS[zone.kind]}; local-zones), never forwarded${allowed}`;
+  }
   if (e.verdict === 'not-listed' || rule === undefined) return `${e.name}: not listed (would be resolved normally)`;
-  const covers =
-    rule.scope === 'domain'
-      ? `covers ${rule.domain} and its subdomains`
-      : `covers subdomains of ${rule.domain}, not ${rule.domain} itself`;
   if (e.verdict === 'blocked') {
     const at = rule.line > 0 ? ` at line ${rule.line}` : '';
-    return `${e.name}: BLOCKED by list "${rule.list}" (category ${rule.category}), rule "${rule.text}"${at} (${covers})`;
+    return `${e.name}: BLOCKED by list "${rule.list}" (category ${rule.category}), rule "${rule.text}"${at} (${covers(rule)})`;
   }
   const at = rule.line > 0 ? ` line ${rule.line}` : '';
-  return `${e.name}: ALLOWED by allow rule "${rule.text}" in list "${rule.list}"${at} (${covers})`;
+  return `${e.name}: ALLOWED by allow rule "${rule.text}" in list "${rule.list}"${at} (${covers(rule)})`;
 }

@@ -6,6 +6,8 @@ export interface QueryLogOptions {
   readonly flushIntervalMs: number;
   /** Called once per dropped line (the metrics layer counts it). */
   readonly onDrop: () => void;
+  /** Called when the stream fails (disk full, broken pipe); lines are then kept until the buffer is full, then dropped. */
+  readonly onError?: (error: Error) => void;
 }
 
 const FLUSH_AT_BYTES = 64 * 1024;
@@ -22,14 +24,38 @@ export class QueryLog {
   private readonly timer: NodeJS.Timeout;
 
   constructor(
-    private readonly stream: Writable,
+    private stream: Writable,
     private readonly options: QueryLogOptions,
   ) {
     this.timer = setInterval(() => this.flush(), options.flushIntervalMs);
     this.timer.unref();
-    // A broken pipe or full disk must not crash the resolver; the log just stops.
-    stream.on('error', () => {
+    this.watch(stream);
+  }
+
+  /** A broken pipe or full disk must not crash the resolver; the log stops until the file is reopened. */
+  private watch(stream: Writable): void {
+    stream.on('error', (error: Error) => {
+      if (stream !== this.stream) return;
       this.waitingForDrain = true;
+      this.options.onError?.(error);
+    });
+  }
+
+  /**
+   * Switches to `stream` (the file reopened at its path after logrotate moved it): what was written
+   * so far ends in the old file, buffered lines go to the new one. Resolves once the old stream is
+   * closed.
+   */
+  async switchTo(stream: Writable): Promise<void> {
+    const old = this.stream;
+    this.stream = stream;
+    this.watch(stream);
+    this.waitingForDrain = false;
+    this.flush();
+    if (old === process.stdout || old === process.stderr) return;
+    await new Promise<void>((resolve) => {
+      old.once('error', () => resolve());
+      old.end(resolve);
     });
   }
 

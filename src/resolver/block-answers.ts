@@ -1,14 +1,27 @@
-import type { BlockMode } from '../config/options.js';
+import type { Config } from '../config/options.js';
+import { DEFAULT_HOTLINE_SUFFIX, edeTextTemplate, renderEdeText } from '../config/ede-text.js';
 import { ipv4Bytes, ipv6Bytes } from '../config/ip-address.js';
 import { LRUCache } from 'lru-cache';
 import { EDE_BLOCKED, encodeRecord, QUESTION_NAME_POINTER, writeResponse, type EncodedRecord } from '../dns/response-writer.js';
 import { blockSoaRdata, negativeSoa, type Synthesizer } from '../dns/synthesizer.js';
-import { HEADER_SIZE, QType, Rcode, type ParsedQuery } from '../dns/wire.js';
+import { HEADER_SIZE, hasEdnsOption, MIN_UDP_PAYLOAD, QType, Rcode, type ParsedQuery } from '../dns/wire.js';
+import type { QueryContext } from '../query/resolver.js';
 import type { Rule } from '../query/rule.js';
-
+import { structuredErrorTexts, subErrorFor } from './structured-dns-error.js';
 
 export const BLOCK_SOA_MNAME = 'fraudwall.invalid';
 export const BLOCK_SOA_RNAME = 'blocked.fraudwall.invalid';
+
+/**
+ * Why a name was blocked: its own name matched a rule ('name'), or (answer inspection) a CNAME
+ * target or an answer address did. Shown through the {reason} placeholder of the EDE text.
+ */
+export type BlockReason = 'name' | 'cname' | 'ip' | 'lookalike';
+
+export type BlockAnswerSettings = Pick<
+  Config,
+  'blockMode' | 'blockTtl' | 'sinkholeIpv4' | 'sinkholeIpv6' | 'edeText' | 'hotline' | 'operator' | 'sdeOptionCode'
+>;
 
 /**
  * Encoded SOAs kept, by the blocking rule's domain, for the rare question names the pointer form
@@ -17,55 +30,130 @@ export const BLOCK_SOA_RNAME = 'blocked.fraudwall.invalid';
 const SOA_CACHE_SIZE = 1024;
 /** A compression pointer holds 14 bits of offset; a question name ends well before 512. */
 const MAX_POINTER_OFFSET = 512;
+/** Most bytes a DNS message may have (TCP's 2-byte length). */
+const MAX_MESSAGE_SIZE = 65535;
+/** Lists and categories come from configuration; bounded all the same in case they churn. */
+const MAX_TEXT_ENTRIES = 10_000;
+
+/** The OPT records of one (list, category, reason): [DO=0, DO=1] each, encoded once. */
+interface BlockOpts {
+  readonly ede: readonly [Buffer, Buffer];
+  /** Structured DNS Error variants, largest first (see structuredErrorTexts); empty when SDE is off. */
+  readonly sde: readonly (readonly [Buffer, Buffer])[];
+}
 
 /**
  * Builds the answer for a blocked name:
  *  - nxdomain: NXDOMAIN with a SOA owned by the blocking rule's domain, so clients cache the
  *    negative answer for the block TTL (RFC 2308);
  *  - null: 0.0.0.0 / :: for A / AAAA, NOERROR without data (and the SOA) for other types;
+ *  - sinkhole: the configured sinkhole address for A / AAAA (where the warning page is served);
+ *    NOERROR without data (and the SOA) for other types and for a family with no address;
  *  - refused: REFUSED.
- * Every variant carries EDE 15 "Blocked" naming the list when the client sent EDNS (RFC 8914).
+ * Every variant carries EDE 15 "Blocked" when the client sent EDNS (RFC 8914): the `--ede-text`
+ * text, or, when the query carries the SDE option, the Structured DNS Error JSON. A lookalike block
+ * (#13) says what the name imitates: its rule's text, `lookalike of paypal.com (edit distance 1)`,
+ * is the whole built-in text and the {reason} of a custom one.
  */
 export class BlockAnswers {
-  private readonly nullA: EncodedRecord;
-  private readonly nullAAAA: EncodedRecord;
+  private readonly addressA: EncodedRecord | undefined;
+  private readonly addressAAAA: EncodedRecord | undefined;
   /** SOA records owned by a pointer to offset i of the message, built on first use. */
   private readonly soaAtOffset: (EncodedRecord | undefined)[] = [];
   private readonly soaRdata: Buffer;
   /** Fallback: per blocking domain, the SOA with its owner name written out. */
   private readonly soaByDomain = new LRUCache<string, EncodedRecord>({ max: SOA_CACHE_SIZE });
-  /**
-   * The OPT record with EDE 15 per list, for DO=0 and DO=1, so a blocked answer costs no encode.
-   * Lists come from configuration, so this stays small; a list whose category changed is re-encoded.
-   */
-  private readonly edeOpts = new Map<string, { category: string; opts: readonly [Buffer, Buffer] }>();
-  /** The OPT records of lookalike blocks, by EDE text (one per protected domain and test; bounded). */
-  private readonly edeOptsByText = new LRUCache<string, readonly [Buffer, Buffer]>({ max: SOA_CACHE_SIZE });
+  /** Per list: its category (a list whose category changed is re-encoded) and the opts by reason. */
+  private readonly opts = new Map<string, { category: string; byReason: Map<string, BlockOpts> }>();
+  private readonly edeTemplate: string;
+  private readonly mode: BlockAnswerSettings['blockMode'];
+  private readonly ttl: number;
 
   constructor(
-    private readonly mode: BlockMode,
-    private readonly ttl: number,
+    private readonly settings: BlockAnswerSettings,
     private readonly synthesizer: Synthesizer,
   ) {
-    this.nullA = encodeRecord(QUESTION_NAME_POINTER, QType.A, ttl, ipv4Bytes('0.0.0.0'));
-    this.nullAAAA = encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, ttl, ipv6Bytes('::'));
-    this.soaRdata = blockSoaRdata(ttl, BLOCK_SOA_MNAME, BLOCK_SOA_RNAME);
+    this.mode = settings.blockMode;
+    this.ttl = settings.blockTtl;
+    const [ipv4, ipv6] = this.mode === 'sinkhole' ? [settings.sinkholeIpv4, settings.sinkholeIpv6] : ['0.0.0.0', '::'];
+    this.addressA = ipv4 === '' ? undefined : encodeRecord(QUESTION_NAME_POINTER, QType.A, this.ttl, ipv4Bytes(ipv4));
+    this.addressAAAA = ipv6 === '' ? undefined : encodeRecord(QUESTION_NAME_POINTER, QType.AAAA, this.ttl, ipv6Bytes(ipv6));
+    this.soaRdata = blockSoaRdata(this.ttl, BLOCK_SOA_MNAME, BLOCK_SOA_RNAME);
+    this.edeTemplate = edeTextTemplate(settings);
   }
 
-  /** `edeText` replaces the list's EDE text (a lookalike block names the domain it imitates). */
-  answer(packet: Buffer, query: ParsedQuery, rule: Rule, edeText?: string): Buffer {
-    const opts = query.edns ? (edeText === undefined ? this.edeOptsFor(rule) : this.edeOptsWithText(edeText)) : undefined;
-    const opt = opts?.[query.edns!.dnssecOk ? 1 : 0];
+  answer(ctx: Pick<QueryContext, 'packet' | 'query' | 'transport'>, rule: Rule, reason: BlockReason = 'name'): Buffer {
+    const { packet, query } = ctx;
     const questionEnd = query.questionEnd;
-    if (this.mode === 'refused') return writeResponse(packet, questionEnd, { rcode: Rcode.REFUSED, opt });
-    if (this.mode === 'null' && query.type === QType.A) {
-      return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers: [this.nullA], opt });
+    if (this.mode === 'refused') return writeResponse(packet, questionEnd, { rcode: Rcode.REFUSED, opt: this.optFor(ctx, rule, reason, 0) });
+    if (this.mode === 'null' || this.mode === 'sinkhole') {
+      const address = query.type === QType.A ? this.addressA : query.type === QType.AAAA ? this.addressAAAA : undefined;
+      if (address !== undefined) {
+        const opt = this.optFor(ctx, rule, reason, address.bytes.length);
+        return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers: [address], opt });
+      }
     }
-    if (this.mode === 'null' && query.type === QType.AAAA) {
-      return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers: [this.nullAAAA], opt });
+    const rcode = this.mode === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR;
+    const soa = this.soaFor(query, rule);
+    return writeResponse(packet, questionEnd, { rcode, authoritative: true, authorities: [soa], opt: this.optFor(ctx, rule, reason, soa.bytes.length) });
+  }
+
+  /**
+   * The OPT record for this answer, or undefined without EDNS. With the SDE option in the query,
+   * the largest Structured DNS Error variant that keeps a UDP answer within the client's size;
+   * if none fits, the plain EDE text (which the transport would otherwise truncate).
+   */
+  private optFor(ctx: Pick<QueryContext, 'packet' | 'query' | 'transport'>, rule: Rule, reason: string, recordBytes: number): Buffer | undefined {
+    const edns = ctx.query.edns;
+    if (edns === undefined) return undefined;
+    const opts = this.optsFor(rule, reason);
+    const doBit = edns.dnssecOk ? 1 : 0;
+    if (opts.sde.length > 0 && hasEdnsOption(ctx.packet, edns, this.settings.sdeOptionCode)) {
+      const limit = ctx.transport === 'udp' ? Math.max(edns.udpSize, MIN_UDP_PAYLOAD) : MAX_MESSAGE_SIZE;
+      const fixed = ctx.query.questionEnd + recordBytes;
+      for (const variant of opts.sde) {
+        if (fixed + variant[doBit].length <= limit) return variant[doBit];
+      }
     }
-    const rcode = this.mode === 'null' ? Rcode.NOERROR : Rcode.NXDOMAIN;
-    return writeResponse(packet, questionEnd, { rcode, authoritative: true, authorities: [this.soaFor(query, rule)], opt });
+    return opts.ede[doBit];
+  }
+
+  private optsFor(rule: Rule, reason: string): BlockOpts {
+    let perList = this.opts.get(rule.list);
+    if (perList === undefined || perList.category !== rule.category) {
+      if (this.opts.size >= MAX_TEXT_ENTRIES) this.opts.clear();
+      perList = { category: rule.category, byReason: new Map() };
+      this.opts.set(rule.list, perList);
+    }
+    // Lookalike texts differ per protected domain and test: keyed by the text, bounded all the same.
+    const key = reason === 'lookalike' ? `lookalike ${rule.text}` : reason;
+    let opts = perList.byReason.get(key);
+    if (opts === undefined) {
+      if (perList.byReason.size >= MAX_TEXT_ENTRIES) perList.byReason.clear();
+      opts = this.encodeOpts(rule, reason);
+      perList.byReason.set(key, opts);
+    }
+    return opts;
+  }
+
+  private encodeOpts(rule: Rule, reason: string): BlockOpts {
+    const both = (text: string, maxTextBytes?: number): readonly [Buffer, Buffer] => {
+      const ede = { infoCode: EDE_BLOCKED, text, maxTextBytes };
+      return [this.synthesizer.optFor(false, ede), this.synthesizer.optFor(true, ede)];
+    };
+    const lookalike = reason === 'lookalike';
+    const template = lookalike && this.settings.edeText === '' ? rule.text.replace(/[{}]/g, '') + (this.settings.hotline === '' ? '' : DEFAULT_HOTLINE_SUFFIX) : this.edeTemplate;
+    const shownReason = lookalike ? rule.text : reason;
+    const text = renderEdeText(template, { list: rule.list, category: rule.category, reason: shownReason, hotline: this.settings.hotline });
+    if (this.settings.sdeOptionCode === 0) return { ede: both(text), sde: [] };
+    const variants = structuredErrorTexts({
+      contact: this.settings.hotline,
+      justification: `blocked by fraudwall list ${rule.list} (${rule.category}, ${shownReason})`,
+      subError: subErrorFor(rule.category),
+      organization: this.settings.operator,
+      language: 'en',
+    });
+    return { ede: both(text), sde: variants.map((json) => both(json, MAX_MESSAGE_SIZE)) };
   }
 
   /**
@@ -93,25 +181,5 @@ export class BlockAnswers {
       this.soaByDomain.set(rule.domain, soa);
     }
     return soa;
-  }
-
-  private edeOptsWithText(text: string): readonly [Buffer, Buffer] {
-    let opts = this.edeOptsByText.get(text);
-    if (opts === undefined) {
-      const ede = { infoCode: EDE_BLOCKED, text };
-      opts = [this.synthesizer.optFor(false, ede), this.synthesizer.optFor(true, ede)] as const;
-      this.edeOptsByText.set(text, opts);
-    }
-    return opts;
-  }
-
-  private edeOptsFor(rule: Rule): readonly [Buffer, Buffer] {
-    const cached = this.edeOpts.get(rule.list);
-    if (cached !== undefined && cached.category === rule.category) return cached.opts;
-    const ede = { infoCode: EDE_BLOCKED, text: `blocked by fraudwall list ${rule.list} (${rule.category})` };
-    const opts = [this.synthesizer.optFor(false, ede), this.synthesizer.optFor(true, ede)] as const;
-    if (this.edeOpts.size >= 10_000) this.edeOpts.clear(); // bounded even if lists churn
-    this.edeOpts.set(rule.list, { category: rule.category, opts });
-    return opts;
   }
 }

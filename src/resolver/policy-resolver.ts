@@ -13,9 +13,9 @@ export class PolicyResolver implements Resolver {
   resolve(ctx: QueryContext): Answer | Promise<Answer> {
     const verdict = this.policy.verdict(ctx.query.name);
     if (verdict.action === 'block' && verdict.rule !== undefined) {
-      // A lookalike block carries its finding as the EDE text (rule.text, `lookalike of paypal.com (…)`).
-      const edeText = verdict.lookalike !== undefined ? verdict.rule.text : undefined;
-      return { bytes: this.blockAnswers.answer(ctx.packet, ctx.query, verdict.rule, edeText), source: 'blocked', verdict };
+      // A lookalike block names the protected domain it imitates in its EDE text (rule.text).
+      const reason = verdict.lookalike !== undefined ? 'lookalike' : 'name';
+      return { bytes: this.blockAnswers.answer(ctx, verdict.rule, reason), source: 'blocked', verdict };
     }
     const result = this.next.resolve(ctx);
     if (verdict.action !== 'allow' && verdict.lookalike === undefined) return result;

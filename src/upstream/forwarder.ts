@@ -3,7 +3,7 @@ import type { Transport } from '../query/resolver.js';
 import type { TcpUpstream } from './tcp-upstream.js';
 import type { UdpUpstream } from './udp-upstream.js';
 import { UpstreamError, type UpstreamFailure } from './upstream-error.js';
-import { UpstreamHealth, type UpstreamHealthOptions } from './upstream-health.js';
+import { UpstreamHealth, type UpstreamHealthObserver, type UpstreamHealthOptions } from './upstream-health.js';
 import type { Config } from '../config/options.js';
 
 /** One configured upstream, reachable over UDP and TCP on the same address. */
@@ -26,9 +26,10 @@ const LATENCY_SMOOTHING = 0.2;
 
 const DEFAULT_HEALTH: UpstreamHealthOptions = { failureThreshold: 3, baseBackoffMs: 2000, maxBackoffMs: 60_000 };
 
-/** Told about each upstream attempt; the metrics layer implements it. */
+/** Told about each upstream attempt (the metrics layer) and, optionally, about circuits opening and closing (the log). */
 export interface ForwarderObserver {
   attempt(upstream: string, seconds: number, failure: UpstreamFailure | undefined): void;
+  readonly health?: UpstreamHealthObserver;
 }
 
 export interface ForwardRequest {
@@ -57,7 +58,7 @@ export class Forwarder {
     private readonly observer?: ForwarderObserver,
   ) {
     if (servers.length === 0) throw new Error('at least one upstream is required');
-    this.health = new UpstreamHealth(servers.length, options.health ?? DEFAULT_HEALTH);
+    this.health = new UpstreamHealth(servers.length, options.health ?? DEFAULT_HEALTH, observer?.health);
     this.latency = new Float64Array(servers.length);
   }
 
@@ -112,7 +113,7 @@ export class Forwarder {
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
         this.observer?.attempt(server.label, (performance.now() - started) / 1000, error.reason);
-        if (error.reason !== 'mismatch') this.health.failure(index, performance.now());
+        if (error.reason !== 'mismatch') this.health.failure(index, performance.now(), error.reason);
         // A failure counts as a slow answer, so "fastest" moves away from a flaky upstream.
         this.recordLatency(index, Math.max(timeout, performance.now() - started));
         lastError = error;

@@ -226,7 +226,7 @@ export class TcpUpstream {
       // it (ECONNRESET, EPIPE), it is the "server closed the connection" case: retry.
       if (conn.connected) this.drop(conn, undefined);
       else {
-        const reason = error.code === 'ECONNREFUSED' ? 'refused' : 'network';
+        const reason = error.code === 'ECONNREFUSED' ? 'connection-refused' : 'network';
         this.drop(conn, new UpstreamError(reason, this.label, `${error.code ?? error.message} on TCP connect`));
       }
     });

@@ -117,7 +117,7 @@ export class UdpUpstream {
     // A connected socket reports ICMP port-unreachable as ECONNREFUSED: the upstream is down, so
     // every query waiting on this socket fails now instead of at its timeout.
     socket.on('error', (error: NodeJS.ErrnoException) => {
-      const reason = error.code === 'ECONNREFUSED' ? 'refused' : 'network';
+      const reason = error.code === 'ECONNREFUSED' ? 'connection-refused' : 'network';
       for (const id of [...pending.keys()]) {
         this.settle(self, id, new UpstreamError(reason, this.label, `${error.code ?? error.message} on UDP`));
       }

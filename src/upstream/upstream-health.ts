@@ -1,3 +1,11 @@
+import type { UpstreamFailure } from './upstream-error.js';
+
+/** Told when an upstream's circuit opens (down) or closes again (up); not on every failed probe. */
+export interface UpstreamHealthObserver {
+  down(index: number, failures: number, reason: UpstreamFailure, backoffMs: number, allDown: boolean): void;
+  up(index: number): void;
+}
+
 export interface UpstreamHealthOptions {
   /** Consecutive failed attempts (timeout, connection refused, network error) that mark an upstream down. */
   readonly failureThreshold: number;
@@ -26,6 +34,7 @@ export class UpstreamHealth {
   constructor(
     count: number,
     private readonly options: UpstreamHealthOptions,
+    private readonly observer?: UpstreamHealthObserver,
   ) {
     this.states = Array.from({ length: count }, () => ({ failures: 0, downUntil: 0, backoffMs: options.baseBackoffMs, looping: false }));
   }
@@ -46,18 +55,21 @@ export class UpstreamHealth {
 
   success(index: number): void {
     const state = this.states[index]!;
+    if (state.downUntil > 0) this.observer?.up(index);
     state.failures = 0;
     state.downUntil = 0;
     state.backoffMs = this.options.baseBackoffMs;
   }
 
-  failure(index: number, now: number): void {
+  failure(index: number, now: number, reason: UpstreamFailure = 'network'): void {
     const state = this.states[index]!;
     state.failures++;
     if (state.failures < this.options.failureThreshold) return;
     // Already down and probed again: back off further.
-    if (state.downUntil > 0) state.backoffMs = Math.min(state.backoffMs * 2, this.options.maxBackoffMs);
+    const wasDown = state.downUntil > 0;
+    if (wasDown) state.backoffMs = Math.min(state.backoffMs * 2, this.options.maxBackoffMs);
     state.downUntil = now + state.backoffMs;
+    if (!wasDown) this.observer?.down(index, state.failures, reason, state.backoffMs, this.states.every((s) => s.looping || s.downUntil > now));
   }
 
   setLooping(index: number, looping: boolean): void {

@@ -13,7 +13,8 @@ import { HttpServer } from '../../src/admin/http-server.js';
 import { ListRegistry, type ListRecord } from '../../src/lists/list-registry.js';
 import { ListService } from '../../src/lists/list-service.js';
 import { StateStore } from '../../src/lists/state-store.js';
-import { createLogger } from '../../src/log/logger.js';
+import { createLogger, silentLogger } from '../../src/log/logger.js';
+import { explainLocalZones } from '../../src/policy/explain.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import { VerdictCache } from '../../src/policy/verdict-cache.js';
 import { request, type RawResponse } from './http-request.js';
@@ -49,7 +50,7 @@ beforeEach(async () => {
   );
   const lists = new ListService(registry, new StateStore(stateDir), logger, { adminMaxEntries: MAX_ENTRIES });
   auth = new AdminAuth(TOKEN, { maxFailures: 100, windowMs: 60_000, onFailure: () => undefined });
-  server = await HttpServer.start({ host: '127.0.0.1', port: 0, family: 4 }, { ready: true });
+  server = await HttpServer.start({ host: '127.0.0.1', port: 0, family: 4 }, { ready: true }, silentLogger);
   registerAdminApi(server, {
     registry,
     lists,
@@ -59,6 +60,7 @@ beforeEach(async () => {
       return { generation: registry.generation, warnings: ['a warning'] };
     },
     adminMaxBodyBytes: MAX_BODY,
+    localZones: explainLocalZones({ localZones: true, blockDohCanaries: true }),
   });
 });
 

@@ -4,16 +4,21 @@
  * HttpError → its JSON body and headers, anything else → 500 E_INTERNAL, health endpoints and the
  * security headers on every answer.
  */
+import { readFile } from 'node:fs/promises';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { HttpError, HttpServer, sendJson, sendText, type Health, type RouteParams } from '../../src/admin/http-server.js';
+import { createLogger } from '../../src/log/logger.js';
 import { request } from './http-request.js';
 
 let server: HttpServer;
 let health: Health;
+let logged: Record<string, unknown>[];
+const logger = createLogger('debug', (line) => logged.push(JSON.parse(line) as Record<string, unknown>));
 
 beforeEach(async () => {
   health = { ready: false };
-  server = await HttpServer.start({ host: '127.0.0.1', port: 0, family: 4 }, health);
+  logged = [];
+  server = await HttpServer.start({ host: '127.0.0.1', port: 0, family: 4 }, health, logger);
 });
 afterEach(async () => {
   await server.close();
@@ -33,7 +38,7 @@ describe('HttpServer start', () => {
   });
 
   it('refuses to start on a port that is taken (the error reaches the caller)', async () => {
-    await expect(HttpServer.start({ host: '127.0.0.1', port: server.port, family: 4 }, health)).rejects.toMatchObject({ code: 'EADDRINUSE' });
+    await expect(HttpServer.start({ host: '127.0.0.1', port: server.port, family: 4 }, health, logger)).rejects.toMatchObject({ code: 'EADDRINUSE' });
   });
 });
 
@@ -160,6 +165,47 @@ describe('errors from handlers', () => {
     expect((await get('/healthz')).status).toBe(200);
   });
 
+  it('logs every 5xx once with its cause, under a request id the body and x-request-id carry', async () => {
+    server.route('GET', '/v1/lists/{name}', async () => {
+      await readFile('/nonexistent/fraudwall-state/lists/x.json');
+    });
+    const res = await get('/v1/lists/x');
+    expect(res.status).toBe(500);
+    const requestId = res.json.error.requestId as string;
+    expect(requestId).toMatch(/^[0-9a-f]{12}$/);
+    expect(res.headers['x-request-id']).toBe(requestId);
+    expect(res.json.error.message).toContain(requestId);
+    expect(res.text).not.toContain('/nonexistent');
+    expect(logged).toEqual([
+      expect.objectContaining({
+        level: 'error',
+        msg: expect.stringMatching(/^HTTP GET \/v1\/lists\/x answered 500: ENOENT/),
+        requestId,
+        status: 500,
+        code: 'ENOENT',
+        errno: -2,
+        syscall: 'open',
+        file: '/nonexistent/fraudwall-state/lists/x.json',
+      }),
+    ]);
+  });
+
+  it('logs an HttpError of status 5xx too, and never a 4xx or the /readyz 503', async () => {
+    server.route('GET', '/unavailable', () => {
+      throw new HttpError(503, 'E_INTERNAL', 'try later');
+    });
+    server.route('GET', '/bad', () => {
+      throw new HttpError(400, 'E_BAD_REQUEST', 'bad');
+    });
+    const unavailable = await get('/unavailable');
+    expect(unavailable.status).toBe(503);
+    expect(unavailable.json.error).toMatchObject({ code: 'E_INTERNAL', message: 'try later', requestId: expect.any(String) });
+    expect((await get('/bad')).status).toBe(400);
+    expect((await get('/nothing')).status).toBe(404);
+    expect((await get('/readyz')).status).toBe(503);
+    expect(logged.map((line) => [line['level'], line['status'], line['requestId']])).toEqual([['error', 503, unavailable.json.error.requestId]]);
+  });
+
   it('a handler that fails after sending its headers gets its connection closed, not a second answer', async () => {
     server.route('GET', '/half', async (_req, res) => {
       res.writeHead(200, { 'content-type': 'text/plain' });
@@ -169,6 +215,7 @@ describe('errors from handlers', () => {
     });
     await expect(get('/half')).rejects.toThrow();
     expect((await get('/healthz')).status).toBe(200);
+    expect(logged).toEqual([expect.objectContaining({ level: 'error', msg: 'HTTP GET /half failed after its answer began; the connection was closed', error: 'late failure' })]);
   });
 });
 
@@ -202,6 +249,6 @@ describe('close', () => {
     const port = server.port;
     await server.close();
     await expect(request({ port, method: 'GET', path: '/healthz' })).rejects.toMatchObject({ code: 'ECONNREFUSED' });
-    server = await HttpServer.start({ host: '127.0.0.1', port: 0, family: 4 }, health); // for afterEach
+    server = await HttpServer.start({ host: '127.0.0.1', port: 0, family: 4 }, health, logger); // for afterEach
   });
 });

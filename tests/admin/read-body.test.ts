@@ -7,6 +7,7 @@ import { Readable } from 'node:stream';
 import { afterEach, describe, expect, it } from 'vitest';
 import { HttpError, HttpServer, sendJson } from '../../src/admin/http-server.js';
 import { parseJsonBody, readBody } from '../../src/admin/read-body.js';
+import { silentLogger } from '../../src/log/logger.js';
 import { request } from './http-request.js';
 
 /** A request stream that yields `chunks` and records how many were pulled. */
@@ -94,7 +95,7 @@ describe('readBody behind a real HttpServer', () => {
   });
 
   async function start(maxBytes: number): Promise<number> {
-    server = await HttpServer.start({ host: '127.0.0.1', port: 0, family: 4 }, { ready: true });
+    server = await HttpServer.start({ host: '127.0.0.1', port: 0, family: 4 }, { ready: true }, silentLogger);
     server.route('PUT', '/body', async (req, res) => sendJson(res, 200, { length: (await readBody(req, maxBytes)).length }));
     return server.port;
   }

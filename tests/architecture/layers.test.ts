@@ -15,11 +15,12 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['config'], // the settings table, Config, addresses and CIDRs
   ['lookalike'], // protected domains and the lookalike judge: skeletons, edit distance, index (#13)
   ['policy'], // pure matching: list parsers, rule index, policy, verdict cache, explain
-  ['admission', 'cache', 'querylog', 'upstream'], // client gate, response cache, query log, upstream clients
+  ['admission', 'cache', 'querylog', 'upstream', 'warning-page'], // client gate, response cache, query log, upstream clients, warning page server
   ['metrics'], // Prometheus registry and hot-path counters
   ['lists', 'resolver', 'server'], // list sources and registry; chain elements; transports
   ['admin'], // HTTP server and admin API
   ['app'], // composition: single process, cluster primary and workers
+  ['cli'], // command-line parsing helpers of the entry point (usage errors, did-you-mean)
   ['cli.ts'], // entry point
 ];
 

@@ -67,7 +67,8 @@ describe('loadConfig: defaults', () => {
     const config = load({}) as unknown as Record<string, unknown>;
     for (const spec of SERVE_OPTIONS) {
       const camel = spec.key.replace(/-([a-z])/g, (_, c: string) => c.toUpperCase());
-      expect(config[camel], spec.key).toBeDefined();
+      // An "off" address is undefined, but present.
+      expect(Object.hasOwn(config, camel), spec.key).toBe(true);
     }
   });
 
@@ -233,12 +234,15 @@ describe('loadConfig: config files', () => {
     expect(error.problems[0]).toMatch(problem);
   });
 
-  it('an unknown key is an error naming the key and the known ones', () => {
-    const file = configFile('fraudwall.yaml', 'block-ttl: 5\nblockTtl: 5\n');
+  it('an unknown key is an error naming the key and the nearest known one', () => {
+    const file = configFile('fraudwall.yaml', 'block-ttl: 5\nblockTtl: 5\nblockttl: 5\nupstrem: [1.1.1.1]\ncolour: blue\n');
     const error = configError(() => load({ flags: { config: file } }));
-    expect(error.problems).toHaveLength(1);
-    expect(error.problems[0]).toMatch(/unknown key "blockTtl"/);
-    expect(error.problems[0]).toContain('block-ttl');
+    expect(error.problems).toEqual([
+      `config file ${file}: unknown key "blockTtl"; did you mean "block-ttl"?`,
+      `config file ${file}: unknown key "blockttl"; did you mean "block-ttl"?`,
+      `config file ${file}: unknown key "upstrem"; did you mean "upstream"?`,
+      `config file ${file}: unknown key "colour" (fraudwall serve --help lists every key)`,
+    ]);
   });
 });
 
@@ -247,7 +251,7 @@ describe('loadConfig: problems', () => {
     const error = configError(() => load({ flags: { 'block-ttl': 'soon', 'edns-udp-size': '100', 'block-mode': 'drop' } }));
     expect(error.problems).toHaveLength(3);
     expect(error.problems).toEqual([
-      expect.stringMatching(/^--block-mode: must be one of nxdomain, null, refused, got "drop"$/),
+      expect.stringMatching(/^--block-mode: must be one of nxdomain, null, refused, sinkhole, got "drop"$/),
       expect.stringMatching(/^--block-ttl: must be a whole number, got "soon"$/),
       expect.stringMatching(/^--edns-udp-size: must be between 512 and 4096, got 100$/),
     ]);
@@ -276,7 +280,10 @@ describe('loadConfig: problems', () => {
 
   it('an unknown FRAUDWALL_ variable is an error unless another command claims it', () => {
     const error = configError(() => load({ env: { FRAUDWALL_TOKEN: 'x' } }));
-    expect(error.problems).toEqual([expect.stringMatching(/^environment FRAUDWALL_TOKEN: unknown setting \(known: .*FRAUDWALL_BLOCK_TTL/)]);
+    expect(error.problems).toEqual(['environment FRAUDWALL_TOKEN: unknown setting (fraudwall serve --help lists every FRAUDWALL_* variable)']);
+    expect(configError(() => load({ env: { FRAUDWALL_BLOCKTTL: '5' } })).problems).toEqual([
+      'environment FRAUDWALL_BLOCKTTL: unknown setting; did you mean FRAUDWALL_BLOCK_TTL?',
+    ]);
     expect(load({ env: { FRAUDWALL_TOKEN: 'x' }, extraEnv: ['FRAUDWALL_TOKEN'] }).blockTtl).toBe(60);
   });
 
@@ -300,9 +307,11 @@ describe('loadConfig: problems', () => {
 
   it.each(SERVE_OPTIONS.filter((spec) => spec.kind === 'int'))('$key accepts exactly [min, max]', (spec) => {
     const env = envName(spec.key);
-    for (const value of [spec.min!, spec.max!]) expect(() => load({ env: { [env]: String(value) } })).not.toThrow();
+    // Structured DNS Errors need a contact to carry.
+    const needs = spec.key === 'sde-option-code' ? { FRAUDWALL_HOTLINE: 'tel:96110' } : {};
+    for (const value of [spec.min!, spec.max!]) expect(() => load({ env: { ...needs, [env]: String(value) } })).not.toThrow();
     for (const value of [spec.min! - 1, spec.max! + 1]) {
-      const error = configError(() => load({ env: { [env]: String(value) } }));
+      const error = configError(() => load({ env: { ...needs, [env]: String(value) } }));
       expect(error.problems).toEqual([`environment ${env}: must be between ${spec.min} and ${spec.max}, got ${value}`]);
     }
   });
@@ -380,5 +389,82 @@ describe('loadConfig: problems', () => {
     const error = configError(() => load({ flags: { config: file } }));
     expect(error.problems).toHaveLength(2);
     expect(error.problems.join('\n')).toMatch(/: upstream: needs at least one address/);
+  });
+});
+
+describe('loadConfig: sinkhole, warning page, hotline, EDE text, SDE (issue #12)', () => {
+  it('defaults leave all of it off', () => {
+    expect(load({})).toMatchObject({
+      sinkholeIpv4: '',
+      sinkholeIpv6: '',
+      warningPage: undefined,
+      warningPageTemplate: 'off',
+      hotline: '',
+      operator: '',
+      edeText: '',
+      sdeOptionCode: 0,
+    });
+  });
+
+  it('reads a sinkhole setup from flags; --warning-page defaults to port 80', () => {
+    const config = load({
+      flags: { 'block-mode': 'sinkhole', 'sinkhole-ipv4': '192.0.2.80', 'sinkhole-ipv6': '2001:db8::80', 'warning-page': '192.0.2.80', hotline: 'tel:96110', operator: '  反诈中心 Example ' },
+    });
+    expect(config).toMatchObject({
+      blockMode: 'sinkhole',
+      sinkholeIpv4: '192.0.2.80',
+      sinkholeIpv6: '2001:db8::80',
+      warningPage: { host: '192.0.2.80', port: 80, family: 4 },
+      hotline: 'tel:96110',
+      operator: '反诈中心 Example',
+    });
+  });
+
+  it('--warning-page off on the command line beats an address in the config file', () => {
+    const file = configFile('fraudwall.yaml', 'warning-page: 127.0.0.77:8080\n');
+    expect(load({ flags: { config: file } }).warningPage).toEqual({ host: '127.0.0.77', port: 8080, family: 4 });
+    expect(load({ flags: { config: file, 'warning-page': 'off' } }).warningPage).toBeUndefined();
+  });
+
+  it('reports every combination problem together', () => {
+    const error = configError(() =>
+      load({ flags: { 'block-mode': 'sinkhole', 'sinkhole-ipv4': '::1', 'sinkhole-ipv6': '10.0.0.1', hotline: '96110', 'sde-option-code': '8', 'ede-text': 'x {lists}' } }),
+    );
+    const text = error.problems.join('\n');
+    expect(text).toMatch(/--sinkhole-ipv4: "::1" is not an IPv4 address/);
+    expect(text).toMatch(/--sinkhole-ipv6: "10\.0\.0\.1" is not an IPv6 address/);
+    expect(text).toMatch(/--hotline: "96110" is not a contact URI: write it as tel:96110/);
+    expect(text).toMatch(/--ede-text: unknown placeholder \{lists\}/);
+    expect(text).toMatch(/--sde-option-code: 8 is an EDNS option clients send for other purposes/);
+  });
+
+  it('sinkhole mode needs an address of at least one family', () => {
+    const error = configError(() => load({ flags: { 'block-mode': 'sinkhole' } }));
+    expect(error.problems).toEqual([expect.stringMatching(/--block-mode sinkhole needs --sinkhole-ipv4 and\/or --sinkhole-ipv6/)]);
+    expect(load({ flags: { 'block-mode': 'sinkhole', 'sinkhole-ipv6': '2001:db8::1' } }).sinkholeIpv4).toBe('');
+  });
+
+  it.each(['tel:96110', 'tel:+86-10-96110', 'mailto:report@example.org', 'sips:desk@example.org', 'https://example.org/report?x=1'])('accepts the hotline %s', (hotline) => {
+    expect(load({ flags: { hotline } }).hotline).toBe(hotline);
+  });
+
+  it.each(['96110', 'tel:', 'tel:961 10', 'javascript:alert(1)', 'http://example.org', 'https://exa mple.org', 'tel:96110<script>'])('rejects the hotline %j', (hotline) => {
+    expect(configError(() => load({ flags: { hotline } })).problems[0]).toMatch(/^--hotline: /);
+  });
+
+  it('--sde-option-code needs a hotline (the contact is mandatory in the draft)', () => {
+    expect(configError(() => load({ flags: { 'sde-option-code': '65001' } })).problems).toEqual([expect.stringMatching(/needs --hotline/)]);
+    expect(load({ flags: { 'sde-option-code': '65001', hotline: 'tel:96110' } }).sdeOptionCode).toBe(65001);
+  });
+
+  it('--ede-text: {hotline} needs a hotline, stray braces and fixed text over 200 bytes are problems', () => {
+    expect(configError(() => load({ flags: { 'ede-text': 'call {hotline}' } })).problems[0]).toMatch(/uses \{hotline\} but no --hotline is set/);
+    expect(configError(() => load({ flags: { 'ede-text': 'a } b' } })).problems[0]).toMatch(/not part of a placeholder/);
+    expect(configError(() => load({ flags: { 'ede-text': `${'诈'.repeat(67)} {list}` } })).problems[0]).toMatch(/is 202 bytes without the list/);
+    expect(load({ flags: { 'ede-text': `${'诈'.repeat(66)} {list}` } }).edeText).toContain('{list}');
+  });
+
+  it('text settings refuse control characters', () => {
+    expect(configError(() => load({ flags: { operator: 'a\nb' } })).problems[0]).toMatch(/--operator: must not contain control characters/);
   });
 });

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
 import {
+  hasEdnsOption,
   MAX_UDP_QUERY_SIZE,
   parseQuery,
   QClass,
@@ -388,5 +389,33 @@ describe('rcodeOf', () => {
     expect(rcodeOf(Buffer.from([0, 0, 0x81, 0x83]))).toBe(Rcode.NXDOMAIN);
     expect(rcodeOf(Buffer.from([0, 0, 0x81, 0xf5]))).toBe(Rcode.REFUSED);
     expect(rcodeOf(Buffer.from([0, 0, 0x81]))).toBe(Rcode.SERVFAIL);
+  });
+});
+
+describe('hasEdnsOption', () => {
+  const withOpt = (options: Buffer[]): Buffer => {
+    const query = Buffer.concat([buildQuery('example.com', Packet.TYPE.A), rawOpt(1232, 0, Buffer.concat(options))]);
+    query.writeUInt16BE(1, 10);
+    return query;
+  };
+  const edns = (packet: Buffer) => {
+    const outcome = parseQuery(packet);
+    if (!outcome.ok || outcome.query.edns === undefined) throw new Error('expected a query with EDNS');
+    return outcome.query.edns;
+  };
+
+  it('finds an option anywhere in the OPT record, and only that code', () => {
+    const packet = withOpt([rawOption(10, Buffer.alloc(8, 1)), rawOption(65001, Buffer.alloc(0)), rawOption(12, Buffer.alloc(3))]);
+    expect(hasEdnsOption(packet, edns(packet), 65001)).toBe(true);
+    expect(hasEdnsOption(packet, edns(packet), 12)).toBe(true);
+    expect(hasEdnsOption(packet, edns(packet), 65002)).toBe(false);
+    // A code that appears only inside another option's data is not an option.
+    const inside = withOpt([rawOption(10, Buffer.from([0xfd, 0xe9, 0, 0]))]);
+    expect(hasEdnsOption(inside, edns(inside), 65001)).toBe(false);
+  });
+
+  it('an OPT without options has none', () => {
+    const packet = withOpt([]);
+    expect(hasEdnsOption(packet, edns(packet), 0)).toBe(false);
   });
 });

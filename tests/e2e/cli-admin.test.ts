@@ -142,12 +142,15 @@ describe('fraudwall push', () => {
     const list = file('noauth.txt', 'noauth.test\n');
     const none = await runCli(['push', 'noauth', list, '--url', url]);
     expect(none.status, show(none)).toBe(5);
-    expect(none.stderr).toContain('Authorization: Bearer');
+    expect(none.stderr).toBe('fraudwall: no admin token: set FRAUDWALL_ADMIN_TOKEN or pass --token-file FILE (the token the server was started with)\n');
     const wrong = await runCli(['push', 'noauth', list, '--url', url, '--token-file', file('wrong-token', 'not-the-token\n')], {
       env: { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN }, // --token-file wins over the environment
     });
     expect(wrong.status, show(wrong)).toBe(5);
-    expect(wrong.stderr).toContain('token is wrong');
+    expect(wrong.stderr).toBe("fraudwall: the admin token is wrong: check FRAUDWALL_ADMIN_TOKEN or --token-file against the server's token\n");
+    const unreadable = await runCli(['push', 'noauth', list, '--url', url, '--token-file', path.join(work, 'no-such-token-file')]);
+    expect(unreadable.status, show(unreadable)).toBe(2);
+    expect(unreadable.stderr).toBe(`fraudwall: cannot read --token-file ${path.join(work, 'no-such-token-file')} (ENOENT)\n`);
     expect(await isBlocked(fw.dnsPort, 'noauth.test')).toBe(false);
     const right = await runCli(['lists', '--url', url, '--token-file', file('right-token', `${TEST_TOKEN}\n`)]);
     expect(right.status, show(right)).toBe(0);
@@ -164,9 +167,29 @@ describe('fraudwall push', () => {
     expect(result.stderr.trim().split('\n')).toHaveLength(1);
   });
 
-  it('exits 2 on a usage error', async () => {
-    expect((await cli(['push', 'only-a-name'])).status).toBe(2);
-    expect((await cli(['explain'])).status).toBe(2);
+  it('exits 2 on a usage error, with one line naming the missing or wrong argument', async () => {
+    const usage = (command: 'push' | 'explain' | 'lists'): string =>
+      ({
+        push: 'fraudwall push NAME FILE|- [--category C] [--allow|--protect] [--url URL] [--token-file FILE]',
+        explain: 'fraudwall explain NAME [--json] [--url URL] [--token-file FILE]',
+        lists: 'fraudwall lists [--json] [--url URL] [--token-file FILE]',
+      })[command];
+    const cases: [string[], string][] = [
+      [['push', 'only-a-name'], `fraudwall push: missing FILE|- (the list file, or - to read it from stdin); usage: ${usage('push')}`],
+      [['push'], `fraudwall push: missing NAME (the name of the list); usage: ${usage('push')}`],
+      [['explain'], `fraudwall explain: missing NAME (a domain name); usage: ${usage('explain')}`],
+      [['lists', 'extra'], `fraudwall lists: unexpected argument "extra"; usage: ${usage('lists')}`],
+      [['lists', '--jsno'], `fraudwall lists: unknown option --jsno (did you mean --json?); usage: ${usage('lists')}`],
+      [['push', 'x', '-', '--category'], `fraudwall push: --category needs a value; usage: ${usage('push')}`],
+      [['push', 'x', path.join(work, 'no-such-list.txt')], `fraudwall push: cannot read FILE ${path.join(work, 'no-such-list.txt')} (ENOENT)`],
+      [['lsts'], 'fraudwall: unknown command "lsts"; did you mean "lists"? (fraudwall --help lists the commands)'],
+    ];
+    for (const [args, line] of cases) {
+      const result = await cli(args);
+      expect(result.status, show(result)).toBe(2);
+      expect(result.stderr).toBe(`${line}\n`);
+      expect(result.stdout).toBe('');
+    }
   });
 });
 

@@ -110,7 +110,7 @@ describe('fraudwall serve', () => {
   });
 
   it('exits 2 and lists every configuration problem at once', () => {
-    const result = spawnSync(process.execPath, [CLI, 'serve', '--block-mode', 'sinkhole', '--block-ttl=-5', '--listen', 'localhost'], {
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--block-mode', 'blackhole', '--block-ttl=-5', '--listen', 'localhost'], {
       env: childEnv({ FRAUDWALL_NO_SUCH_SETTING: '1' }),
       encoding: 'utf8',
     });
@@ -120,6 +120,20 @@ describe('fraudwall serve', () => {
     expect(result.stderr).toContain('--block-ttl: must be between 0 and 86400');
     expect(result.stderr).toContain('--listen: "localhost"');
     expect(result.stderr).toContain('FRAUDWALL_NO_SUCH_SETTING: unknown setting');
+  });
+
+  it('suggests the nearest flag for a mistyped one, in one line (exit 2)', () => {
+    const result = spawnSync(process.execPath, [CLI, 'serve', '--blockttl', '5'], { env: childEnv(), encoding: 'utf8' });
+    expect(result.status).toBe(2);
+    expect(result.stderr).toBe(
+      'fraudwall serve: unknown option --blockttl (did you mean --block-ttl?); usage: fraudwall serve [--config FILE] [--KEY VALUE …] (fraudwall serve --help lists every setting)\n',
+    );
+  });
+
+  it('--help names FRAUDWALL_URL and FRAUDWALL_ADMIN_TOKEN for the client commands', () => {
+    const help = spawnSync(process.execPath, [CLI, '--help'], { env: childEnv(), encoding: 'utf8' }).stdout;
+    expect(help).toContain('env FRAUDWALL_URL');
+    expect(help).toContain('env FRAUDWALL_ADMIN_TOKEN');
   });
 
   it('exits 1 with a hint when the lists directory does not exist', () => {
@@ -150,6 +164,16 @@ describe('fraudwall check', () => {
     const explanation = JSON.parse(result.stdout) as { verdict: string; rule: { list: string; kind: string } };
     expect(explanation.verdict).toBe('allowed');
     expect(explanation.rule).toMatchObject({ list: 'fraud-allow', kind: 'allow' });
+  });
+
+  it('names the missing or wrong argument in one line (exit 2)', () => {
+    const usage =
+      'usage: fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]... [--lookalike observe|block|off] [--protect-tld-swaps] [--json]';
+    expect(run().stderr).toBe(`fraudwall check: missing NAME (a domain name); ${usage}\n`);
+    expect(run('a.example', '--cofnig', 'x.yaml').stderr).toBe(`fraudwall check: unknown option --cofnig (did you mean --config?); ${usage}\n`);
+    expect(run('a.example', '--state').stderr).toBe(`fraudwall check: --state needs a value; ${usage}\n`);
+    expect(run('a.example', '--config', '/nonexistent/fraudwall.yaml').stderr).toContain('config file /nonexistent/fraudwall.yaml: cannot be read (ENOENT)');
+    for (const args of [[], ['a.example', '--cofnig', 'x'], ['a.example', 'b.example']]) expect(run(...args).status).toBe(2);
   });
 
   it('says a clean name is not listed (exit 0) and rejects an invalid name (exit 2)', () => {

@@ -109,9 +109,22 @@ describe('StateStore with damaged files', () => {
     expect(await new StateStore(temp.path).loadLists()).toEqual({ lists: [], problems: [] });
   });
 
-  it('a lists path that is not a directory is an error, not an empty set', async () => {
+  it('a lists path that is not a directory is a problem naming it, not a silent empty set', async () => {
     await writeFile(path.join(temp.path, 'lists'), 'oops');
-    await expect(new StateStore(temp.path).loadLists()).rejects.toMatchObject({ code: 'ENOTDIR' });
+    const store = new StateStore(temp.path);
+    expect(await store.loadLists()).toEqual({
+      lists: [],
+      problems: [`state directory ${path.join(temp.path, 'lists')} cannot be read (ENOTDIR); no pushed list was loaded (fix its permissions or --state)`],
+    });
+    expect(await store.probeWritable()).toEqual({ code: 'ENOTDIR', path: path.join(temp.path, 'lists') });
+  });
+
+  it('probeWritable creates the directory, leaves nothing behind, and names what cannot be written', async () => {
+    const store = new StateStore(path.join(temp.path, 'new', 'state'));
+    expect(await store.probeWritable()).toBeUndefined();
+    expect(await readdir(path.join(temp.path, 'new', 'state'))).toEqual([]);
+    await writeFile(path.join(temp.path, 'file'), '');
+    expect(await new StateStore(path.join(temp.path, 'file', 'state')).probeWritable()).toEqual({ code: 'ENOTDIR', path: path.join(temp.path, 'file', 'state') });
   });
 
   it('removeInterruptedWrites deletes *.tmp in lists/ and url/ and keeps everything else', async () => {

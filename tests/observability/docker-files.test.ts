@@ -119,10 +119,12 @@ interface ComposeService {
   ports?: (string | { target: number; published?: string | number; protocol?: string })[];
   volumes?: (string | { type?: string; source?: string; target: string })[];
   environment?: Record<string, string | number | boolean | null> | string[];
+  secrets?: (string | { source: string; target?: string })[];
 }
 const compose = parse(readFileSync(join(DOCKER_DIR, 'compose.yaml'), 'utf8')) as {
   services: Record<string, ComposeService>;
   volumes?: Record<string, unknown>;
+  secrets?: Record<string, { file?: string; environment?: string }>;
 };
 
 /** Short-syntax volumes `SRC:DST[:MODE]` and long-syntax objects, as { source, target, bind }. */
@@ -261,6 +263,50 @@ describe('Dockerfile', () => {
 describe('.dockerignore', () => {
   it('lists node_modules, dist, state, .git, coverage and *.log', () => {
     expect(ignorePatterns).toEqual(expect.arrayContaining(['node_modules', 'dist', 'state', '.git', 'coverage', '*.log']));
+  });
+
+  it('keeps docker/.env (the admin token for compose) out of the build context', () => {
+    expect(dockerIgnored(ignorePatterns, 'docker/.env')).toBe(true);
+    expect(dockerIgnored(ignorePatterns, '.env')).toBe(true);
+  });
+});
+
+describe('state: pushes can be saved in the container and outlive it (issue #17)', () => {
+  const stateDir = (): string => loadConfig({ flags: {}, env: envOf(runtime) }).state;
+
+  it('the image sets an absolute state directory outside /app, declares it a VOLUME and gives it to the runtime user', () => {
+    expect(stateDir()).toBe('/var/lib/fraudwall');
+    const volumes = runtime.filter((i) => i.keyword === 'VOLUME').flatMap((i) => (i.args.startsWith('[') ? (JSON.parse(i.args) as string[]) : i.args.split(/\s+/)));
+    expect(volumes).toContain(stateDir());
+    const user = runtime.filter((i) => i.keyword === 'USER').at(-1)!.args.split(':')[0]!;
+    const runs = runtime.filter((i) => i.keyword === 'RUN').map((i) => i.args);
+    const chown = runs.find((run) => run.includes(`chown ${user}`) && run.includes(stateDir()));
+    expect(chown, `a RUN in the runtime stage must chown ${stateDir()} to ${user}`).toBeDefined();
+    // Created before USER switches away from root (chown needs root), and before the VOLUME line
+    // (a named volume copies the image directory's ownership when it is first created).
+    const index = (predicate: (i: (typeof runtime)[number]) => boolean): number => runtime.findIndex(predicate);
+    expect(index((i) => i.args === chown)).toBeLessThan(index((i) => i.keyword === 'USER'));
+    expect(index((i) => i.args === chown)).toBeLessThan(index((i) => i.keyword === 'VOLUME' && i.args.includes(stateDir())));
+  });
+
+  it('compose mounts a named volume there and passes the admin token as a secret file, not a variable', () => {
+    const fraudwall = compose.services['fraudwall']!;
+    const mount = volumesOf(fraudwall).find((v) => v.target === stateDir());
+    expect(mount?.bind).toBe(false);
+    expect(Object.keys(compose.volumes ?? {})).toContain(mount!.source);
+    const env = environmentOf(fraudwall);
+    expect(env['FRAUDWALL_ADMIN_TOKEN']).toBeUndefined();
+    const granted = (fraudwall.secrets ?? []).map((secret) => (typeof secret === 'string' ? { source: secret } : secret));
+    expect(granted).toHaveLength(1);
+    const secret = granted[0]!;
+    expect(env['FRAUDWALL_ADMIN_TOKEN_FILE']).toBe(`/run/secrets/${secret.target ?? secret.source}`);
+    expect(compose.secrets?.[secret.source]).toEqual({ environment: 'FRAUDWALL_ADMIN_TOKEN' });
+    const config = loadConfig({ flags: {}, env: { ...envOf(runtime), ...env } });
+    expect(config.adminTokenFile).toBe(`/run/secrets/${secret.source}`);
+  });
+
+  it('publishes Prometheus (no sign-in) on loopback only', () => {
+    expect(compose.services['prometheus']!.ports).toEqual(['127.0.0.1:9090:9090']);
   });
 });
 

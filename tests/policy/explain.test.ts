@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { explainName, formatExplanation } from '../../src/policy/explain.js';
+import { explainLocalZones, explainName, formatExplanation, isBlocking } from '../../src/policy/explain.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import { Policy } from '../../src/policy/policy.js';
 
@@ -14,10 +14,11 @@ const policy = new Policy(
   [parseList(fraudText, { name: 'fraud', kind: 'block' }), parseList('! x\n\n@@||a.x.com^\nx.com\n', { name: 'x', kind: 'block' })],
   1,
 );
+const sources = { policy, localZones: explainLocalZones({ localZones: true, blockDohCanaries: true }) };
 
 describe('explainName', () => {
   it('explains a block with the deciding rule', () => {
-    expect(explainName('a.evil.com', policy)).toEqual({
+    expect(explainName('a.evil.com', sources)).toEqual({
       name: 'a.evil.com',
       valid: true,
       verdict: 'blocked',
@@ -26,11 +27,11 @@ describe('explainName', () => {
   });
 
   it('explains an allow exception', () => {
-    expect(explainName('a.x.com', policy)).toMatchObject({ verdict: 'allowed', rule: { kind: 'allow', list: 'x', line: 3, text: '@@||a.x.com^' } });
+    expect(explainName('a.x.com', sources)).toMatchObject({ verdict: 'allowed', rule: { kind: 'allow', list: 'x', line: 3, text: '@@||a.x.com^' } });
   });
 
   it('reports names no list mentions', () => {
-    expect(explainName('example.org', policy)).toEqual({ name: 'example.org', valid: true, verdict: 'not-listed' });
+    expect(explainName('example.org', sources)).toEqual({ name: 'example.org', valid: true, verdict: 'not-listed' });
   });
 
   it.each([
@@ -40,7 +41,7 @@ describe('explainName', () => {
     ['www.BÜCHER.example.', 'www.xn--bcher-kva.example', 'blocked'],
     ['wild.net', 'wild.net', 'not-listed'],
   ])('normalises %j like a list entry', (input, name, verdict) => {
-    expect(explainName(input, policy)).toMatchObject({ name, valid: true, verdict });
+    expect(explainName(input, sources)).toMatchObject({ name, valid: true, verdict });
   });
 
   it.each([
@@ -49,7 +50,7 @@ describe('explainName', () => {
     ['http://evil.com/x', 'URL or path, not a domain'],
     ['', 'empty name'],
   ])('rejects invalid input %j', (input, error) => {
-    expect(explainName(input, policy)).toEqual({ name: input, valid: false, error });
+    expect(explainName(input, sources)).toEqual({ name: input, valid: false, error });
   });
 });
 
@@ -71,13 +72,66 @@ describe('formatExplanation', () => {
     ['example.org', 'example.org: not listed (would be resolved normally)'],
     ['a..b', "a..b: not a valid domain name (empty label in 'a..b')"],
   ])('%j', (input, line) => {
-    expect(formatExplanation(explainName(input, policy))).toBe(line);
+    expect(formatExplanation(explainName(input, sources))).toBe(line);
   });
 
   it('omits the line number of rules that did not come from text', () => {
     const rule = { list: 'api', category: 'manual', kind: 'block', scope: 'domain', domain: 'x.com', line: 0, text: 'x.com' } as const;
     expect(formatExplanation({ name: 'x.com', valid: true, verdict: 'blocked', rule })).toBe(
       'x.com: BLOCKED by list "api" (category manual), rule "x.com" (covers x.com and its subdomains)',
+    );
+  });
+});
+
+describe('local zones and DoH canaries, in the chain\'s order', () => {
+  const listed = new Policy(
+    [
+      parseList('bad.home.arpa\n@@||printer.home.arpa^\n@@||use-application-dns.net^\n', { name: 'lan', kind: 'block', category: 'test' }),
+    ],
+    1,
+  );
+  const on = { policy: listed, localZones: explainLocalZones({ localZones: true, blockDohCanaries: true }) };
+  const off = { policy: listed, localZones: explainLocalZones({ localZones: false, blockDohCanaries: false }) };
+
+  it.each([
+    ['localhost', 'local', 'localhost', 'loopback'],
+    ['a.b.localhost', 'local', 'localhost', 'loopback'],
+    ['x.home.arpa', 'local', 'home.arpa', 'empty'],
+    ['1.0.0.127.in-addr.arpa', 'local', '127.in-addr.arpa', 'empty'],
+    ['Use-Application-DNS.net.', 'canary', 'use-application-dns.net', 'canary'],
+    ['mask.icloud.com', 'canary', 'mask.icloud.com', 'canary'],
+  ])('%s is answered by fraudwall (%s, zone %s)', (input, verdict, apex, kind) => {
+    expect(explainName(input, on)).toMatchObject({ valid: true, verdict, zone: { apex, kind } });
+  });
+
+  it('a block rule wins over a local zone; an allow rule leaves the name to the zone, and an allowed canary stays a canary', () => {
+    expect(explainName('bad.home.arpa', on)).toMatchObject({ verdict: 'blocked', rule: { text: 'bad.home.arpa' } });
+    expect(explainName('printer.home.arpa', on)).toMatchObject({ verdict: 'local', rule: { kind: 'allow' }, zone: { apex: 'home.arpa' } });
+    expect(explainName('use-application-dns.net', on)).toMatchObject({ verdict: 'canary', rule: { kind: 'allow' } });
+  });
+
+  it('with local-zones and block-doh-canaries off, the same names are forwarded', () => {
+    expect(explainName('localhost', off)).toEqual({ name: 'localhost', valid: true, verdict: 'not-listed' });
+    expect(explainName('use-application-dns.net', off)).toMatchObject({ verdict: 'allowed' });
+    expect(explainName('x.home.arpa', off)).toMatchObject({ verdict: 'not-listed' });
+  });
+
+  it('canaries and blocks count as blocking (exit 3), local answers do not', () => {
+    expect(isBlocking(explainName('use-application-dns.net', on))).toBe(true);
+    expect(isBlocking(explainName('bad.home.arpa', on))).toBe(true);
+    expect(isBlocking(explainName('localhost', on))).toBe(false);
+    expect(isBlocking(explainName('printer.home.arpa', on))).toBe(false);
+  });
+
+  it('says what the answer is, never "resolved normally"', () => {
+    expect(formatExplanation(explainName('use-application-dns.net', on))).toBe(
+      'use-application-dns.net: answered NXDOMAIN by fraudwall: a browser DoH canary (block-doh-canaries), so browsers keep their DNS on this filtering resolver',
+    );
+    expect(formatExplanation(explainName('localhost', on))).toBe(
+      'localhost: answered locally by fraudwall from local zone "localhost" (127.0.0.1 and ::1; local-zones), never forwarded',
+    );
+    expect(formatExplanation(explainName('printer.home.arpa', on))).toBe(
+      'printer.home.arpa: answered locally by fraudwall from local zone "home.arpa" (NXDOMAIN below it, no records at it; local-zones), never forwarded; allow rule "@@||printer.home.arpa^" in list "lan" does not forward it',
     );
   });
 });

@@ -3,7 +3,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { describe, expect, it } from 'vitest';
 import { loadListsDir } from '../../src/lists/load-lists.js';
-import { explainName, formatExplanation } from '../../src/policy/explain.js';
+import { explainLocalZones, explainName, formatExplanation, isBlocking } from '../../src/policy/explain.js';
 import { withLookalike, type LookalikeSettings } from '../../src/policy/lookalike-verdict.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import { Policy } from '../../src/policy/policy.js';
@@ -82,9 +82,10 @@ describe('PolicyStore with lookalikes', () => {
 
 describe('explain and check', () => {
   const policy = new Policy([fraud, protect], 1);
+  const localZones = explainLocalZones({ localZones: true, blockDohCanaries: true });
 
   it('shows an observed lookalike with its test and protected domain', () => {
-    const e = explainName('PAYPA1.com.', policy, OBSERVE);
+    const e = explainName('PAYPA1.com.', { policy, localZones, lookalikeSettings: OBSERVE });
     expect(e).toMatchObject({ valid: true, verdict: 'lookalike', lookalike: { test: 'edit-distance', protectedDomain: 'paypal.com', distance: 1 } });
     expect(formatExplanation(e)).toBe(
       'paypa1.com: LOOKALIKE: lookalike of paypal.com (edit distance 1); protect list "brands" (category payment), test edit-distance; observed only, resolved normally (--lookalike block would block it)',
@@ -92,13 +93,16 @@ describe('explain and check', () => {
   });
 
   it('says BLOCKED in block mode, and takes Unicode input as a user types it', () => {
-    const e = explainName('pаypal.com', policy, BLOCK);
+    const e = explainName('pаypal.com', { policy, localZones, lookalikeSettings: BLOCK });
     expect(e).toMatchObject({ verdict: 'blocked', lookalike: { test: 'homoglyph' } });
     expect(formatExplanation(e)).toContain('BLOCKED as a lookalike of paypal.com (homoglyph)');
+    expect(isBlocking(e)).toBe(true);
+    expect(isBlocking(explainName('paypa1.com', { policy, localZones, lookalikeSettings: OBSERVE }))).toBe(false);
+    expect(explainName('paypa1.com', { policy, localZones })).toMatchObject({ verdict: 'not-listed' }); // no settings: off
   });
 
   it('shows nothing for the protected domain itself', () => {
-    expect(explainName('www.paypal.com', policy, BLOCK)).toMatchObject({ verdict: 'not-listed' });
+    expect(explainName('www.paypal.com', { policy, localZones, lookalikeSettings: BLOCK })).toMatchObject({ verdict: 'not-listed' });
   });
 });
 

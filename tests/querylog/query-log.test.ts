@@ -153,6 +153,39 @@ describe('stream errors', () => {
   });
 });
 
+describe('switchTo (the file reopened on SIGHUP)', () => {
+  it('flushed lines stay in the old stream, buffered and later ones go to the new one, and the old one is ended', async () => {
+    const old = new RecordingSink();
+    const { log } = open(old);
+    log.write(line(1));
+    log.flush();
+    log.write(line(2)); // buffered, not yet written
+    const next = new RecordingSink();
+    await log.switchTo(next);
+    log.write(line(3));
+    log.flush();
+    expect(old.text).toBe(line(1));
+    expect(old.writableEnded).toBe(true);
+    expect(next.text).toBe(line(2) + line(3));
+  });
+
+  it('a log stopped by a stream error writes again after switching, and reports each stream\'s error', async () => {
+    const errors: string[] = [];
+    const broken = new RecordingSink();
+    const { log } = open(broken, { onError: (error) => errors.push(error.message) });
+    broken.destroy(new Error('ENOSPC'));
+    await sleep(10);
+    log.write(line(1)); // kept in the buffer while the stream is broken
+    log.flush();
+    const fresh = new RecordingSink();
+    await log.switchTo(fresh);
+    log.write(line(2));
+    log.flush();
+    expect(fresh.text).toBe(line(1) + line(2));
+    expect(errors).toEqual(['ENOSPC']);
+  });
+});
+
 describe('close', () => {
   it('writes what is buffered and ends the stream; the file holds every line, in order', async () => {
     const file = path.join(dir, 'queries.ndjson');

@@ -1,13 +1,8 @@
 import { describe, expect, it, vi } from 'vitest';
 import { Synthesizer } from '../../src/dns/synthesizer.js';
 import { QType, Rcode } from '../../src/dns/wire.js';
-import {
-  DOH_CANARIES,
-  LocalZoneResolver,
-  PRIVATE_REVERSE_ZONES,
-  SPECIAL_USE_ZONES,
-  type LocalZoneOptions,
-} from '../../src/resolver/local-zone-resolver.js';
+import { LocalZoneResolver } from '../../src/resolver/local-zone-resolver.js';
+import { DOH_CANARIES, PRIVATE_REVERSE_ZONES, SPECIAL_USE_ZONES, type LocalZoneOptions } from '../../src/policy/local-zones.js';
 import type { Answer, QueryContext, Resolver } from '../../src/query/resolver.js';
 import { buildQuery, contextFor, decode, edesOf, headerOf, optOf, Packet, questionBytes, type DnsPacket } from '../dns/packet-fixtures.js';
 

@@ -67,7 +67,10 @@ describe('policy → local zones → upstream, composed in the order buildChain 
     const { forwarder, forward } = fakeForwarder();
     const upstream = new UpstreamResolver(forwarder, synthesizer);
     const localZones = new LocalZoneResolver({ localZones: true, blockDohCanaries: true }, synthesizer, upstream);
-    const resolver = new PolicyResolver(policy, new BlockAnswers('nxdomain', 60, synthesizer), localZones);
+    const resolver = new PolicyResolver(policy, new BlockAnswers(
+        { blockMode: 'nxdomain', blockTtl: 60, sinkholeIpv4: '', sinkholeIpv6: '', edeText: '', hotline: '', operator: '', sdeOptionCode: 0 },
+        synthesizer,
+      ), localZones);
     return { resolver, forward };
   }
 

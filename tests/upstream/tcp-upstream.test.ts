@@ -394,7 +394,7 @@ describe('TcpUpstream failures, idle timeout and close', () => {
     upstreams.push(upstream);
     const { message, questionEnd } = makeQuery('refused.example.test');
     const started = performance.now();
-    expect(await failureOf(upstream.query(message, questionEnd, 2000))).toBe('refused');
+    expect(await failureOf(upstream.query(message, questionEnd, 2000))).toBe('connection-refused');
     expect(performance.now() - started).toBeLessThan(1000);
   });
 

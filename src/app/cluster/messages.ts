@@ -16,6 +16,8 @@ export type ToWorker =
   | { readonly type: 'policy'; readonly policy: PolicyUpdate }
   | { readonly type: 'metrics'; readonly id: number }
   | { readonly type: 'probe-seen'; readonly name: string }
+  /** SIGHUP reached the primary: reopen the files this worker appends to (its query log). */
+  | { readonly type: 'reopen' }
   | { readonly type: 'stop' };
 
 export type FromWorker =

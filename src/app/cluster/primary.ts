@@ -30,7 +30,16 @@ export async function startCluster(config: Config, logger: Logger, env: NodeJS.P
     // Registered before the workers start: a change while they start reaches them after their start message.
     registry.afterSwap((records, generation) => workers.propagate(records, generation));
     try {
-      return { listeners: await workers.start(), close: () => workers.stop() };
+      const listeners = await workers.start();
+      return {
+        listeners,
+        close: () => workers.stop(),
+        // Each worker reopens its own query log and logs what failed; the primary does not wait.
+        reopenFiles: () => {
+          for (const member of workers.members()) workers.send(member, { type: 'reopen' });
+          return `asked ${workers.members().length} worker(s) to reopen their files`;
+        },
+      };
     } catch (error) {
       await workers.stop();
       throw error;

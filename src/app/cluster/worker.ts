@@ -3,6 +3,7 @@
 // primary is the one source of truth, so every worker serves exactly the generation it was given.
 import { isErrorCode } from '../../errors.js';
 import { startDataPlane, type DataPlane } from '../data-plane.js';
+import { reopenFiles } from '../../log/reopen-hooks.js';
 import { createLogger, type Logger } from '../../log/logger.js';
 import { Metrics } from '../../metrics/metrics.js';
 import { readListFile } from '../../lists/list-transfer.js';
@@ -81,6 +82,12 @@ class Worker {
       case 'probe-seen':
         this.data?.loopGuard.noteProbeSeenElsewhere(message.name);
         return;
+      case 'reopen':
+        for (const result of await reopenFiles()) {
+          if (result.error) this.logger.error(`${result.name} could not be reopened; writing on to the old file`, { err: result.error });
+          else this.logger.info(`${result.name} reopened`);
+        }
+        return;
       case 'stop':
         return this.stop();
     }
@@ -153,6 +160,8 @@ export function runWorker(): void {
   // if the primary dies, the IPC channel closes and the worker drains and leaves on its own.
   process.on('SIGINT', () => undefined);
   process.on('SIGTERM', () => undefined);
+  // SIGHUP to the process group (a closed terminal) must not kill a worker: the primary relays reloads.
+  process.on('SIGHUP', () => undefined);
   process.on('disconnect', () => void worker.stop());
   send({ type: 'waiting' });
 }
