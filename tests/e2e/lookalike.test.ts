@@ -174,6 +174,10 @@ describe('fraudwall check, no server', () => {
       const swapped = await runCli(['check', 'icbc.top', '--lists', dir, '--protect', extraFile, '--protect-tld-swaps']);
       expect(swapped.stdout).toContain('lookalike of icbc.com.cn (same name under another suffix)');
       expect((await runCli(['check', 'www.paypal.com', '--lists', dir, '--lookalike', 'block'])).status).toBe(0);
+      // The same settings serve would take from its environment (or config file).
+      const fromEnv = await runCli(['check', 'icbc.top', '--lists', dir], { env: { FRAUDWALL_PROTECT: extraFile, FRAUDWALL_LOOKALIKE: 'block', FRAUDWALL_PROTECT_TLD_SWAPS: 'true' } });
+      expect(fromEnv.status).toBe(3);
+      expect(fromEnv.stdout).toContain('icbc.top: BLOCKED as a lookalike of icbc.com.cn (same name under another suffix)');
       expect((await runCli(['check', 'x.com', '--lookalike', 'maybe'])).status).toBe(2);
     } finally {
       for (const file of cleanup) rmSync(file, { recursive: true, force: true });
