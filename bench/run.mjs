@@ -16,6 +16,7 @@ import { parseArgs } from 'node:util';
 import { readdirSync } from 'node:fs';
 import { findThroughput, measureLatency, dnsperf, MAX_LOSS_PCT } from './lib/dnsperf.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
+import { measureInspectionCost } from './inspection-cost.mjs';
 import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
 import { startDnsmasqPeer, startFraudwall, startUnboundPeer, startUpstream, FW_NODE_FLAGS, SERVER_CORE, LOAD_CORE } from './lib/servers.mjs';
 import { busyProcesses, installCleanupHooks, machineInfo, memAvailableBytes, pinSelf, sleep, which } from './lib/util.mjs';
@@ -26,6 +27,8 @@ const KNOWN_PEERS = ['unbound', 'dnsmasq'];
 const LATENCY_RATES = [10_000, 50_000];
 const BIG_SIZE = 5_000_000;
 const BIG_MIN_FREE = 8 * 2 ** 30;
+/** Answer-IP prefixes added to every fraudwall list set (see answer inspection in the README). */
+const ANSWER_IP_RULES = 10_000;
 
 function usage(message) {
   if (message) process.stderr.write(`bench: ${message}\n`);
@@ -33,6 +36,7 @@ function usage(message) {
     'usage: node bench/run.mjs [--sizes 200000,1000000] [--duration 10] [--peers unbound,dnsmasq] [--quick]\n' +
       '                          [--fw-log-level info|warn] [--latency-seconds 3] [--keep-files] [--profile] [--wait-idle 30] [--fw-workers N]\n' +
       '                          [--fw-node-args="--max-semi-space-size=2"] [--cold-names 1000000]\n' +
+      '  --inspect-compare yes|no: also run fraudwall with --inspect-answers=false, so the table shows what answer inspection costs (default yes)\n' +
       '  --cold-names N: after the cold search, top up to N unique cold names at 0.8x the cold rate (at most 180 s; default 1,000,000, 0 with --quick)\n' +
       `  --fw-node-args: node flags fraudwall runs with (default "${FW_NODE_FLAGS.join(' ')}", as its launch line; "" for Node's defaults)\n` +
       '  --fw-workers N: run fraudwall with --workers N, pinned to cores 0..N-1 (so on a 2-core machine it shares core 1 with dnsperf)\n' +
@@ -59,6 +63,7 @@ function options() {
         'fw-workers': { type: 'string', default: '1' },
         'fw-node-args': { type: 'string' },
         'cold-names': { type: 'string' },
+        'inspect-compare': { type: 'string', default: 'yes' },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
@@ -86,7 +91,8 @@ function options() {
   const fwNodeArgs = parsed['fw-node-args'] === undefined ? FW_NODE_FLAGS : parsed['fw-node-args'].split(' ').filter(Boolean);
   const coldNames = Number(parsed['cold-names'] ?? (parsed.quick ? 0 : 1_000_000));
   if (!Number.isInteger(coldNames) || coldNames < 0) usage('--cold-names must be a non-negative integer');
-  return { coldNames, fwNodeArgs, fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
+  if (!['yes', 'no'].includes(parsed['inspect-compare'])) usage('--inspect-compare must be yes or no');
+  return { inspectCompare: parsed['inspect-compare'] === 'yes', coldNames, fwNodeArgs, fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
 }
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -102,14 +108,14 @@ async function benchServer({ name, start, opts, warm, runDir }) {
     pid: server.pid,
     loadMs: Math.round(server.loadMs),
     firstAnswerMs: Math.round(server.firstAnswerMs),
-    ...(name === 'fraudwall' ? { listsLoadedMs: server.events.listsLoadedMs, entries: server.events.entries, readyLineMs: server.events.readyMs && Math.round(server.events.readyMs), flags: server.flags } : {}),
+    ...(name.startsWith('fraudwall') ? { listsLoadedMs: server.events.listsLoadedMs, entries: server.events.entries, readyLineMs: server.events.readyMs && Math.round(server.events.readyMs), flags: server.flags } : {}),
     ...(server.config ? { config: path.relative(ROOT, server.config) } : {}),
   };
   try {
     await sleep(500);
     const afterLoad = server.memory();
     result.rssAfterLoadMB = afterLoad.rss;
-    log(`    loaded in ${(result.loadMs / 1000).toFixed(2)} s${name === 'fraudwall' ? ` (blocklists loaded: ${result.listsLoadedMs} ms; first blocked answer ${(result.firstAnswerMs / 1000).toFixed(2)} s)` : ''}; RSS ${afterLoad.rss} MB (peak ${afterLoad.hwm} MB)${name === 'fraudwall' ? `; node flags: ${opts.fwNodeArgs.join(' ') || 'none'}` : ''}`);
+    log(`    loaded in ${(result.loadMs / 1000).toFixed(2)} s${name.startsWith('fraudwall') ? ` (blocklists loaded: ${result.listsLoadedMs} ms; first blocked answer ${(result.firstAnswerMs / 1000).toFixed(2)} s)` : ''}; RSS ${afterLoad.rss} MB (peak ${afterLoad.hwm} MB)${name.startsWith('fraudwall') ? `; node flags: ${opts.fwNodeArgs.join(' ') || 'none'}` : ''}`);
 
     const warmFile = (lines) => writeFromPool(path.join(runDir, `warm-${name}.txt`), warm.pool, lines, Math.floor(Math.random() * warm.pool.length));
     const coldFile = (lines) => writeCold(path.join(runDir, `cold-${name}.txt`), lines);
@@ -159,7 +165,7 @@ async function benchServer({ name, start, opts, warm, runDir }) {
     result.rssAfterRunsMB = afterRuns.rss;
     result.peakRssMB = afterRuns.hwm;
     if (!server.alive()) throw new Error(`${name} died during the runs:\n${server.output.slice(-10).join('\n')}`);
-    if (name === 'fraudwall') {
+    if (name.startsWith('fraudwall')) {
       result.logLinesDuringRuns = server.events.linesAfterReady.length;
       result.logLinesSample = server.events.linesAfterReady.slice(0, 5);
       if (result.logLinesDuringRuns > 0) log(`    note: fraudwall wrote ${result.logLinesDuringRuns} log line(s) during the runs, e.g. ${result.logLinesSample[0]}`);
@@ -301,6 +307,12 @@ async function main() {
       continue;
     }
     const lists = ensureLists(BENCH_DIR, n, log);
+    // Answer-IP rules, so answer inspection searches a real prefix index for every forwarded
+    // answer (none covers the upstream's 192.0.2.1: clean answers stay clean).
+    writeFileSync(
+      path.join(lists.listsDir, 'answer-ips.txt'),
+      `# category: fraud\n${Array.from({ length: ANSWER_IP_RULES }, (_, i) => `10.${i >> 8}.${i & 0xff}.0/24`).join('\n')}\n`,
+    );
     const clean = warmCleanNames();
     const warm = { clean, pool: warmPool(lists.blockedSample, clean) };
     const sizeResult = { n, servers: [] };
@@ -322,6 +334,26 @@ async function main() {
             ...common,
           }),
       ],
+      // The same fraudwall without answer inspection: the difference is what inspection costs.
+      ...(opts.inspectCompare
+        ? [
+            [
+              'fraudwall, --inspect-answers=false',
+              () =>
+                startFraudwall({
+                  root: ROOT,
+                  lists: path.relative(ROOT, lists.listsDir) || lists.listsDir,
+                  stateDir: path.join('.bench', 'state'),
+                  logLevel: opts.fwLogLevel,
+                  heapMB: n >= BIG_SIZE ? 16384 : undefined,
+                  workers: opts.fwWorkers,
+                  baseNodeArgs: opts.fwNodeArgs,
+                  extraFlags: ['--inspect-answers=false'],
+                  ...common,
+                }),
+            ],
+          ]
+        : []),
       ...opts.peers.map((peer) => [
         peer,
         () => (peer === 'unbound' ? startUnboundPeer({ workDir: runDir, include: lists.unbound, ...common }) : startDnsmasqPeer({ workDir: runDir, include: lists.dnsmasq, ...common })),
@@ -354,6 +386,14 @@ async function main() {
   await upstream.stop();
   upstream = null;
   if (!opts.keepFiles) rmSync(runDir, { recursive: true, force: true });
+  // What answer inspection adds per cold-path answer, in-process (the DNS runs above include it).
+  let inspection = null;
+  if (opts.inspectCompare) {
+    log('');
+    log('answer inspection cost per upstream answer (bench/inspection-cost.mjs, in-process, best of 5 passes) ...');
+    inspection = await measureInspectionCost({ answers: opts.quick ? 50_000 : 200_000 });
+    results.inspectionCost = inspection;
+  }
   results.finished = new Date().toISOString();
   save();
 
@@ -364,6 +404,11 @@ async function main() {
   for (const printed of tables) {
     log('');
     log(printed);
+  }
+  if (inspection) {
+    log('');
+    log('answer inspection per upstream answer (ns; 200,000 names, 10,000 prefixes; a = one A record, cname2 = two CNAMEs to unseen names + A, https = HTTPS with target and hints):');
+    log(`  ${Object.entries(inspection).map(([kind, r]) => `${kind} ${r.inspectNs} ns (cache layout walk ${r.layoutNs} ns)`).join('; ')}`);
   }
   log('');
   log('load s: fraudwall = spawn to its "fraudwall ready" log line; peers = spawn to the first NXDOMAIN for a blocked name (polled every 20 ms).');

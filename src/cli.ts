@@ -2,16 +2,18 @@
 import './runtime-guard.js'; // first: stops with a clear message on a Node.js below the floor
 import { ConfigError, loadConfig } from './config/load-config.js';
 import { envName, SERVE_OPTIONS } from './config/options.js';
-import { createLogger } from './log/logger.js';
+import { createLogger, silentLogger, type Logger } from './log/logger.js';
 import { startServer, type RunningServer } from './app/start-server.js';
 import { hangup } from './app/hangup.js';
 import { readFile } from 'node:fs/promises';
 import { adminRequest, clientToken, type AdminResponse } from './admin/admin-client.js';
+import { tailEvents } from './admin/events-tail-client.js';
 import { explainLocalZones, explainName, formatExplanation, isBlocking, type Explanation } from './policy/explain.js';
 import { formatSourcesRead, loadListSources } from './lists/list-sources.js';
 import { StateStore } from './lists/state-store.js';
 import { UrlListSource } from './lists/url-list.js';
-import { Policy } from './policy/policy.js';
+import { ListRegistry } from './lists/list-registry.js';
+import { VerdictCache } from './policy/verdict-cache.js';
 import { VERSION } from './version.js';
 import { parseCommand, UsageError, type CommandSpec } from './cli/command-line.js';
 import { nearestName } from './config/nearest-name.js';
@@ -44,7 +46,8 @@ Usage:
                                      variables; no network. Shows a lookalike of a protected domain.
                                      Exit 0 = resolved normally or answered locally, 3 = blocked
                                      (a list, a lookalike in block mode or a DoH canary), 2 = invalid name
-  fraudwall push NAME FILE|- [--category C] [--allow|--protect]   replace (or create) list NAME on a running server
+  fraudwall push NAME FILE|- [--category C] [--allow|--protect] [--format list|rpz]
+                                                        replace (or create) list NAME on a running server
   fraudwall delete NAME                                 delete a list pushed earlier
   fraudwall lists [--json]                              the lists a running server has
   fraudwall explain NAME [--json]                       is NAME blocked on the running server? (exit 0 / 3)
@@ -52,6 +55,8 @@ Usage:
       these five take [--url URL] (default http://127.0.0.1:8053, or env FRAUDWALL_URL)
       and [--token-file FILE] (or env FRAUDWALL_ADMIN_TOKEN): the token the server was started with;
       exit 0 = done, 1 = server unreachable or failed, 2 = usage, 4 = change rejected, 5 = not authorized
+  fraudwall events tail [--url URL] [--token-file FILE]
+                                     print the server's early-warning events as they are emitted (NDJSON)
   fraudwall --version | --help
 
 Options of serve (each also a config-file key and a FRAUDWALL_* environment variable;
@@ -98,14 +103,20 @@ const COMMANDS = {
   },
   push: {
     name: 'push',
-    usage: `fraudwall push NAME FILE|- [--category C] [--allow|--protect] ${CLIENT_FLAGS}`,
+    usage: `fraudwall push NAME FILE|- [--category C] [--allow|--protect] [--format list|rpz] ${CLIENT_FLAGS}`,
     positionals: [LIST_NAME, { name: 'FILE|-', what: 'the list file, or - to read it from stdin' }],
-    options: { ...CLIENT_OPTIONS, category: { type: 'string' }, allow: { type: 'boolean' }, protect: { type: 'boolean' } },
+    options: { ...CLIENT_OPTIONS, category: { type: 'string' }, allow: { type: 'boolean' }, protect: { type: 'boolean' }, format: { type: 'string' } },
   },
   delete: { name: 'delete', usage: `fraudwall delete NAME ${CLIENT_FLAGS}`, positionals: [LIST_NAME], options: CLIENT_OPTIONS },
   lists: { name: 'lists', usage: `fraudwall lists [--json] ${CLIENT_FLAGS}`, positionals: [], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
   explain: { name: 'explain', usage: `fraudwall explain NAME [--json] ${CLIENT_FLAGS}`, positionals: [NAME], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
   reload: { name: 'reload', usage: `fraudwall reload ${CLIENT_FLAGS}`, positionals: [], options: CLIENT_OPTIONS },
+  events: {
+    name: 'events',
+    usage: `fraudwall events tail ${CLIENT_FLAGS}`,
+    positionals: [{ name: 'tail', what: 'what to do with the events: tail prints them as they are emitted' }],
+    options: CLIENT_OPTIONS,
+  },
 } as const satisfies Record<string, CommandSpec>;
 
 type ClientCommand = 'push' | 'delete' | 'lists' | 'explain' | 'reload';
@@ -167,7 +178,9 @@ async function serve(rawArgs: string[]): Promise<number> {
       return;
     }
     // One after another: a burst of SIGHUPs from logrotate's several files must not interleave.
-    hangups = hangups.then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }));
+    hangups = hangups
+      .then(() => hangup({ server: running, running: config, readConfig: () => loadConfig(sources), logger }))
+      .catch((error: unknown) => logger.error('SIGHUP: reload failed; what was reloaded before stays', { err: error }));
   });
   process.on('SIGINT', () => stop('SIGINT'));
   process.on('SIGTERM', () => stop('SIGTERM'));
@@ -198,17 +211,15 @@ async function check(args: string[]): Promise<number> {
     },
     env: process.env,
   });
-  const warn = createLogger('warn', (line) => process.stderr.write(`warning: ${(JSON.parse(line) as { msg: string }).msg}\n`));
+  const warn: Logger = { ...silentLogger, warn: (msg) => process.stderr.write(`warning: ${msg}\n`) };
   const state = new StateStore(config.state);
   const urlSources = config.urlLists.map(
     (spec) => new UrlListSource(spec, state, warn, { urlMinValidPercent: config.urlMinValidPercent, timeoutMs: 0, maxBytes: config.adminMaxBodyBytes }),
   );
   const loaded = await loadListSources(config.lists, state, urlSources, config.protect);
   for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
-  const policy = new Policy(
-    loaded.records.map((record) => record.list),
-    1,
-  );
+  // Built by the registry serve uses, so the lists combine in the same order.
+  const policy = new ListRegistry(loaded.records, new VerdictCache({ verdictCacheSize: 1 }), warn).store.current;
   const lookalikeSettings = { lookalike: config.lookalike, protectTldSwaps: config.protectTldSwaps };
   const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config), lookalikeSettings });
   if (values['json']) process.stdout.write(`${JSON.stringify({ ...explanation, sources: loaded.read })}\n`);
@@ -271,9 +282,14 @@ async function clientCommand(command: ClientCommand, args: string[]): Promise<nu
   let response: AdminResponse;
   switch (command) {
     case 'push': {
+      const format = values['format'];
+      if (format !== undefined && format !== 'list' && format !== 'rpz') {
+        throw new UsageError(`fraudwall push: --format must be list or rpz, not ${JSON.stringify(format)}`);
+      }
       const data = file === '-' ? await readStdin() : await readListFile(file!);
       const query = new URLSearchParams({ kind: values['allow'] ? 'allow' : values['protect'] ? 'protect' : 'block' });
       if (typeof values['category'] === 'string') query.set('category', values['category']);
+      if (format !== undefined) query.set('format', format);
       response = await adminRequest(client, 'PUT', `/v1/lists/${encodeURIComponent(name)}?${query}`, { contentType: 'text/plain; charset=utf-8', data });
       if (response.status >= 300) return reportFailure(response);
       const b = response.body;
@@ -316,6 +332,24 @@ async function clientCommand(command: ClientCommand, args: string[]): Promise<nu
   }
 }
 
+/** `fraudwall events tail`: streams the running server's events until it stops or Ctrl-C. */
+async function eventsCommand(args: string[]): Promise<number> {
+  const { values, positionals } = parseCommand(COMMANDS.events, args);
+  if (values['help']) {
+    process.stdout.write(USAGE);
+    return ExitCode.OK;
+  }
+  if (positionals[0] !== 'tail') throw new UsageError(`fraudwall events: unknown subcommand "${positionals[0]}"; usage: ${COMMANDS.events.usage}`);
+  const client = {
+    url: (values['url'] as string | undefined) ?? process.env['FRAUDWALL_URL'] ?? 'http://127.0.0.1:8053',
+    token: await tokenFor(values['token-file'] as string | undefined),
+  };
+  const result = await tailEvents(client, process.stdout);
+  if (result.status === 200) return ExitCode.OK;
+  process.stderr.write(`fraudwall: ${result.error || `HTTP ${result.status}`}\n`);
+  return exitCodeFor(result.status);
+}
+
 async function readStdin(): Promise<Buffer> {
   const chunks: Buffer[] = [];
   for await (const chunk of process.stdin as AsyncIterable<Buffer>) chunks.push(chunk);
@@ -335,6 +369,8 @@ async function main(argv: string[]): Promise<number> {
     case 'explain':
     case 'reload':
       return clientCommand(command, rest);
+    case 'events':
+      return eventsCommand(rest);
     case '--version':
     case '-v':
       process.stdout.write(`${VERSION}\n`);

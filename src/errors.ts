@@ -43,6 +43,15 @@ export const ERROR_CODES = {
   E_UPSTREAM_CONNECTION_REFUSED: 'nothing listens at the upstream address: the connection was refused (ECONNREFUSED)',
   E_UPSTREAM_SERVFAIL: 'an upstream answered SERVFAIL',
   E_UPSTREAM_MISMATCH: 'an upstream answer did not match the question or ID',
+  // Early-warning events (issue #12, part B)
+  E_EVENTS_URL: 'the --events-url is not a usable http(s) URL, or is plain http to a public address without --events-allow-insecure',
+  E_EVENTS_SECRET: 'no events secret, or one that is not whsec_ + base64 (set --events-secret-file or FRAUDWALL_EVENTS_SECRET)',
+  E_EVENTS_SPOOL: 'the events spool directory under --state cannot be created or written',
+  E_EVENTS_AUTH: 'the events receiver answered 401/403: check the shared secret; events keep spooling',
+  E_EVENTS_GONE: 'the events receiver answered 410 Gone: delivery stopped until restart; events keep spooling',
+  E_EVENTS_REJECTED: 'the events receiver rejected a batch (a 4xx other than 401/403/408/410/413/429); the batch was dropped',
+  E_EVENTS_DELIVERY: 'an events delivery attempt failed (network, timeout, 5xx, 408, 429); it is retried with backoff',
+  E_EVENTS_OFF: 'events are off on this server (start it with --events-url)',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

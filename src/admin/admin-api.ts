@@ -1,3 +1,4 @@
+import type { ListFormat } from '../config/options.js';
 import type http from 'node:http';
 import type { ListRegistry } from '../lists/list-registry.js';
 import { canonicalEntries, ListChangeError, type ListService } from '../lists/list-service.js';
@@ -34,6 +35,16 @@ function queryParams(req: http.IncomingMessage): URLSearchParams {
 
 function isJson(req: http.IncomingMessage): boolean {
   return (req.headers['content-type'] ?? '').toLowerCase().startsWith('application/json');
+}
+
+/**
+ * `?format=rpz`, or the zone-file media type `text/dns` (RFC 4027), marks a body as an RPZ zone;
+ * `?format=list` (the default) as list lines.
+ */
+function parseFormat(value: string | undefined, contentType: string | undefined): ListFormat {
+  if (value === 'rpz' || value === 'list') return value;
+  if (value !== undefined) throw new HttpError(400, 'E_BAD_REQUEST', `format must be "list" or "rpz", got ${JSON.stringify(value)}`);
+  return (contentType ?? '').toLowerCase().startsWith('text/dns') ? 'rpz' : 'list';
 }
 
 function parseKind(value: unknown): ListKind {
@@ -83,6 +94,7 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
     let kind: ListKind;
     let category: string;
     let text: string;
+    let format: ListFormat = 'list';
     if (isJson(req)) {
       const json = asObject(parseJsonBody(body));
       kind = parseKind(json['kind']);
@@ -93,8 +105,9 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
       kind = parseKind(params.get('kind') ?? undefined);
       category = params.get('category') ?? 'uncategorized';
       text = body;
+      format = parseFormat(params.get('format') ?? undefined, req.headers['content-type']);
     }
-    const result = await lists.put(who, name, kind, category, text).catch((error: unknown) => {
+    const result = await lists.put(who, name, kind, category, text, format).catch((error: unknown) => {
       throw toHttpError(error);
     });
     sendJson(res, result.created ? 201 : 200, result);

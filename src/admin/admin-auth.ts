@@ -37,11 +37,15 @@ export class AdminAuth {
   /**
    * Replaces the token (the token file was re-read on SIGHUP); the old one stops working at once.
    * Whether writes are enabled stays as decided at start (the state directory was checked for it).
+   * Returns whether the token changed.
    */
-  replaceToken(token: string): void {
+  replaceToken(token: string): boolean {
     if (this.expected === undefined) throw new Error('list changes are disabled: there is no token to replace');
-    this.expected = digest(token);
-    this.label = `token:${digest(token).toString('hex').slice(0, 8)}`;
+    const next = digest(token);
+    const changed = !timingSafeEqual(next, this.expected);
+    this.expected = next;
+    this.label = `token:${next.toString('hex').slice(0, 8)}`;
+    return changed;
   }
 
   get enabled(): boolean {

@@ -1,10 +1,10 @@
 // The control plane: the lists and everything that changes them (files, URLs, the admin API), the
 // HTTP endpoint (/metrics, /healthz, /readyz, /v1) and persistence. Exactly one process runs it;
 // the data plane (one or many workers) only reads the policy it produces.
-import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import { registerAdminApi } from '../admin/admin-api.js';
 import { AdminAuth } from '../admin/admin-auth.js';
+import { registerEventsTail, type EventsSource } from '../admin/events-tail-route.js';
 import { HttpServer, sendBody, type Health } from '../admin/http-server.js';
 import { formatHostPort } from '../config/host-port.js';
 import { isLoopbackHost } from '../config/ip-address.js';
@@ -107,6 +107,8 @@ export interface ControlPlaneOptions {
   readonly verdictCacheSize: number;
   /** The /metrics body: this process's registry, or every worker's aggregated. */
   readonly renderMetrics: () => Promise<{ contentType: string; body: string }>;
+  /** The events pipeline for GET /v1/events/tail, once the data plane has started one (--events-url). */
+  readonly events?: () => EventsSource | undefined;
 }
 
 /**
@@ -227,9 +229,7 @@ export async function startControlPlane(
       if (env['FRAUDWALL_ADMIN_TOKEN']?.trim()) return 'the admin token comes from FRAUDWALL_ADMIN_TOKEN, which a running process cannot re-read';
       const next = await readTokenFile(config.adminTokenFile); // a StartupError's message says what to fix; the old token stays
       warnIfWeak(next, config.adminTokenFile, logger);
-      const changed = auth.label !== `token:${createHash('sha256').update(next).digest('hex').slice(0, 8)}`;
-      auth.replaceToken(next);
-      return changed ? `admin token re-read from ${config.adminTokenFile}: the new token is in effect (${auth.label})` : `admin token re-read from ${config.adminTokenFile}: unchanged`;
+      return auth.replaceToken(next) ? `admin token re-read from ${config.adminTokenFile}: the new token is in effect (${auth.label})` : `admin token re-read from ${config.adminTokenFile}: unchanged`;
     };
     registerAdminApi(http, {
       registry,
@@ -239,6 +239,7 @@ export async function startControlPlane(
       adminMaxBodyBytes: config.adminMaxBodyBytes,
       localZones: explainLocalZones(config),
     });
+    registerEventsTail(http, auth, options.events ?? (() => undefined));
     if (config.watchLists) {
       const watcher = new DirectoryWatcher(
         config.lists,

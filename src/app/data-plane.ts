@@ -14,6 +14,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { VerdictCache } from '../policy/verdict-cache.js';
 import { QueryLog } from '../querylog/query-log.js';
+import { EventsPipeline } from '../events/events-pipeline.js';
+import { QTYPE_LABELS } from '../metrics/metrics.js';
+import { VERSION } from '../version.js';
 import { openQueryLogFile } from '../querylog/query-log-file.js';
 import { onReopen } from '../log/reopen-hooks.js';
 import { BlockAnswers } from '../resolver/block-answers.js';
@@ -162,6 +165,21 @@ function createForwarder(config: Config, metrics: Metrics, logger: Logger): Forw
   return forwarder;
 }
 
+/** Early-warning events (--events-url), or nothing when off. */
+async function startEvents(config: Config, logger: Logger, metrics: Metrics): Promise<EventsPipeline | undefined> {
+  if (config.eventsUrl === 'off') return undefined;
+  let observeLatency: ((seconds: number, count: number) => void) | undefined;
+  const pipeline = await EventsPipeline.start(config, {
+    logger,
+    userAgent: `fraudwall/${VERSION}`,
+    env: process.env,
+    qtypeName: (qtype) => QTYPE_LABELS.get(qtype) ?? `TYPE${qtype}`,
+    observeLatency: (seconds, count) => observeLatency?.(seconds, count),
+  });
+  observeLatency = metrics.watchEvents(() => pipeline.stats);
+  return pipeline;
+}
+
 export interface DataPlaneOptions {
   /** Cluster workers: a loop probe that is not ours arrived here (it may be another worker's). */
   readonly onForeignProbe?: (name: string) => void;
@@ -172,6 +190,8 @@ export interface DataPlaneOptions {
 export interface DataPlane {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
   readonly loopGuard: LoopGuard;
+  /** The early-warning events pipeline, when --events-url is set. */
+  readonly events: EventsPipeline | undefined;
   /** Stops taking queries, lets those waiting for an upstream finish (bounded), closes everything. */
   close(): Promise<void>;
 }
@@ -204,7 +224,10 @@ export async function startDataPlane(
     const queryLog = await openQueryLog(config, metrics, logger);
     if (queryLog) stoppers.push(() => queryLog.close());
     const responseCache = createResponseCache(config, metrics);
+    const events = await startEvents(config, logger, metrics);
+    if (events) stoppers.push(() => events.close());
     const chain = buildChain({
+      events,
       policy: policy.store,
       blockAnswers: new BlockAnswers(config, synthesizer),
       localZones: config,
@@ -212,6 +235,7 @@ export async function startDataPlane(
       synthesizer,
       metrics,
       maxInFlight: config.maxInFlight,
+      inspectAnswers: config.inspectAnswers,
       loopGuard,
       responseCache: responseCache && {
         cache: responseCache,
@@ -250,6 +274,7 @@ export async function startDataPlane(
     return {
       listeners: listeners.map((listener) => ({ host: listener.host, port: listener.port })),
       loopGuard,
+      events,
       close: stopAll,
     };
   } catch (error) {

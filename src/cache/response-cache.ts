@@ -37,6 +37,10 @@ export interface CacheLookup {
   readonly length: number;
   readonly ttlFields: number;
   readonly arcountWithoutOpt: number;
+  /** Policy generation the answer was last judged under by answer inspection (0: never). */
+  readonly judged: number;
+  /** Offset of the record in `buf` for a fresh lookup (see markJudged); -1 for a stale copy. */
+  readonly record: number;
 }
 
 /** TTL of a stale answer (RFC 8767 §4 recommends 30 s). */
@@ -63,7 +67,8 @@ const R_ARCOUNT = 16; // u16
 const R_HITS = 18; // u16, saturating
 const R_TTL = 20; // u32
 const R_STORED = 24; // f64, ms on the clock of the caller of store() and lookup()
-const R_HEADER = 32;
+const R_JUDGED = 32; // u32, policy generation answer inspection last judged the answer under (0 = never)
+const R_HEADER = 36;
 const LIVE = 1;
 const REFERENCED = 2;
 
@@ -186,16 +191,37 @@ export class ResponseCache {
       this.stats.hits++;
       if (hits < 0xffff) buf.writeUInt16LE(++hits, off + R_HITS);
       buf[off + R_FLAGS] = LIVE | REFERENCED;
-      return { age, fresh: true, ttl, hits, buf, start, length, ttlFields, arcountWithoutOpt };
+      const judged = buf.readUInt32LE(off + R_JUDGED);
+      return { age, fresh: true, ttl, hits, buf, start, length, ttlFields, arcountWithoutOpt, judged, record: off };
     }
     this.stats.misses++;
     // Stale: the caller may wait for an upstream before rendering it, while stores move records.
     const copy = Buffer.from(buf.subarray(start, start + length + ttlFields * TTL_FIELD_BYTES));
-    return { age, fresh: false, ttl, hits, buf: copy, start: 0, length, ttlFields, arcountWithoutOpt };
+    const judged = buf.readUInt32LE(off + R_JUDGED);
+    return { age, fresh: false, ttl, hits, buf: copy, start: 0, length, ttlFields, arcountWithoutOpt, judged, record: -1 };
   }
 
-  /** Stores an upstream answer if it is cacheable; returns whether it was stored. */
-  store(key: string, answer: Buffer, now: number): boolean {
+  /**
+   * Records that the entry of a fresh `lookup` (made just now: no store since) was judged clean
+   * under policy `generation`, so hits under that generation skip inspection.
+   */
+  markJudged(lookup: CacheLookup, generation: number): void {
+    if (lookup.record >= 0) lookup.buf.writeUInt32LE(generation >>> 0, lookup.record + R_JUDGED);
+  }
+
+  /** Drops the entry for `key`, if any (an answer that policy now blocks). */
+  delete(key: string): void {
+    const hash = this.hash(key);
+    if (hash < 0) return;
+    const slot = this.find(key, hash >>> 0);
+    if (slot >= 0) this.removeSlot(slot);
+  }
+
+  /**
+   * Stores an upstream answer if it is cacheable; returns whether it was stored. `judged`: the
+   * policy generation answer inspection judged it under (read before it was asked for; 0 = never).
+   */
+  store(key: string, answer: Buffer, now: number, judged = 0): boolean {
     if (answer.length < HEADER_SIZE) return false;
     const flags = answer.readUInt16BE(2);
     const rcode = flags & 0xf;
@@ -239,6 +265,7 @@ export class ResponseCache {
     buf.writeUInt16LE(0, off + R_HITS);
     buf.writeUInt32LE(ttl, off + R_TTL);
     buf.writeDoubleLE(now, off + R_STORED);
+    buf.writeUInt32LE(judged >>> 0, off + R_JUDGED);
     let at = off + R_HEADER;
     for (let i = 0; i < key.length; i++) buf[at++] = key.charCodeAt(i);
     const data = at;

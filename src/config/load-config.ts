@@ -43,13 +43,13 @@ function convertUrlLists(raw: unknown, fail: (why: string) => undefined): readon
       return fail('must be a JSON array like [{"name":"x","url":"https://…"}]');
     }
   }
-  if (!Array.isArray(value)) return fail('must be a list of {name, url, category, kind, refresh}');
+  if (!Array.isArray(value)) return fail('must be a list of {name, url, category, kind, refresh, format}');
   const specs: UrlListSpec[] = [];
   const problems: string[] = [];
   value.forEach((item: unknown, i) => {
     const at = `item ${i + 1}`;
     if (typeof item !== 'object' || item === null) return problems.push(`${at} must be a mapping`);
-    const { name, url, category = 'uncategorized', kind = 'block', refresh = 3600, ...rest } = item as Record<string, unknown>;
+    const { name, url, category = 'uncategorized', kind = 'block', refresh = 3600, format, ...rest } = item as Record<string, unknown>;
     const unknown = Object.keys(rest);
     if (unknown.length > 0) problems.push(`${at}: unknown key(s) ${unknown.join(', ')}`);
     if (typeof name !== 'string' || !isValidName(name)) problems.push(`${at}: name must match [a-z0-9][a-z0-9_-]{0,63}`);
@@ -65,7 +65,10 @@ function convertUrlLists(raw: unknown, fail: (why: string) => undefined): readon
     if (typeof refresh !== 'number' || !Number.isInteger(refresh) || refresh < 1 || refresh > 604800) {
       problems.push(`${at}: refresh must be whole seconds from 1 to 604800`);
     }
-    specs.push({ name: name as string, url: url as string, category: category as string, kind: kind as 'block' | 'allow', refreshSeconds: refresh as number });
+    if (format !== undefined && format !== 'list' && format !== 'rpz') problems.push(`${at}: format must be list or rpz`);
+    const path = parsedUrl?.pathname.toLowerCase() ?? '';
+    const listFormat = format === 'list' || format === 'rpz' ? format : path.endsWith('.rpz') || path.endsWith('.rpz.txt') ? 'rpz' : 'list';
+    specs.push({ name: name as string, url: url as string, category: category as string, kind: kind as 'block' | 'allow', refreshSeconds: refresh as number, format: listFormat });
     return undefined;
   });
   const names = specs.map((spec) => spec.name);
@@ -108,6 +111,8 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
     }
     case 'string':
     case 'path': {
+      // A string setting whose default is empty (events-instance) may be set back to empty.
+      if (spec.kind === 'string' && spec.default === '' && typeof raw === 'string' && raw.trim() === '') return '';
       if (typeof raw !== 'string' || raw.trim() === '') return fail(`must be a non-empty string, got ${JSON.stringify(raw)}`);
       const text = raw.trim();
       // "-" (stdout) and "off" are words, not file names.
@@ -231,9 +236,9 @@ export function loadConfig(sources: ConfigSources): Config {
   }
 
   const envNames = new Map<string, OptionSpec>(SERVE_OPTIONS.map((spec) => [envName(spec.key), spec]));
-  // FRAUDWALL_ADMIN_TOKEN is a secret, read by the server itself and never a config-file key;
-  // FRAUDWALL_URL belongs to the client commands (a shell that exports it may also start serve).
-  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', 'FRAUDWALL_URL', ...(sources.extraEnv ?? [])]);
+  // FRAUDWALL_ADMIN_TOKEN and FRAUDWALL_EVENTS_SECRET are secrets, read by the server itself and never
+  // config-file keys; FRAUDWALL_URL belongs to the client commands (a shell that exports it may also start serve).
+  const allowedExtra = new Set(['FRAUDWALL_CONFIG', 'FRAUDWALL_ADMIN_TOKEN', 'FRAUDWALL_EVENTS_SECRET', 'FRAUDWALL_URL', ...(sources.extraEnv ?? [])]);
   for (const [name, raw] of Object.entries(sources.env)) {
     if (!name.startsWith('FRAUDWALL_') || raw === undefined || allowedExtra.has(name)) continue;
     const spec = envNames.get(name);
@@ -251,6 +256,10 @@ export function loadConfig(sources: ConfigSources): Config {
     apply(spec, raw, `--${spec.key}`, cwd);
   }
 
+  // Early-warning events (issue #12): one spool and one dedupe window need one process.
+  if (values.get('events-url') !== undefined && values.get('events-url') !== 'off' && Number(values.get('workers') ?? 1) > 1) {
+    problems.push('--events-url works with --workers 1 only (each worker would need its own spool and dedupe window); drop one of them');
+  }
   if (problems.length > 0) throw new ConfigError(problems);
   const config: Record<string, unknown> = { configFile };
   for (const [key, value] of values) config[settingName(key)] = value;

@@ -327,6 +327,71 @@ export const SERVE_OPTIONS = [
     description: 'log only blocked queries',
     default: false,
   },
+  // Early-warning events (issue #12, part B): src/events/, wired in app/data-plane.ts.
+  {
+    key: 'events-url',
+    kind: 'string',
+    description: 'send one signed CloudEvent per blocked lookup to this https:// (or loopback/private http://) URL; "off" for none',
+    default: 'off',
+  },
+  {
+    key: 'events-secret-file',
+    kind: 'path',
+    description: 'file with the Standard Webhooks secret(s), whsec_ + base64, one per line (several = rotation; or set FRAUDWALL_EVENTS_SECRET)',
+    default: 'off',
+  },
+  {
+    key: 'events-client',
+    kind: 'enum',
+    values: ['anonymized', 'full', 'none'],
+    description: 'client address in events: its /24 or /48, the full address, or none',
+    default: 'anonymized',
+  },
+  {
+    key: 'events-dedupe',
+    kind: 'int',
+    min: 0,
+    max: 86400,
+    description: 'seconds during which one client looking up one registrable domain again is one event (0 = every lookup)',
+    default: 600,
+  },
+  { key: 'events-allow-insecure', kind: 'bool', description: 'accept a plain http:// events URL on a public address', default: false },
+  { key: 'events-batch-size', kind: 'int', min: 1, max: 1000, description: 'most events per delivered batch', default: 100 },
+  {
+    key: 'events-batch-ms',
+    kind: 'int',
+    min: 10,
+    max: 1000,
+    description: 'a batch leaves at most this many milliseconds after its first event',
+    default: 1000,
+  },
+  { key: 'events-rate', kind: 'int', min: 1, max: 100_000, description: 'events per second for the whole server (beyond: dropped and counted)', default: 200 },
+  {
+    key: 'events-client-rate',
+    kind: 'int',
+    min: 1,
+    max: 100_000,
+    description: 'events per minute for one client address (beyond: dropped and counted)',
+    default: 60,
+  },
+  { key: 'events-timeout-ms', kind: 'int', min: 100, max: 120_000, description: 'one delivery attempt gives up after this long', default: 10_000 },
+  {
+    key: 'events-retry-max-ms',
+    kind: 'int',
+    min: 100,
+    max: 3_600_000,
+    description: 'longest wait between delivery attempts (exponential backoff with jitter from 500 ms)',
+    default: 60_000,
+  },
+  {
+    key: 'events-spool-max-bytes',
+    kind: 'int',
+    min: 65536,
+    max: 16 * 1024 * 1024 * 1024,
+    description: 'disk the undelivered events may take under STATE/events (beyond: the oldest are dropped and counted)',
+    default: 256 * 1024 * 1024,
+  },
+  { key: 'events-instance', kind: 'string', description: 'instance name in events (empty: the host name)', default: '' },
   // Issue #12 (part A): sinkhole answers, the warning page, and block answers that carry the hotline.
   {
     key: 'sinkhole-ipv4',
@@ -405,6 +470,13 @@ export const SERVE_OPTIONS = [
     description: 'lowest level of log lines written to stderr',
     default: 'info',
   },
+  // Issue #11: answer inspection (CNAME cloaking, answer-IP rules).
+  {
+    key: 'inspect-answers',
+    kind: 'bool',
+    description: 'judge CNAME/DNAME/SVCB targets and answer addresses of upstream answers by the lists (block cloaked names)',
+    default: true,
+  },
 ] as const satisfies readonly OptionSpec[];
 
 export function envName(key: string): string {
@@ -418,7 +490,12 @@ export interface UrlListSpec {
   readonly category: string;
   readonly kind: RuleKind;
   readonly refreshSeconds: number;
+  /** 'rpz': the body is a response-policy zone (default when the URL path ends in .rpz or .rpz.txt). */
+  readonly format: ListFormat;
 }
+
+/** How a list's text is written: list lines (plain, hosts, adblock, addresses) or an RPZ zone. */
+export type ListFormat = 'list' | 'rpz';
 
 /** What each kind of option holds once converted. */
 interface KindValues {

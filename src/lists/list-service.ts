@@ -1,5 +1,7 @@
 import type { Logger } from '../log/logger.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
+import { parseRpz } from '../policy/parse-rpz.js';
+import type { ListFormat } from '../config/options.js';
 import { protectEntryProblem } from '../lookalike/protected-domain.js';
 import { isValidName, NAME_RULE, type ListKind, type RuleKind } from '../query/rule.js';
 import type { ListRecord, ListRegistry } from './list-registry.js';
@@ -57,9 +59,13 @@ export function canonicalEntries(list: ParsedList): string[] {
   return [...seen];
 }
 
-/** Parses entries the API received, refusing the whole set if any entry is not a domain rule. */
-export function parseEntries(name: string, kind: ListKind, category: string, text: string): ParsedList {
-  const list = parseList(text, { name, kind, category });
+/**
+ * Parses entries the API received, refusing the whole set if any entry is not a rule. An RPZ zone
+ * is refused the same way for any line it would skip ($INCLUDE, unsupported triggers…).
+ */
+export function parseEntries(name: string, kind: ListKind, category: string, text: string, format: ListFormat = 'list'): ParsedList {
+  if (kind === 'protect' && format === 'rpz') throw new ListChangeError('invalid', 'a protect list is a list of domains, not an RPZ zone; push it with format=list');
+  const list = format === 'rpz' && kind !== 'protect' ? parseRpz(text, { name, kind, category }) : parseList(text, { name, kind, category });
   const problems: EntryProblem[] = list.skipped.map((s) => ({ line: s.line, entry: s.text, reason: s.reason }));
   if (kind === 'protect') problems.push(...protectProblems(list));
   if (problems.length > 0) {
@@ -108,16 +114,17 @@ export class ListService {
     private readonly options: ListServiceOptions,
   ) {}
 
-  async put(who: string, name: string, kind: ListKind, category: string, text: string): Promise<ListChangeResult> {
+  async put(who: string, name: string, kind: ListKind, category: string, text: string, format: ListFormat = 'list'): Promise<ListChangeResult> {
     return this.tracked(async () => {
       checkListName(name);
       checkCategory(category);
-      const list = parseEntries(name, kind, category, text);
+      if (format === 'rpz' && kind !== 'block') throw new ListChangeError('invalid', 'an RPZ zone is a block list (its allow rules are rpz-passthru records); drop kind=allow');
+      const list = parseEntries(name, kind, category, text, format);
       this.checkSize(list.size);
       const { result, generation } = await this.registry.update(async (records, nextGeneration) => {
         const existing = records.get(name);
         this.checkWritable(name, existing);
-        await this.persist(list, records, nextGeneration);
+        await this.persist(list, records, nextGeneration, format === 'rpz' ? text : undefined);
         return { created: existing === undefined };
       });
       this.audit(who, result.created ? 'create' : 'replace', name, { entries: list.size, generation });
@@ -132,6 +139,9 @@ export class ListService {
         const existing = records.get(name);
         if (existing === undefined) throw new ListChangeError('not-found', `list "${name}" does not exist; create it with PUT /v1/lists/${name}`);
         this.checkWritable(name, existing);
+        if (existing.list.packed.rpzActions.length > 0) {
+          throw new ListChangeError('invalid', `list "${name}" is an RPZ zone: entries cannot be added or removed one by one; PUT the whole zone again`);
+        }
         const { kind, category } = existing.list;
         const additions = parseEntries(name, kind, category, addText);
         const removals = new Set(canonicalEntries(parseEntries(name, kind, category, removeText)));
@@ -190,9 +200,10 @@ export class ListService {
     }
   }
 
-  private async persist(list: ParsedList, records: Map<string, ListRecord>, generation: number): Promise<void> {
+  private async persist(list: ParsedList, records: Map<string, ListRecord>, generation: number, zone?: string): Promise<void> {
     const updatedAt = Date.now();
-    const stored: StoredList = { name: list.name, kind: list.kind, category: list.category, entries: canonicalEntries(list), updatedAt };
+    const entries = zone === undefined ? canonicalEntries(list) : [];
+    const stored: StoredList = { name: list.name, kind: list.kind, category: list.category, entries, zone, updatedAt };
     await this.state.saveList(stored);
     records.set(list.name, { list, source: 'api', origin: 'api', updatedAt, generation });
   }
@@ -205,7 +216,10 @@ export class ListService {
 /** Records for the lists persisted in the state directory, as loaded at start. */
 export function storedListRecords(stored: readonly StoredList[]): ListRecord[] {
   return stored.map((s) => ({
-    list: parseList(s.entries.join('\n'), { name: s.name, kind: s.kind, category: s.category }),
+    list:
+      s.zone === undefined
+        ? parseList(s.entries.join('\n'), { name: s.name, kind: s.kind, category: s.category })
+        : parseRpz(s.zone, { name: s.name, kind: s.kind, category: s.category }),
     source: 'api',
     origin: 'api',
     updatedAt: s.updatedAt,

@@ -42,6 +42,9 @@ const FIELDS: readonly { readonly kind: ArrayKind; readonly read: (s: PackedStor
   { kind: 'u32', read: (s) => s.rawIndex },
   { kind: 'u32', read: (s) => s.rawOffsets },
   { kind: 'u8', read: (s) => s.rawBytes },
+  { kind: 'u8', read: (s) => s.rpzActions },
+  { kind: 'u32', read: (s) => s.localOffsets },
+  { kind: 'u8', read: (s) => s.localBytes },
 ];
 
 const align4 = (n: number): number => (n + 3) & ~3;
@@ -99,7 +102,7 @@ export async function readListFile(encoded: EncodedList): Promise<ParsedList> {
     if (field.kind === 'u32') return new Uint32Array(memory.buffer, offset, bytes / 4);
     return new Int32Array(memory.buffer, offset, bytes / 4);
   });
-  const [bytes, lengths, blocks, flags, runStart, runDelta, plain, rawIndex, rawOffsets, rawBytes] = arrays as [
+  const [bytes, lengths, blocks, flags, runStart, runDelta, plain, rawIndex, rawOffsets, rawBytes, rpzActions, localOffsets, localBytes] = arrays as [
     Uint8Array,
     Uint8Array,
     Uint32Array,
@@ -108,6 +111,9 @@ export async function readListFile(encoded: EncodedList): Promise<ParsedList> {
     Int32Array,
     Uint32Array,
     Uint32Array,
+    Uint32Array,
+    Uint8Array,
+    Uint8Array,
     Uint32Array,
     Uint8Array,
   ];
@@ -121,6 +127,9 @@ export async function readListFile(encoded: EncodedList): Promise<ParsedList> {
     rawIndex,
     rawOffsets,
     rawBytes,
+    rpzActions,
+    localOffsets,
+    localBytes,
   };
   return listFromPacked(new PackedRules(encoded.name, encoded.kind, encoded.category, storage), encoded.skipped);
 }

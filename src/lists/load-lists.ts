@@ -1,10 +1,12 @@
 // Loads every list file of a directory into ParsedLists. Per-file problems become warnings (one bad
 // file must not take the resolver down); only an unusable directory is an error.
 import type { Dirent } from 'node:fs';
-import { open, readdir, stat } from 'node:fs/promises';
+import { open, readdir, readFile, stat } from 'node:fs/promises';
 import path from 'node:path';
 import { FraudwallError } from '../errors.js';
 import { ListParser } from '../policy/parse-list.js';
+import { parseRpz } from '../policy/parse-rpz.js';
+import { PUBLIC_SUFFIX_REASON } from '../policy/public-suffix.js';
 import type { ParsedList, ParseListOptions } from '../policy/parse-list.js';
 import { protectEntryProblem } from '../lookalike/protected-domain.js';
 import { isValidName, NAME_RULE, type ListKind } from '../query/rule.js';
@@ -30,7 +32,9 @@ export interface LoadedLists {
   unreadable: string[];
 }
 
-const LIST_EXTENSIONS = new Set(['.txt', '.hosts', '.list']);
+const LIST_EXTENSIONS = new Set(['.txt', '.hosts', '.list', '.rpz']);
+/** Response-policy zones (zone-file syntax, RPZ semantics): `NAME.rpz` and `NAME.rpz.txt`. */
+const RPZ_SUFFIXES = ['.rpz', '.rpz.txt'];
 const ALLOW_SUFFIX = '.allow';
 const PROTECT_SUFFIX = '.protect';
 const MAX_SHOWN_TEXT = 100;
@@ -86,7 +90,7 @@ export async function loadListsDir(dir: string, protectFiles: readonly string[] 
 
     let list: ParsedList;
     try {
-      list = await parseFile(full, naming);
+      list = naming.rpz ? parseRpz(await readFile(full), naming) : await parseFile(full, naming);
     } catch (err) {
       warnings.push(`${file}: could not be read (${errorCode(err)}); check the file's permissions (the list was skipped)`);
       unreadable.push(full);
@@ -96,19 +100,13 @@ export async function loadListsDir(dir: string, protectFiles: readonly string[] 
     lists.push(list);
     if (list.kind === 'protect') {
       const unusable = unusableProtectEntries(list);
-      if (unusable.length > 0) warnings.push(`${file}: ${unusable.length} entries are not protected: line ${unusable[0]}`);
+      if (unusable.length > 0) warnings.push(`${file}: ${unusable.length} entr${unusable.length === 1 ? 'y is' : 'ies are'} not protected (first: line ${unusable[0]})`);
     }
-    const first = list.skipped[0];
-    if (first !== undefined) {
-      warnings.push(
-        `${file}: skipped ${list.skipped.length} lines that are not domains ` +
-          `(first: line ${first.line}: ${first.reason}: ${shorten(first.text)})`,
-      );
-    }
+    warnings.push(...skippedWarnings(file, list));
   }
 
   if (files.length === 0) {
-    warnings.push(`${dir}: no list files (*.txt, *.hosts, *.list) found; nothing will be blocked`);
+    warnings.push(`${dir}: no list files (*.txt, *.hosts, *.list, *.rpz) found; nothing will be blocked`);
   }
   return { lists, warnings, unreadable };
 }
@@ -135,8 +133,44 @@ export async function parseFile(file: string, opts: ParseListOptions): Promise<P
   }
 }
 
+/**
+ * At most two warnings per file: one for public-suffix entries (a mistake that would block or allow
+ * a whole registry, worth its own line) and one for every other skipped line, each naming the first.
+ */
+export function skippedWarnings(file: string, list: ParsedList): string[] {
+  const suffix = publicSuffixWarning(file, list);
+  const others = list.skipped.filter((s) => s.reason !== PUBLIC_SUFFIX_REASON);
+  const first = others[0];
+  const warnings = suffix === undefined ? [] : [suffix];
+  if (first !== undefined) {
+    warnings.push(
+      `${file}: skipped ${others.length} lines that are not domains ` +
+        `(first: line ${first.line}: ${first.reason}: ${shorten(first.text)})`,
+    );
+  }
+  return warnings;
+}
+
+/** The one warning for a list's public-suffix entries, if it had any. */
+export function publicSuffixWarning(source: string, list: ParsedList): string | undefined {
+  const suffixes = list.skipped.filter((s) => s.reason === PUBLIC_SUFFIX_REASON);
+  const first = suffixes[0];
+  if (first === undefined) return undefined;
+  return (
+    `${source}: skipped ${suffixes.length} public-suffix entr${suffixes.length === 1 ? 'y' : 'ies'} ` +
+    `(first: line ${first.line}: ${shorten(first.text)}); a public suffix such as com or co.uk can never be a rule: remove it from the list`
+  );
+}
+
 /** Name and kind from a file name, or the reason it cannot name a list. */
-function listNaming(file: string, given?: ListKind): { name: string; kind: ListKind } | string {
+function listNaming(file: string, given?: ListKind): { name: string; kind: ListKind; rpz: boolean } | string {
+  const lower = file.toLowerCase();
+  const rpzSuffix = RPZ_SUFFIXES.find((suffix) => lower.endsWith(suffix) && lower.length > suffix.length);
+  if (rpzSuffix !== undefined && given === undefined) {
+    const name = lower.slice(0, lower.length - rpzSuffix.length).replaceAll('.', '-');
+    if (!isValidName(name)) return `list name "${name}" is not valid (use ${NAME_RULE}); rename the file`;
+    return { name, kind: 'block', rpz: true };
+  }
   let base = file.slice(0, file.length - path.extname(file).length).toLowerCase();
   let kind: ListKind = given ?? 'block';
   if (given === undefined && base.endsWith(ALLOW_SUFFIX) && base.length > ALLOW_SUFFIX.length) {
@@ -148,7 +182,7 @@ function listNaming(file: string, given?: ListKind): { name: string; kind: ListK
   if (!isValidName(base)) {
     return `list name "${base}" is not valid (use ${NAME_RULE}); rename the file`;
   }
-  return { name: base, kind };
+  return { name: base, kind, rpz: false };
 }
 
 /** A --protect path: the file itself, or the list files of a directory (sorted). */

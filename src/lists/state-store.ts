@@ -1,4 +1,5 @@
-import { mkdir, open, readdir, readFile, rm, stat } from 'node:fs/promises';
+import { constants } from 'node:fs';
+import { access, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
 import type { ListKind } from '../query/rule.js';
 import { removeFileDurably, writeFileAtomic } from './atomic-file.js';
@@ -9,6 +10,8 @@ export interface StoredList {
   readonly kind: ListKind;
   readonly category: string;
   readonly entries: readonly string[];
+  /** An RPZ list: its zone text as pushed (entries then stay empty: RPZ actions have no list-line form). */
+  readonly zone?: string | undefined;
   /** Unix milliseconds of the accepted change. */
   readonly updatedAt: number;
 }
@@ -71,9 +74,11 @@ export class StateStore {
   }
 
   /**
-   * Creates the directory if needed and writes (then removes) a probe file in it and in each of its
-   * subdirectories that exist, so that a directory pushes cannot be saved to is found at start
-   * rather than by the first push. Resolves with what failed, or undefined when all is writable.
+   * Whether pushes could be saved, checked at start so that a directory they cannot be written to is
+   * found then rather than by the first push. Creates nothing (the directory appears with the first
+   * push): an existing directory and its lists/ and url/ get a probe file written and removed; a
+   * missing one is judged by its nearest existing ancestor (a directory this process may write in).
+   * Resolves with what failed, or undefined when all is writable.
    */
   async probeWritable(): Promise<{ readonly code: string; readonly path: string } | undefined> {
     const probe = async (dir: string): Promise<void> => {
@@ -81,19 +86,34 @@ export class StateStore {
       await (await open(file, 'w', 0o600)).close();
       await rm(file, { force: true });
     };
+    const kindOf = (target: string): Promise<'dir' | 'other' | 'none'> =>
+      stat(target).then(
+        (info) => (info.isDirectory() ? 'dir' : 'other'),
+        (error: NodeJS.ErrnoException) => (error.code === 'ENOENT' ? 'none' : Promise.reject(error)),
+      );
+    let at = this.dir;
     try {
-      await mkdir(this.dir, { recursive: true });
-      await probe(this.dir);
-      for (const sub of ['lists', 'url']) {
-        const dir = path.join(this.dir, sub);
-        const kind = await stat(dir).then((info) => (info.isDirectory() ? 'dir' : 'other'), () => 'none');
-        if (kind === 'other') return { code: 'ENOTDIR', path: dir };
-        if (kind === 'dir') await probe(dir);
+      const kind = await kindOf(this.dir);
+      if (kind === 'other') return { code: 'ENOTDIR', path: this.dir };
+      if (kind === 'dir') {
+        await probe(this.dir);
+        for (const sub of ['lists', 'url']) {
+          at = path.join(this.dir, sub);
+          const subKind = await kindOf(at);
+          if (subKind === 'other') return { code: 'ENOTDIR', path: at };
+          if (subKind === 'dir') await probe(at);
+        }
+        return undefined;
       }
+      // Missing: the first push creates it under its nearest existing ancestor.
+      at = path.dirname(this.dir);
+      for (let kindAt = await kindOf(at); kindAt === 'none'; kindAt = await kindOf(at)) at = path.dirname(at);
+      if ((await kindOf(at)) !== 'dir') return { code: 'ENOTDIR', path: at };
+      await access(at, constants.W_OK | constants.X_OK);
       return undefined;
     } catch (error) {
       const e = error as NodeJS.ErrnoException;
-      return { code: e.code ?? String(error), path: e.path ?? this.dir };
+      return { code: e.code ?? String(error), path: e.path ?? at };
     }
   }
 
@@ -105,11 +125,12 @@ export class StateStore {
 function parseStoredList(text: string, expectedName: string): StoredList {
   const data = JSON.parse(text) as Record<string, unknown>;
   if (data['format'] !== FORMAT) throw new Error(`unknown format ${String(data['format'])}`);
-  const { name, kind, category, entries, updatedAt } = data;
+  const { name, kind, category, entries, updatedAt, zone } = data;
+  if (zone !== undefined && typeof zone !== 'string') throw new Error('zone must be text');
   if (name !== expectedName) throw new Error(`holds list "${String(name)}", not "${expectedName}"`);
   if (kind !== 'block' && kind !== 'allow' && kind !== 'protect') throw new Error(`bad kind ${String(kind)}`);
   if (typeof category !== 'string') throw new Error('missing category');
   if (!Array.isArray(entries) || !entries.every((e) => typeof e === 'string')) throw new Error('entries must be strings');
   const time = typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN;
-  return { name, kind, category, entries: entries as string[], updatedAt: Number.isNaN(time) ? Date.now() : time };
+  return { name, kind, category, entries: entries as string[], zone, updatedAt: Number.isNaN(time) ? Date.now() : time };
 }

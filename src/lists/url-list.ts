@@ -3,10 +3,12 @@ import { createHash } from 'node:crypto';
 import { readFile } from 'node:fs/promises';
 import type { Logger } from '../log/logger.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
+import { parseRpz } from '../policy/parse-rpz.js';
 import type { RuleKind } from '../query/rule.js';
 import { writeFileAtomic } from './atomic-file.js';
 import type { ListRecord, ListRegistry } from './list-registry.js';
 import type { StateStore } from './state-store.js';
+import { publicSuffixWarning } from './load-lists.js';
 
 
 export interface UrlListOptions {
@@ -158,6 +160,8 @@ export class UrlListSource {
         return 'rejected';
       }
       this.logger.info(`URL list "${this.spec.name}" updated`, { entries: usable, skipped: list.skipped.length, generation });
+      const suffixes = publicSuffixWarning(`URL list "${this.spec.name}"`, list);
+      if (suffixes !== undefined) this.logger.warn(suffixes, { url: this.spec.url });
     }
     return 'updated';
   }
@@ -174,7 +178,8 @@ export class UrlListSource {
   }
 
   private parse(text: Uint8Array): ParsedList {
-    return parseList(text, { name: this.spec.name, kind: this.spec.kind, category: this.spec.category });
+    const options = { name: this.spec.name, kind: this.spec.kind, category: this.spec.category };
+    return this.spec.format === 'rpz' ? parseRpz(text, options) : parseList(text, options);
   }
 
   private record(list: ParsedList, updatedAt: number, generation: number): ListRecord {

@@ -1,4 +1,4 @@
-// Files a process keeps open for appending (the query log, the events spool, …) register here to be
+// Files a process keeps open for appending (the query log, …; not the events spool, which keeps none open) register here to be
 // reopened on SIGHUP: logrotate renames a file and sends SIGHUP, and the writer must then create a
 // new file at the configured path instead of writing on into the renamed one (no copytruncate
 // needed). One registry per process: SIGHUP is process-wide, and a cluster primary relays it to each

@@ -32,9 +32,9 @@ export function protectedDomainOf(entry: string, list: string, category: string)
 }
 
 /** Why a parsed protect-list entry cannot be used, or undefined when it can. */
-export function protectEntryProblem(domain: string, scope: 'domain' | 'subdomains', kind: 'block' | 'allow'): string | undefined {
+export function protectEntryProblem(domain: string, scope: 'domain' | 'subdomains' | 'exact', kind: 'block' | 'allow'): string | undefined {
   if (kind === 'allow') return 'a protect list holds domains to protect, not allow rules';
-  if (scope === 'subdomains') return 'a protect list holds registrable domains, not "*." patterns';
+  if (scope !== 'domain') return 'a protect list holds registrable domains, not "*." patterns or RPZ triggers';
   const parsed = protectedDomainOf(domain, '', '');
   return 'error' in parsed ? parsed.error : undefined;
 }

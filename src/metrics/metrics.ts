@@ -1,5 +1,7 @@
+import { VERDICT_REASONS, type VerdictReason } from '../query/rule.js';
 import client, { Counter, Gauge, Registry } from 'prom-client';
 import type { MalformedReason } from '../dns/wire.js';
+import { EVENT_DROP_REASONS, type EventsStats } from '../events/events-pipeline.js';
 import type { AnswerSource, Transport } from '../query/resolver.js';
 import type { UpstreamFailure } from '../upstream/upstream-error.js';
 import { FastCounter, FastHistogram, ReadCounter } from './fast-metrics.js';
@@ -103,6 +105,8 @@ export class Metrics {
   readonly urlListRefreshes: Counter<'list' | 'result'>;
   private readonly gatedChildren: Map<string, Counter.Internal>;
   readonly shed: Counter;
+  /** Upstream answers whose chain had more target names than answer inspection walks (16). */
+  readonly inspectionChainLimit: Counter;
   /** Processes serving DNS: 1 for a single process, the ready workers with --workers (set by the primary). */
   readonly workersReady: Gauge;
   readonly workerRestarts: Counter;
@@ -112,7 +116,7 @@ export class Metrics {
   private readonly responseChildren: number[][];
   private readonly durationChildren: number[];
   private readonly malformedChildren: Map<string, Counter.Internal>;
-  /** Blocked series by list and category, then qtype index; bounded by the configured lists. */
+  /** Blocked series by list and category, then reason index * qtypes + qtype index; bounded by the configured lists. */
   private readonly blockedChildren = new Map<string, number[]>();
   private readonly blockedCategory = new Map<string, string>();
   private readonly upstreamSeries = new Map<string, { duration: number; errors: Map<string, number> }>();
@@ -121,7 +125,10 @@ export class Metrics {
     const registers = [this.registry];
     watchProcessMemory(this.registry, this.memory);
     this.queries = new FastCounter('fraudwall_queries_total', 'DNS queries that reached the resolver chain, by transport and query type.');
-    this.blocked = new FastCounter('fraudwall_blocked_total', 'Queries answered with a block, by the list and category of the rule that matched.');
+    this.blocked = new FastCounter(
+      'fraudwall_blocked_total',
+      'Queries answered with a block, by the list and category of the rule that matched and the reason (name, cname, ip, lookalike).',
+    );
     this.responses = new FastCounter('fraudwall_responses_total', 'Responses sent, by rcode and by where the answer came from.');
     this.queryDuration = new FastHistogram(
       'fraudwall_query_duration_seconds',
@@ -218,6 +225,11 @@ export class Metrics {
       help: 'Queries answered SERVFAIL at once because too many were already waiting for upstreams.',
       registers,
     });
+    this.inspectionChainLimit = new Counter({
+      name: 'fraudwall_inspection_chain_limit_total',
+      help: 'Upstream answers with more than 16 CNAME/DNAME/SVCB target names: names beyond the 16th were not judged.',
+      registers,
+    });
     this.workersReady = new Gauge({
       name: 'fraudwall_workers_ready',
       help: 'Processes serving DNS: 1 for a single process; with --workers, the workers that are ready (compare with the configured count).',
@@ -254,17 +266,19 @@ export class Metrics {
     this.queryDuration.observe(this.durationChildren[sourceIndex]!, seconds);
   }
 
-  countBlocked(list: string, category: string, qtype: number): void {
+  countBlocked(list: string, category: string, qtype: number, reason: VerdictReason = 'name'): void {
     let children = this.blockedChildren.get(list);
     // A list's category can change on reload: the series set follows it.
     if (children === undefined || this.blockedCategory.get(list) !== category) {
-      children = QTYPE_NAMES.map(() => -1);
+      children = new Array<number>(QTYPE_NAMES.length * VERDICT_REASONS.length).fill(-1);
       this.blockedChildren.set(list, children);
       this.blockedCategory.set(list, category);
     }
-    const index = QTYPE_INDEX[qtype]!;
-    // Series appear on first use, so an unused qtype of a list costs no series.
-    if (children[index] === -1) children[index] = this.blocked.series({ list, category, qtype: QTYPE_NAMES[index]! });
+    const qtypeIndex = QTYPE_INDEX[qtype]!;
+    const reasonIndex = reason === 'name' ? 0 : VERDICT_REASONS.indexOf(reason);
+    const index = reasonIndex * QTYPE_NAMES.length + qtypeIndex;
+    // Series appear on first use, so an unused qtype or reason of a list costs no series.
+    if (children[index] === -1) children[index] = this.blocked.series({ list, category, qtype: QTYPE_NAMES[qtypeIndex]!, reason });
     this.blocked.inc(children[index]!);
   }
 
@@ -373,6 +387,51 @@ export class Metrics {
     counter('fraudwall_cache_prefetches_total', 'Popular entries refreshed from upstream shortly before expiry.', 'prefetches');
     new Gauge({ name: 'fraudwall_cache_entries', help: 'Answers held in the response cache.', registers, collect() { this.set(read().entries); } });
     new Gauge({ name: 'fraudwall_cache_bytes', help: 'Bytes accounted to the response cache (bounded by --cache-max-bytes).', registers, collect() { this.set(read().bytes); } });
+  }
+
+  /**
+   * Exports the early-warning events pipeline's totals (issue #12), read at scrape time, and returns
+   * the observer of delivery latency (first event of a batch → the receiver's 2xx).
+   */
+  watchEvents(read: () => EventsStats): (seconds: number, count: number) => void {
+    const registers = [this.registry];
+    const counter = (name: string, help: string, field: 'emitted' | 'deduplicated' | 'delivered' | 'retried' | 'spooled'): void =>
+      this.register(new ReadCounter(name, help, () => [{ labels: {}, value: read()[field] }]));
+    counter('fraudwall_events_emitted_total', 'Early-warning events created from blocked lookups (after dedupe and rate bounds).', 'emitted');
+    counter('fraudwall_events_deduplicated_total', 'Blocked lookups that made no event: the same client and registrable domain within --events-dedupe.', 'deduplicated');
+    counter('fraudwall_events_delivered_total', 'Events the receiver acknowledged with a 2xx.', 'delivered');
+    counter('fraudwall_events_retried_total', 'Delivery attempts that failed and will be retried (network, timeout, 5xx, 408, 429, 401, 403).', 'retried');
+    counter('fraudwall_events_spooled_total', 'Events written to the disk spool because they could not go straight to the receiver.', 'spooled');
+    this.register(
+      new ReadCounter(
+        'fraudwall_events_dropped_total',
+        'Events lost, by reason: queue-full, client-rate, global-rate (never created), spool-full (oldest dropped), rejected (4xx), too-large (413 for one event), spool-unreadable.',
+        () => EVENT_DROP_REASONS.map((reason) => ({ labels: { reason }, value: read().dropped[reason] })),
+      ),
+    );
+    new Gauge({ name: 'fraudwall_events_spool_bytes', help: 'Bytes of undelivered events in the disk spool.', registers, collect() { this.set(read().spoolBytes); } });
+    new Gauge({
+      name: 'fraudwall_events_receiver_refusing',
+      help: '1 while the events receiver refuses fraudwall: reason unauthorized (401/403: check the secret) or gone (410: delivery stopped until restart).',
+      labelNames: ['reason'],
+      registers,
+      aggregator: 'max',
+      collect() {
+        const { refusing } = read();
+        this.labels('unauthorized').set(refusing.unauthorized ? 1 : 0);
+        this.labels('gone').set(refusing.gone ? 1 : 0);
+      },
+    });
+    const latency = new FastHistogram(
+      'fraudwall_events_delivery_seconds',
+      'Time from the first event of a batch to the receiver acknowledging it, observed once per event.',
+      [0.05, 0.1, 0.25, 0.5, 1, 2, 5, 10, 30, 60, 300, 1800, 3600],
+    );
+    this.register(latency);
+    const series = latency.series({});
+    return (seconds, count) => {
+      for (let i = 0; i < count; i++) latency.observe(series, seconds);
+    };
   }
 
   /** Creates every upstream series at 0, so dashboards and rate() see them before the first error. */

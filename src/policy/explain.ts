@@ -5,8 +5,11 @@
 // New kinds of judgement (answer-IP rules, lookalikes, …) extend ExplainSources and Explanation here,
 // so both commands learn them at once. Input comes from a human, so it is normalised like a list
 // entry (case, trailing dot, Unicode names), unlike wire names.
+import { isIP } from 'node:net';
+import { ipv4Bytes, ipv6Bytes } from '../config/ip-address.js';
 import { LocalZoneTable, type LocalZone, type LocalZoneKind, type LocalZoneOptions } from './local-zones.js';
 import { normalizeListDomain } from './normalize-domain.js';
+import { registrableDomain } from './public-suffix.js';
 import type { Policy } from './policy.js';
 import type { LookalikeTest, RuleKind, RuleScope } from '../query/rule.js';
 import { describeLookalike } from '../lookalike/lookalike-index.js';
@@ -20,6 +23,8 @@ export interface ExplainedRule {
   readonly domain: string;
   readonly line: number;
   readonly text: string;
+  /** The registrable domain (eTLD+1, Public Suffix List via tldts) of the rule's domain, when it has one. */
+  readonly registrableDomain?: string;
 }
 
 /** What the judgement is made against: the policy and the server's local-zone settings. */
@@ -62,12 +67,16 @@ export type Explanation =
       readonly name: string;
       readonly valid: true;
       readonly verdict: ExplainVerdict;
+      /** The name's registrable domain (eTLD+1); absent when the name is itself a public suffix, or for an address. */
+      readonly registrableDomain?: string;
       readonly rule?: ExplainedRule;
       readonly zone?: LocalZone;
       readonly lookalike?: ExplainedLookalike;
     };
 
 export function explainName(input: string, sources: ExplainSources): Explanation {
+  const address = input.trim();
+  if (isIP(address) !== 0) return explainAddress(address, sources.policy);
   const name = normalizeListDomain(input);
   if (typeof name !== 'string') return { name: input, valid: false, error: name.error };
   const verdict = withLookalike(sources.policy, name, sources.policy.evaluate(name), sources.lookalikeSettings ?? LOOKALIKES_OFF);
@@ -79,6 +88,7 @@ export function explainName(input: string, sources: ExplainSources): Explanation
     return { name, valid: true, verdict: verdict.action === 'block' ? 'blocked' : 'lookalike', lookalike };
   }
   const { rule } = verdict;
+  const ruleSite = rule && registrableDomain(rule.domain);
   const explained: ExplainedRule | undefined = rule && {
     list: rule.list,
     category: rule.category,
@@ -87,16 +97,32 @@ export function explainName(input: string, sources: ExplainSources): Explanation
     domain: rule.domain,
     line: rule.line,
     text: rule.text,
+    ...(ruleSite === undefined ? {} : { registrableDomain: ruleSite }),
   };
-  if (explained?.kind === 'block') return { name, valid: true, verdict: 'blocked', rule: explained };
+  const registrable = registrableDomain(name);
+  const site = registrable === undefined ? {} : { registrableDomain: registrable };
+  if (explained?.kind === 'block') return { name, valid: true, verdict: 'blocked', ...site, rule: explained };
   const found = sources.localZones.find(name);
   if (found !== undefined) {
     const zone = { apex: found.apex, kind: found.kind };
     const verdict = found.kind === 'canary' ? 'canary' : 'local';
-    return explained ? { name, valid: true, verdict, rule: explained, zone } : { name, valid: true, verdict, zone };
+    return explained ? { name, valid: true, verdict, ...site, rule: explained, zone } : { name, valid: true, verdict, ...site, zone };
   }
-  if (explained === undefined) return { name, valid: true, verdict: 'not-listed' };
-  return { name, valid: true, verdict: 'allowed', rule: explained };
+  if (explained === undefined) return { name, valid: true, verdict: 'not-listed', ...site };
+  return { name, valid: true, verdict: 'allowed', ...site, rule: explained };
+}
+
+/** An address as an answer would carry it: which answer-IP rule (list, line) covers it. */
+function explainAddress(address: string, policy: Policy): Explanation {
+  const bytes = isIP(address) === 4 ? ipv4Bytes(address) : ipv6Bytes(address);
+  const { rule } = policy.evaluateAddress(bytes, 0, bytes.length);
+  if (rule === undefined) return { name: address, valid: true, verdict: 'not-listed' };
+  return {
+    name: address,
+    valid: true,
+    verdict: rule.kind === 'block' ? 'blocked' : 'allowed',
+    rule: { list: rule.list, category: rule.category, kind: rule.kind, scope: rule.scope, domain: rule.domain, line: rule.line, text: rule.text },
+  };
 }
 
 /** True when fraudwall answers the name itself to keep it from resolving (exit 3 of check/explain). */
@@ -111,6 +137,9 @@ const ZONE_ANSWERS: Record<LocalZoneKind, string> = {
 };
 
 function covers(rule: ExplainedRule): string {
+  // An answer-IP rule's domain is its prefix text (see ip-prefix.ts); a name never holds '/'.
+  if (rule.domain.includes('/')) return `covers ${rule.domain} in upstream answers`;
+  if (rule.scope === 'exact') return `covers ${rule.domain} only, not its subdomains`;
   return rule.scope === 'domain' ? `covers ${rule.domain} and its subdomains` : `covers subdomains of ${rule.domain}, not ${rule.domain} itself`;
 }
 
@@ -132,11 +161,15 @@ export function formatExplanation(e: Explanation): string {
     const allowed = rule ? `; allow rule "${rule.text}" in list "${rule.list}" does not forward it` : '';
     return `${e.name}: answered locally by fraudwall from local zone "${zone.apex}" (${ZONE_ANSWERS[zone.kind]}; local-zones), never forwarded${allowed}`;
   }
-  if (e.verdict === 'not-listed' || rule === undefined) return `${e.name}: not listed (would be resolved normally)`;
+  const site = e.registrableDomain === undefined ? '' : `; registrable domain ${e.registrableDomain}`;
+  if (e.verdict === 'not-listed' || rule === undefined) {
+    if (isIP(e.name) !== 0) return `${e.name}: no answer-IP rule covers it (upstream answers with this address pass)`;
+    return `${e.name}: not listed (would be resolved normally)${site}`;
+  }
   if (e.verdict === 'blocked') {
     const at = rule.line > 0 ? ` at line ${rule.line}` : '';
-    return `${e.name}: BLOCKED by list "${rule.list}" (category ${rule.category}), rule "${rule.text}"${at} (${covers(rule)})`;
+    return `${e.name}: BLOCKED by list "${rule.list}" (category ${rule.category}), rule "${rule.text}"${at} (${covers(rule)})${site}`;
   }
   const at = rule.line > 0 ? ` line ${rule.line}` : '';
-  return `${e.name}: ALLOWED by allow rule "${rule.text}" in list "${rule.list}"${at} (${covers(rule)})`;
+  return `${e.name}: ALLOWED by allow rule "${rule.text}" in list "${rule.list}"${at} (${covers(rule)})${site}`;
 }

@@ -24,6 +24,10 @@
 // after `PackedRulesBuilder.finish`: policies share them across swaps instead of copying.
 import type { ListKind, Rule, RuleKind, RuleScope } from '../query/rule.js';
 import { region, u32WithRoom, u8WithRoom } from './typed-memory.js';
+import { RPZ_EXACT, rpzActionName } from './rpz-actions.js';
+
+const EMPTY_U8 = new Uint8Array(0);
+const EMPTY_U32 = new Uint32Array(0);
 
 /** Entry is `*.d` (subdomains only). */
 export const FLAG_SUBDOMAINS = 0x01;
@@ -34,6 +38,8 @@ const PREFIX_SHIFT = 2;
 const SUFFIX_SHIFT = 4;
 /** The written text is in the raw store (prefix/suffix bits unused). */
 export const FLAG_RAW_TEXT = 0x40;
+/** Entry is an answer-IP rule: its "domain" is the canonical prefix text (`203.0.113.0/24`), see ip-prefix.ts. */
+export const FLAG_ADDRESS = 0x80;
 
 export const TEXT_PREFIXES = ['', '*.', '||', '@@||'] as const;
 export const TEXT_SUFFIXES = ['', '^', '^$important', '^$all'] as const;
@@ -71,6 +77,11 @@ export interface PackedStorage {
   readonly rawIndex: Uint32Array;
   readonly rawOffsets: Uint32Array;
   readonly rawBytes: Uint8Array;
+  /** RPZ lists only (empty otherwise): per entry RPZ_* action code | RPZ_EXACT, see rpz-actions.ts. */
+  readonly rpzActions: Uint8Array;
+  /** RPZ local data: entry i's records are localBytes[localOffsets[i], localOffsets[i + 1]) (empty arrays when none). */
+  readonly localOffsets: Uint32Array;
+  readonly localBytes: Uint8Array;
 }
 
 export class PackedRules {
@@ -89,6 +100,10 @@ export class PackedRules {
   private readonly rawIndex: Uint32Array;
   private readonly rawOffsets: Uint32Array;
   private readonly rawBytes: Buffer;
+  /** @internal RPZ action per entry (empty for plain lists). */
+  readonly rpzActions: Uint8Array;
+  private readonly localOffsets: Uint32Array;
+  private readonly localBytes: Uint8Array;
   /** `bytes` as a Buffer, for native Latin-1 decoding. */
   private readonly view: Buffer;
 
@@ -108,6 +123,9 @@ export class PackedRules {
     this.rawIndex = storage.rawIndex;
     this.rawOffsets = storage.rawOffsets;
     this.rawBytes = Buffer.from(storage.rawBytes.buffer, storage.rawBytes.byteOffset, storage.rawBytes.byteLength);
+    this.rpzActions = storage.rpzActions;
+    this.localOffsets = storage.localOffsets;
+    this.localBytes = storage.localBytes;
     this.view = Buffer.from(this.bytes.buffer, this.bytes.byteOffset, this.bytes.byteLength);
     Object.freeze(this);
   }
@@ -124,6 +142,9 @@ export class PackedRules {
       rawIndex: this.rawIndex,
       rawOffsets: this.rawOffsets,
       rawBytes: this.rawBytes,
+      rpzActions: this.rpzActions,
+      localOffsets: this.localOffsets,
+      localBytes: this.localBytes,
     };
   }
 
@@ -142,7 +163,12 @@ export class PackedRules {
 
   scope(i: number): RuleScope {
     this.check(i);
-    return (this.flags[i]! & FLAG_SUBDOMAINS) !== 0 ? 'subdomains' : 'domain';
+    return this.scopeAt(i);
+  }
+
+  private scopeAt(i: number): RuleScope {
+    if ((this.flags[i]! & FLAG_SUBDOMAINS) !== 0) return 'subdomains';
+    return this.rpzActions.length > 0 && (this.rpzActions[i]! & RPZ_EXACT) !== 0 ? 'exact' : 'domain';
   }
 
   ruleKind(i: number): RuleKind {
@@ -176,14 +202,17 @@ export class PackedRules {
     this.check(i);
     const flags = this.flags[i]!;
     // Same property order as every other Rule literal: one hidden class.
+    const rpz = this.rpzActions.length > 0 ? rpzActionName(this.rpzActions[i]!) : undefined;
     return {
       domain,
-      scope: (flags & FLAG_SUBDOMAINS) !== 0 ? 'subdomains' : 'domain',
+      scope: this.scopeAt(i),
       kind: (flags & FLAG_ALLOW) !== 0 ? 'allow' : 'block',
       list: this.name,
       category: this.category,
       line: this.lineAt(i),
       text: this.textAt(i, domain),
+      rpz,
+      localData: rpz === 'local' ? this.localBytes.subarray(this.localOffsets[i]!, this.localOffsets[i + 1]!) : undefined,
     };
   }
 
@@ -227,7 +256,10 @@ export class PackedRules {
       (lines.plain?.byteLength ?? 0) +
       this.rawIndex.byteLength +
       this.rawOffsets.byteLength +
-      this.rawBytes.byteLength
+      this.rawBytes.byteLength +
+      this.rpzActions.byteLength +
+      this.localOffsets.byteLength +
+      this.localBytes.byteLength
     );
   }
 
@@ -324,7 +356,8 @@ export class PackedRulesBuilder {
     this.push(n, flags, line);
   }
 
-  finish(name: string, kind: ListKind, category: string): PackedRules {
+  /** `rpz`: the RPZ side table (one action per entry, local data), for lists parsed from a zone. */
+  finish(name: string, kind: ListKind, category: string, rpz?: Pick<PackedStorage, 'rpzActions' | 'localOffsets' | 'localBytes'>): PackedRules {
     const size = this.count;
     const storage: PackedStorage = {
       size,
@@ -340,6 +373,9 @@ export class PackedRulesBuilder {
       rawOffsets: this.rawOffsets.slice(0, this.rawCount + 1),
       // A copy (Buffer#slice would be a view): drops the spare capacity.
       rawBytes: new Uint8Array(this.rawBytes.subarray(0, this.rawOffsets[this.rawCount]!)),
+      rpzActions: rpz?.rpzActions ?? EMPTY_U8,
+      localOffsets: rpz?.localOffsets ?? EMPTY_U32,
+      localBytes: rpz?.localBytes ?? EMPTY_U8,
     };
     // The builder must not be reused: its arrays now back (or were copied into) the result.
     this.bytes = new Uint8Array(0);

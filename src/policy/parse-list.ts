@@ -12,7 +12,10 @@
 // the list text is kept, so nothing pins the text once parsing is done.
 import { isIP } from 'node:net';
 import { normalizeListDomain } from './normalize-domain.js';
+import { isExplicitPublicSuffix, PUBLIC_SUFFIX_REASON } from './public-suffix.js';
+import { formatIpPrefix, parseIpPrefix, scanIpv4Prefix, type IpPrefix } from './ip-prefix.js';
 import {
+  FLAG_ADDRESS,
   FLAG_ALLOW,
   FLAG_SUBDOMAINS,
   PackedRules,
@@ -138,6 +141,8 @@ export class ListParser {
   private carryLength = 0;
   private ended = false;
   private readonly fastPath: boolean;
+  /** [address, prefix] of the IPv4 rule being read. */
+  private readonly scratch = new Uint32Array(2);
 
   /**
    * `sizeHint`: the expected number of bytes (e.g. the file size); only used to size buffers.
@@ -224,7 +229,11 @@ export class ListParser {
     const c0 = buf[start]!;
     const blockOrAllow = this.kind === 'allow' ? FLAG_ALLOW : 0;
     if (NAME_CLASS[c0] !== 0) {
-      return this.addCanonical(buf, start, stop, blockOrAllow, lineNo) || this.fastHostsLine(buf, start, stop, lineNo);
+      return (
+        this.addCanonical(buf, start, stop, blockOrAllow, lineNo) ||
+        (NAME_CLASS[c0] === 2 && this.fastAddress(buf, start, stop, lineNo)) ||
+        this.fastHostsLine(buf, start, stop, lineNo)
+      );
     }
     if (c0 === 42 /* * */) {
       return buf[start + 1] === DOT && this.addCanonical(buf, start + 2, stop, blockOrAllow | FLAG_SUBDOMAINS | textFlags(1, 0), lineNo);
@@ -247,6 +256,22 @@ export class ListParser {
     if (suffix < 0) return false;
     const flags = (prefix === 3 ? FLAG_ALLOW : blockOrAllow) | textFlags(prefix, suffix as TextSuffix);
     return this.addCanonical(buf, hostStart, caret, flags, lineNo);
+  }
+
+  /** A canonical IPv4 answer-IP rule, `a.b.c.d/n` (stored as written) or `a.b.c.d` (stored as `/32`, text kept). */
+  private fastAddress(buf: Buffer, start: number, stop: number, lineNo: number): boolean {
+    const shape = scanIpv4Prefix(buf, start, stop, this.scratch);
+    if (shape === 0) return false;
+    const flags = FLAG_ADDRESS | (this.kind === 'allow' ? FLAG_ALLOW : 0);
+    if (shape === 1) {
+      const n = stop - start;
+      this.builder.reserve(n).set(buf.subarray(start, stop), this.builder.pendingOffset);
+      this.builder.commit(n, flags, lineNo);
+    } else {
+      const text = buf.toString('latin1', start, stop);
+      this.builder.addString(`${text}/32`, flags, lineNo, text);
+    }
+    return true;
   }
 
   /** `0.0.0.0 d` / `127.0.0.1 d`: one canonical name, nothing after it. */
@@ -300,6 +325,8 @@ export class ListParser {
     }
     const last = end - labelStart;
     if (last === 0 || last > MAX_LABEL_LENGTH || allDigits) return false;
+    // A public suffix is never stored: the string path skips it with its reason.
+    if (isExplicitPublicSuffix(buf.toString('latin1', start, end))) return false;
     builder.commit(n, flags, lineNo);
     return true;
   }
@@ -363,9 +390,24 @@ export class ListParser {
       return;
     }
 
+    const address = parseIpPrefix(line);
+    if (address !== undefined) {
+      if ('error' in address) this.skip(lineNo, line, address.error);
+      else this.addAddress(address, lineNo, line);
+      return;
+    }
+
     const domain = normalizeListDomain(line);
     if (typeof domain === 'string') this.add(domain, 'domain', kind, lineNo, line);
     else this.skip(lineNo, line, domain.error);
+  }
+
+  /** An answer-IP rule: stored under its canonical prefix text, with the written text when it differs. */
+  private addAddress(address: IpPrefix, lineNo: number, entry: string): void {
+    const canonical = formatIpPrefix(address);
+    const flags = FLAG_ADDRESS | (this.kind === 'allow' ? FLAG_ALLOW : 0);
+    if (entry === canonical) this.builder.addString(canonical, flags, lineNo);
+    else this.builder.addString(canonical, flags, lineNo, entry);
   }
 
   /** `ADDRESS name [name...]`. Each name becomes its own rule; its `text` is the name as written. */
@@ -400,6 +442,10 @@ export class ListParser {
   }
 
   private add(domain: string, scope: RuleScope, kind: RuleKind, line: number, entry: string): void {
+    if (isExplicitPublicSuffix(domain)) {
+      this.skip(line, entry, PUBLIC_SUFFIX_REASON);
+      return;
+    }
     const flags = (scope === 'subdomains' ? FLAG_SUBDOMAINS : 0) | (kind === 'allow' ? FLAG_ALLOW : 0);
     // The written text is stored only when it cannot be rebuilt from the domain and the flags.
     const shape = textShape(entry, domain);

@@ -5,6 +5,7 @@
 // the registry's lists and the live policy share one copy of every name, and a swap holds at most
 // the old and the new policy's tables plus the lists that actually changed.
 import { RuleIndex } from './rule-index.js';
+import { IpIndex } from './ip-index.js';
 import { PolicyError } from './policy-error.js';
 import type { ParsedList } from './parse-list.js';
 import { LookalikeIndex } from '../lookalike/lookalike-index.js';
@@ -21,7 +22,8 @@ export interface ListSummary {
   readonly skipped: number;
 }
 
-const NOT_LISTED: Verdict = Object.freeze({ action: 'none', rule: undefined });
+const NOT_LISTED: Verdict = Object.freeze({ action: 'none', rule: undefined, reason: 'name' });
+const ADDRESS_NOT_LISTED: Verdict = Object.freeze({ action: 'none', rule: undefined, reason: 'ip' });
 
 export class Policy {
   readonly generation: number;
@@ -31,16 +33,19 @@ export class Policy {
   /** The protected domains of every protect list (#13); undefined when nothing is protected. */
   readonly lookalikes: LookalikeIndex | undefined;
   private readonly trie: RuleIndex;
+  private readonly addresses: IpIndex;
 
   constructor(lists: readonly ParsedList[], generation: number) {
     if (!Number.isSafeInteger(generation) || generation < 0) {
       throw new PolicyError('E_POLICY_GENERATION', `policy generation must be a non-negative integer, got ${generation}`);
     }
     this.generation = generation;
-    // Protect lists name domains to imitate-check, not rules: they stay out of the matcher.
-    this.trie = RuleIndex.build(lists.filter((list) => list.kind !== 'protect'));
+    // Protect lists name domains to imitate-check, not rules: they stay out of the matchers.
+    const ruleLists = lists.filter((list) => list.kind !== 'protect');
+    this.trie = RuleIndex.build(ruleLists);
+    this.addresses = IpIndex.build(ruleLists.map((l) => l.packed));
     this.lookalikes = lookalikeIndexOf(lists.filter((list) => list.kind === 'protect'));
-    this.byteSize = this.trie.byteSize + lists.reduce((sum, list) => sum + list.packed.byteSize, 0);
+    this.byteSize = this.trie.byteSize + this.addresses.byteSize + lists.reduce((sum, list) => sum + list.packed.byteSize, 0);
     // Keep only counts: the matcher already holds the packed entries; the skipped lines stay with the list.
     this.lists = Object.freeze(
       lists.map((l) => Object.freeze({ name: l.name, kind: l.kind, category: l.category, entries: l.size, skipped: l.skipped.length })),
@@ -58,7 +63,21 @@ export class Policy {
    */
   evaluate(name: string): Verdict {
     const rule = this.trie.match(name);
-    return rule === undefined ? NOT_LISTED : { action: rule.kind, rule };
+    return rule === undefined ? NOT_LISTED : { action: rule.kind, rule, reason: 'name' };
+  }
+
+  /** Answer-IP prefixes in effect. */
+  get addressRuleCount(): number {
+    return this.addresses.size;
+  }
+
+  /**
+   * The verdict on an answer address at bytes[offset, offset + length) (4 or 16 bytes): reason
+   * 'ip', no target (the caller formats the address only when it needs the text).
+   */
+  evaluateAddress(bytes: Uint8Array, offset: number, length: number): Verdict {
+    const rule = this.addresses.match(bytes, offset, length);
+    return rule === undefined ? ADDRESS_NOT_LISTED : { action: rule.kind, rule, reason: 'ip' };
   }
 }
 

@@ -26,11 +26,18 @@
 //
 // Why a hash table rather than a sorted array or a Map with a Bloom filter in front, and why load
 // 0.7: the README's design notes compare the measured alternatives.
-import { FLAG_ALLOW, FLAG_SUBDOMAINS, type PackedRules } from './packed-rules.js';
+import { FLAG_ADDRESS, FLAG_ALLOW, FLAG_SUBDOMAINS, type PackedRules } from './packed-rules.js';
 import type { ParsedList } from './parse-list.js';
 import type { Rule } from '../query/rule.js';
 import { SUFFIX_HASH_SEED, suffixHashStep } from './suffix-hash.js';
 import { region } from './typed-memory.js';
+import { RPZ_EXACT } from './rpz-actions.js';
+
+/** How an entry covers its domain: plain `d` (d and below), `*.d` (below only), exact (d only, RPZ). */
+type PlaceMode = 0 | 1 | 2;
+const PLAIN = 0;
+const SUBDOMAINS = 1;
+const EXACT = 2;
 
 const DOT = 46;
 const NONE = -1;
@@ -170,8 +177,8 @@ export class RuleIndex {
 
   /** Whether the domain of the slot with `ref` is name[start, end). */
   private keyEquals(ref: number, name: string, start: number, end: number): boolean {
-    // A pair's `below` is always set: every entry of a domain updates it.
-    const id = ref >= 0 ? ref : this.pairs[2 * ~ref + 1]!;
+    // Any entry of the slot names its domain: `below` of a pair unless only an exact (RPZ) entry is there.
+    const id = ref >= 0 ? ref : this.pairs[2 * ~ref + 1]! !== NONE ? this.pairs[2 * ~ref + 1]! : this.pairs[2 * ~ref]!;
     const li = listIndex(this.bases, id);
     const list = this.lists[li]!;
     const local = id - this.bases[li]!;
@@ -242,13 +249,16 @@ class Builder {
     let maxLabels = 0;
     const { lists, bases } = this;
     for (let li = 0; li < lists.length; li++) {
-      const { bytes, lengths, flags, size } = lists[li]!;
+      const { bytes, lengths, flags, size, rpzActions } = lists[li]!;
+      const rpz = rpzActions.length > 0;
       const base = bases[li]!;
       // Entries are walked in order, so each one's offset is the running sum of the lengths.
       let end = 0;
       for (let i = 0; i < size; i++) {
         const start = end;
         end += lengths[i]!;
+        // Answer-IP rules live in the IpIndex; their prefix text is no name.
+        if ((flags[i]! & FLAG_ADDRESS) !== 0) continue;
         let hash = SUFFIX_HASH_SEED;
         let labels = 1;
         for (let k = end - 1; k >= start; k--) {
@@ -257,7 +267,8 @@ class Builder {
           hash = suffixHashStep(hash, c);
         }
         if (labels > maxLabels) maxLabels = labels;
-        ruleCount += this.place(hash, bytes, start, end, base + i, (flags[i]! & FLAG_SUBDOMAINS) !== 0);
+        const mode = (flags[i]! & FLAG_SUBDOMAINS) !== 0 ? SUBDOMAINS : rpz && (rpzActions[i]! & RPZ_EXACT) !== 0 ? EXACT : PLAIN;
+        ruleCount += this.place(hash, bytes, start, end, base + i, mode);
       }
     }
     return {
@@ -273,7 +284,7 @@ class Builder {
   }
 
   /** Adds entry `id`; returns 1 when it created a new distinct (domain, scope) entry, 0 when it merged. */
-  private place(hash: number, bytes: Uint8Array, start: number, end: number, id: number, subdomainsOnly: boolean): number {
+  private place(hash: number, bytes: Uint8Array, start: number, end: number, id: number, mode: PlaceMode): number {
     const m = mix(hash) & this.hashMask;
     const tag = (m & 0xff) || 1;
     const { tags, refs } = this;
@@ -282,38 +293,39 @@ class Builder {
     for (;;) {
       const t = tags[slot]!;
       if (t === 0) break;
-      if (t === tag && this.sameDomain(refs[slot]!, bytes, start, end)) return this.merge(slot, id, subdomainsOnly);
+      if (t === tag && this.sameDomain(refs[slot]!, bytes, start, end)) return this.merge(slot, id, mode);
       if (++slot === capacity) slot = 0;
     }
     // A new domain. One slot always stays empty, so every probe run ends.
     if (++this.used >= capacity) throw new RangeError(`matcher capacity ${capacity} is too small for the distinct entries`);
     tags[slot] = tag;
-    refs[slot] = subdomainsOnly ? this.newPair(NONE, id) : id;
+    refs[slot] = mode === SUBDOMAINS ? this.newPair(NONE, id) : mode === EXACT ? this.newPair(id, NONE) : id;
     return 1;
   }
 
-  private merge(slot: number, id: number, subdomainsOnly: boolean): number {
+  private merge(slot: number, id: number, mode: PlaceMode): number {
     const refs = this.refs;
     const ref = refs[slot]!;
     if (ref >= 0) {
       // A plain entry is already here.
-      if (!subdomainsOnly) {
+      if (mode === PLAIN) {
         refs[slot] = this.pick(ref, id);
         return 0;
       }
-      refs[slot] = this.newPair(ref, this.pick(ref, id));
+      refs[slot] = mode === SUBDOMAINS ? this.newPair(ref, this.pick(ref, id)) : this.newPair(this.pick(ref, id), ref);
       return 1;
     }
-    // A pair exists, so a `*.d` entry is already here.
+    // A pair exists: a `*.d` or an exact (RPZ) entry is already here.
     const pairs = this.pairs;
     const at = 2 * ~ref;
     let added = 0;
-    if (!subdomainsOnly) {
+    if (mode !== SUBDOMAINS) {
       if (pairs[at] === NONE) added = 1;
       pairs[at] = this.pick(pairs[at]!, id);
     }
-    // Both kinds of entry apply to every name below, so `below` is the running winner of both.
-    pairs[at + 1] = this.pick(pairs[at + 1]!, id);
+    // Plain and `*.d` entries apply to every name below, so `below` is the running winner of both;
+    // an exact entry covers the name only.
+    if (mode !== EXACT) pairs[at + 1] = this.pick(pairs[at + 1]!, id);
     return added;
   }
 
@@ -331,6 +343,13 @@ class Builder {
     return (this.lists[li]!.flags[id - this.bases[li]!]! & FLAG_ALLOW) !== 0;
   }
 
+  /** An entry of a slot, to compare its domain: `below` of a pair unless only an exact entry is there. */
+  private slotEntry(ref: number): number {
+    if (ref >= 0) return ref;
+    const below = this.pairs[2 * ~ref + 1]!;
+    return below !== NONE ? below : this.pairs[2 * ~ref]!;
+  }
+
   private newPair(self: number, below: number): number {
     if (2 * this.pairCount + 2 > this.pairs.length) {
       const grown = new Int32Array(this.pairs.length * 2);
@@ -344,7 +363,7 @@ class Builder {
   }
 
   private sameDomain(ref: number, bytes: Uint8Array, start: number, end: number): boolean {
-    const id = ref >= 0 ? ref : this.pairs[2 * ~ref + 1]!;
+    const id = this.slotEntry(ref);
     const li = listIndex(this.bases, id);
     const list = this.lists[li]!;
     const local = id - this.bases[li]!;

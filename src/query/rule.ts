@@ -2,8 +2,19 @@
 
 export type RuleKind = 'block' | 'allow';
 
-/** 'domain' = the name and every subdomain (plain entry `d`); 'subdomains' = subdomains only (`*.d`). */
-export type RuleScope = 'domain' | 'subdomains';
+/**
+ * 'domain' = the name and every subdomain (plain entry `d`); 'subdomains' = subdomains only (`*.d`);
+ * 'exact' = the name only (an RPZ QNAME trigger without `*.`).
+ */
+export type RuleScope = 'domain' | 'subdomains' | 'exact';
+
+/**
+ * What an RPZ rule asks for (RPZ lists only; plain list rules have none and answer with the
+ * configured block answer): `CNAME .` nxdomain, `CNAME *.` nodata, `CNAME rpz-passthru.` passthru
+ * (an allow), `CNAME rpz-drop.` drop (the configured block answer), `CNAME rpz-tcp-only.` tcp-only
+ * (TC=1 over UDP), or local data served as written.
+ */
+export type RpzAction = 'nxdomain' | 'nodata' | 'passthru' | 'drop' | 'tcp-only' | 'local';
 
 export interface Rule {
   /** Normalised: lowercase ASCII/punycode, no trailing dot. */
@@ -18,16 +29,36 @@ export interface Rule {
   readonly line: number;
   /** The entry as written in the source line (trimmed). */
   readonly text: string;
+  /** RPZ rules only: the action. */
+  readonly rpz?: RpzAction | undefined;
+  /** RPZ local data (action 'local'): records as [type u16][ttl u32][rdlength u16][rdata], back to back. */
+  readonly localData?: Uint8Array | undefined;
 }
 
 export type VerdictAction = 'block' | 'allow' | 'none';
 
+/**
+ * How the deciding rule matched (a metric label value, so the set is closed; other detectors add
+ * theirs here, e.g. 'lookalike'):
+ *  - 'name': the question name itself;
+ *  - 'cname': a name the upstream answer points to (CNAME or DNAME target, SVCB/HTTPS TargetName);
+ *  - 'ip': an address in the upstream answer (A/AAAA, SVCB/HTTPS ipv4hint/ipv6hint);
+ *  - 'lookalike': no list decided, but the name imitates a protected domain (#13).
+ */
+export type VerdictReason = 'name' | 'cname' | 'ip' | 'lookalike';
+
+export const VERDICT_REASONS: readonly VerdictReason[] = ['name', 'cname', 'ip', 'lookalike'];
+
 export interface Verdict {
   readonly action: VerdictAction;
   readonly rule: Rule | undefined;
-  /** Set when something decided: 'name' for a list rule, 'lookalike' for a lookalike finding. */
-  readonly reason?: VerdictReason;
-  /** Set when the name imitates a protected domain (also in observe mode, where action stays 'none'). */
+  readonly reason: VerdictReason;
+  /**
+   * What the rule matched when it is not the question name: the target name (reason 'cname') or
+   * the address as text (reason 'ip'). Undefined for reason 'name'.
+   */
+  readonly target?: string | undefined;
+  /** Set when the name imitates a protected domain (#13; reason 'lookalike'; also in observe mode, where action stays 'none'). */
   readonly lookalike?: LookalikeFinding;
 }
 
@@ -65,6 +96,3 @@ export interface LookalikeFinding {
   /** token: the token of the name that equals the protected label. */
   readonly token?: string;
 }
-
-/** Why a verdict was taken: a list rule matched the name, or the name imitates a protected domain. */
-export type VerdictReason = 'name' | 'lookalike';

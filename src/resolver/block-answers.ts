@@ -6,17 +6,17 @@ import { EDE_BLOCKED, encodeRecord, QUESTION_NAME_POINTER, writeResponse, type E
 import { blockSoaRdata, negativeSoa, type Synthesizer } from '../dns/synthesizer.js';
 import { HEADER_SIZE, hasEdnsOption, MIN_UDP_PAYLOAD, QType, Rcode, type ParsedQuery } from '../dns/wire.js';
 import type { QueryContext } from '../query/resolver.js';
-import type { Rule } from '../query/rule.js';
+import type { Rule, VerdictReason } from '../query/rule.js';
 import { structuredErrorTexts, subErrorFor } from './structured-dns-error.js';
 
 export const BLOCK_SOA_MNAME = 'fraudwall.invalid';
 export const BLOCK_SOA_RNAME = 'blocked.fraudwall.invalid';
 
 /**
- * Why a name was blocked: its own name matched a rule ('name'), or (answer inspection) a CNAME
- * target or an answer address did. Shown through the {reason} placeholder of the EDE text.
+ * Why a name was blocked (the shared VerdictReason of src/query/rule.ts: its own name, a CNAME
+ * target or an answer address, …). Shown through the {reason} placeholder of the EDE text.
  */
-export type BlockReason = 'name' | 'cname' | 'ip' | 'lookalike';
+export type BlockReason = VerdictReason;
 
 export type BlockAnswerSettings = Pick<
   Config,
@@ -99,6 +99,74 @@ export class BlockAnswers {
   }
 
   /**
+   * The block answer for a name whose upstream answer matched a rule elsewhere (answer inspection):
+   * same mode and TTL, but a SOA is owned by the question name itself (the matched target is
+   * another name, never a parent of the question), and the EDE text says how it matched, e.g.
+   * `blocked by fraudwall list fraud (phishing) via CNAME www.0xproject.io`. The text is encoded
+   * per call: this runs only for answers blocked this way.
+   */
+  answerVia(ctx: Pick<QueryContext, 'packet' | 'query' | 'transport'>, rule: Rule, reason: BlockReason, via: string): Buffer {
+    const { packet, query } = ctx;
+    const questionEnd = query.questionEnd;
+    const opt = (recordBytes: number): Buffer | undefined => this.optVia(ctx, rule, reason, via, recordBytes);
+    if (this.mode === 'refused') return writeResponse(packet, questionEnd, { rcode: Rcode.REFUSED, opt: opt(0) });
+    if (this.mode === 'null' || this.mode === 'sinkhole') {
+      const address = query.type === QType.A ? this.addressA : query.type === QType.AAAA ? this.addressAAAA : undefined;
+      if (address !== undefined) {
+        return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers: [address], opt: opt(address.bytes.length) });
+      }
+    }
+    const rcode = this.mode === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR;
+    const soa = this.soaAt(HEADER_SIZE);
+    return writeResponse(packet, questionEnd, { rcode, authoritative: true, authorities: [soa], opt: opt(soa.bytes.length) });
+  }
+
+  /**
+   * The answer an RPZ rule asks for (see policy/parse-rpz.ts): NXDOMAIN or NODATA with a SOA owned
+   * by the question name, TC=1 over UDP for tcp-only, local data as written (records of the
+   * question's type, or a CNAME; NODATA when there are none), the configured block answer for drop.
+   * Undefined when the query is to be resolved normally (tcp-only over TCP).
+   */
+  rpzAnswer(ctx: Pick<QueryContext, 'packet' | 'query' | 'transport'>, rule: Rule): Buffer | undefined {
+    const action = rule.rpz;
+    if (action === undefined || action === 'drop' || action === 'passthru') return this.answer(ctx, rule);
+    const { packet, query } = ctx;
+    const questionEnd = query.questionEnd;
+    if (action === 'tcp-only') {
+      return ctx.transport === 'tcp' ? undefined : writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, truncated: true, opt: this.optFor(ctx, rule, 'name', 0) });
+    }
+    if (action === 'local') {
+      const answers = localAnswers(rule.localData, query.type);
+      if (answers.length > 0) {
+        const bytes = answers.reduce((sum, a) => sum + a.bytes.length, 0);
+        return writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, authoritative: true, answers, opt: this.optFor(ctx, rule, 'name', bytes) });
+      }
+    }
+    const rcode = action === 'nxdomain' ? Rcode.NXDOMAIN : Rcode.NOERROR;
+    const soa = this.soaAt(HEADER_SIZE);
+    return writeResponse(packet, questionEnd, { rcode, authoritative: true, authorities: [soa], opt: this.optFor(ctx, rule, 'name', soa.bytes.length) });
+  }
+
+  /** The OPT of an answer blocked by inspection: the EDE text with " via …" (SDE, when asked for, as for any block). */
+  private optVia(ctx: Pick<QueryContext, 'packet' | 'query' | 'transport'>, rule: Rule, reason: BlockReason, via: string, recordBytes: number): Buffer | undefined {
+    const edns = ctx.query.edns;
+    if (edns === undefined) return undefined;
+    if (this.settings.sdeOptionCode !== 0 && hasEdnsOption(ctx.packet, edns, this.settings.sdeOptionCode)) return this.optFor(ctx, rule, reason, recordBytes);
+    const text = `${renderEdeText(this.edeTemplate, { list: rule.list, category: rule.category, reason, hotline: this.settings.hotline })} via ${via}`;
+    return this.synthesizer.optFor(edns.dnssecOk, { infoCode: EDE_BLOCKED, text });
+  }
+
+  /** A SOA owned by a pointer to offset `offset` of the message (built once per offset). */
+  private soaAt(offset: number): EncodedRecord {
+    let soa = this.soaAtOffset[offset];
+    if (soa === undefined) {
+      soa = encodeRecord(Buffer.from([0xc0 | (offset >> 8), offset & 0xff]), QType.SOA, this.ttl, this.soaRdata);
+      this.soaAtOffset[offset] = soa;
+    }
+    return soa;
+  }
+
+  /**
    * The OPT record for this answer, or undefined without EDNS. With the SDE option in the query,
    * the largest Structured DNS Error variant that keeps a UDP answer within the client's size;
    * if none fits, the plain EDE text (which the transport would otherwise truncate).
@@ -168,12 +236,7 @@ export class BlockAnswers {
     const plainName = name.length + 2 === nameEnd - HEADER_SIZE; // no escaped bytes: text and wire line up
     const suffix = name.length === rule.domain.length || name.charCodeAt(name.length - rule.domain.length - 1) === 46; /* . */
     if (plainName && suffix && offset >= HEADER_SIZE && offset < MAX_POINTER_OFFSET && name.endsWith(rule.domain)) {
-      let soa = this.soaAtOffset[offset];
-      if (soa === undefined) {
-        soa = encodeRecord(Buffer.from([0xc0 | (offset >> 8), offset & 0xff]), QType.SOA, this.ttl, this.soaRdata);
-        this.soaAtOffset[offset] = soa;
-      }
-      return soa;
+      return this.soaAt(offset);
     }
     let soa = this.soaByDomain.get(rule.domain);
     if (soa === undefined) {
@@ -182,4 +245,24 @@ export class BlockAnswers {
     }
     return soa;
   }
+}
+
+const CNAME = 5;
+
+/** RPZ local data records (see Rule.localData) that answer `qtype`: those of that type, else a CNAME. */
+function localAnswers(data: Uint8Array | undefined, qtype: number): EncodedRecord[] {
+  if (data === undefined) return [];
+  const ofType: EncodedRecord[] = [];
+  const cnames: EncodedRecord[] = [];
+  const view = Buffer.from(data.buffer, data.byteOffset, data.byteLength);
+  for (let at = 0; at + 8 <= view.length; ) {
+    const type = view.readUInt16BE(at);
+    const ttl = view.readUInt32BE(at + 2);
+    const length = view.readUInt16BE(at + 6);
+    const rdata = view.subarray(at + 8, at + 8 + length);
+    if (type === qtype || qtype === QType.ANY) ofType.push(encodeRecord(QUESTION_NAME_POINTER, type, ttl, rdata));
+    else if (type === CNAME) cnames.push(encodeRecord(QUESTION_NAME_POINTER, type, ttl, rdata));
+    at += 8 + length;
+  }
+  return ofType.length > 0 ? ofType : cnames;
 }

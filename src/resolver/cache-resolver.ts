@@ -3,6 +3,7 @@ import type { Synthesizer } from '../dns/synthesizer.js';
 import { QClass } from '../dns/wire.js';
 import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
 import type { Config } from '../config/options.js';
+import type { AnswerInspection } from './answer-inspection.js';
 
 const EDE_STALE_ANSWER = 3;
 const ignore = (): void => undefined;
@@ -25,10 +26,16 @@ export class CacheResolver implements Resolver {
   /** Keys being refreshed in the background (few: only popular entries near expiry). */
   private readonly prefetching = new Set<string>();
 
+  /**
+   * `inspection`: answer inspection, when on. Entries remember the policy generation they were
+   * judged under; a hit under a newer one is judged again before it is served (a push that lists
+   * a CNAME target blocks a cached cloaked name on its next query).
+   */
   constructor(
     private readonly cache: ResponseCache,
     private readonly synthesizer: Synthesizer,
     private readonly options: CacheResolverOptions,
+    private readonly inspection: AnswerInspection | undefined,
     private readonly next: Resolver,
   ) {}
 
@@ -37,12 +44,34 @@ export class CacheResolver implements Resolver {
     const key = ResponseCache.key(ctx.query);
     const hit = this.cache.lookup(key, performance.now());
     if (hit?.fresh) {
+      const blocked = this.judgedAgain(ctx, key, hit);
+      if (blocked !== undefined) return blocked;
       // Rendered first: a fresh lookup points into the cache's memory, valid until the next store.
       const answer = this.fresh(ctx, hit);
       if (this.options.prefetch) this.maybePrefetch(ctx, key, hit);
       return answer;
     }
     return this.miss(ctx, key, hit);
+  }
+
+  /**
+   * Judges a cached answer under the policy in effect: blocked, the entry is dropped (the next
+   * query goes upstream and is judged there) and the block answer returned; clean, the entry is
+   * marked with the generation so later hits skip this.
+   */
+  private judgedAgain(ctx: QueryContext, key: string, hit: CacheLookup): Answer | undefined {
+    const inspection = this.inspection;
+    if (inspection === undefined) return undefined;
+    const generation = inspection.generation;
+    if (hit.judged === generation >>> 0) return undefined;
+    const message = hit.buf.subarray(hit.start, hit.start + hit.length);
+    const blocked = inspection.inspect(ctx, message, message.length);
+    if (blocked !== undefined) {
+      this.cache.delete(key);
+      return blocked;
+    }
+    this.cache.markJudged(hit, generation);
+    return undefined;
   }
 
   private fresh(ctx: QueryContext, hit: CacheLookup): Answer {
@@ -62,7 +91,7 @@ export class CacheResolver implements Resolver {
       await leader.then(ignore, ignore);
       const shared = this.cache.lookup(key, performance.now());
       if (shared?.fresh) {
-        return this.fresh(ctx, shared);
+        return this.judgedAgain(ctx, key, shared) ?? this.fresh(ctx, shared);
       }
       // The leader's answer was not cacheable (SERVFAIL, TC…): ask for ourselves.
     }
@@ -70,6 +99,8 @@ export class CacheResolver implements Resolver {
     if (stale === undefined) return upstream;
     const answer = await this.raceStale(ctx, upstream);
     if (answer !== undefined && answer.source !== 'error') return answer;
+    const blocked = this.judgedAgain(ctx, key, stale);
+    if (blocked !== undefined) return blocked;
     this.cache.stats.stale++;
     return { bytes: this.renderStale(ctx, stale), source: 'cache' };
   }
@@ -99,9 +130,11 @@ export class CacheResolver implements Resolver {
    */
   private fetch(ctx: QueryContext, key: string, lead: boolean): Promise<Answer> {
     const registered = lead && this.inFlight.size < this.options.maxInFlight;
+    // Read before asking: the inspection below us judged under this generation or a newer one.
+    const generation = this.inspection?.generation ?? 0;
     const fetched = Promise.resolve(this.next.resolve(ctx)).then(
       (answer) => {
-        if (answer.source === 'upstream') this.cache.store(key, answer.bytes, performance.now());
+        if (answer.source === 'upstream') this.cache.store(key, answer.bytes, performance.now(), generation);
         if (registered) this.inFlight.delete(key);
         return answer;
       },

@@ -21,9 +21,10 @@ export class MetricsResolver implements Resolver {
 
   private record(ctx: QueryContext, answer: Answer): Answer {
     this.metrics.countResponse(answer.source, answer.bytes[3]! & 0xf, (performance.now() - ctx.receivedAt) / 1000);
-    const rule = answer.verdict?.rule;
-    if (answer.source === 'blocked' && rule !== undefined) this.metrics.countBlocked(rule.list, rule.category, ctx.query.type);
-    const lookalike = answer.verdict?.lookalike;
+    const verdict = answer.verdict;
+    const rule = verdict?.rule;
+    if (answer.source === 'blocked' && rule !== undefined) this.metrics.countBlocked(rule.list, rule.category, ctx.query.type, verdict!.reason);
+    const lookalike = verdict?.lookalike;
     if (lookalike !== undefined) this.metrics.countLookalike(lookalike.category, lookalike.test);
     return answer;
   }

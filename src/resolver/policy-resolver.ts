@@ -13,9 +13,12 @@ export class PolicyResolver implements Resolver {
   resolve(ctx: QueryContext): Answer | Promise<Answer> {
     const verdict = this.policy.verdict(ctx.query.name);
     if (verdict.action === 'block' && verdict.rule !== undefined) {
-      // A lookalike block names the protected domain it imitates in its EDE text (rule.text).
-      const reason = verdict.lookalike !== undefined ? 'lookalike' : 'name';
-      return { bytes: this.blockAnswers.answer(ctx, verdict.rule, reason), source: 'blocked', verdict };
+      const rule = verdict.rule;
+      if (rule.rpz === undefined) return { bytes: this.blockAnswers.answer(ctx, rule, verdict.reason), source: 'blocked', verdict };
+      // An RPZ rule says how to answer; tcp-only over TCP resolves normally.
+      const bytes = this.blockAnswers.rpzAnswer(ctx, rule);
+      if (bytes !== undefined) return { bytes, source: 'blocked', verdict };
+      return this.next.resolve(ctx);
     }
     const result = this.next.resolve(ctx);
     if (verdict.action !== 'allow' && verdict.lookalike === undefined) return result;

@@ -32,6 +32,8 @@ export class QueryLogResolver implements Resolver {
       name: ctx.query.name,
       type: QTYPE_LABELS.get(ctx.query.type) ?? `TYPE${ctx.query.type}`,
       verdict: answer.verdict?.action ?? 'none',
+      reason: rule === undefined ? undefined : answer.verdict?.reason,
+      target: answer.verdict?.target,
       list: rule?.list,
       category: rule?.category,
       rule: rule?.text,

@@ -174,12 +174,23 @@ describe('PUT /v1/lists/{name}', () => {
     expect(res.json).toMatchObject({ entries: 1 });
   });
 
+  it('takes an RPZ zone with Content-Type text/dns or ?format=rpz, and refuses an unknown format', async () => {
+    const zone = '$ORIGIN rpz.x.\nexact.example CNAME .\n';
+    expect((await call('PUT', '/v1/lists/z1', { body: zone, contentType: 'text/dns' })).json).toMatchObject({ entries: 1 });
+    expect((await call('PUT', '/v1/lists/z2?format=rpz', { body: zone })).json).toMatchObject({ entries: 1 });
+    expect(registry.store.verdict('exact.example').rule).toMatchObject({ rpz: 'nxdomain', scope: 'exact' });
+    expect(registry.store.verdict('x.exact.example').action).toBe('none');
+    expectError(await call('PUT', '/v1/lists/z3?format=bind', { body: zone }), 400, 'E_BAD_REQUEST');
+    // As list lines (no format), the zone's records are not list entries: refused whole.
+    expectError(await call('PUT', '/v1/lists/z4', { body: zone }), 400, 'E_LIST_INVALID');
+  });
+
   it('refuses a list with bad lines as a whole: 400 E_LIST_INVALID naming each line, nothing applied or stored', async () => {
-    const res = await call('PUT', '/v1/lists/team', { body: 'fine.example\nhttp://x.example/path\nfine2.example\n10.0.0.1\n' });
+    const res = await call('PUT', '/v1/lists/team', { body: 'fine.example\nhttp://x.example/path\nfine2.example\n10.0.0.0/8\n' });
     expectError(res, 400, 'E_LIST_INVALID');
     expect(res.json.error.problems).toEqual([
       { line: 2, entry: 'http://x.example/path', reason: expect.any(String) },
-      { line: 4, entry: '10.0.0.1', reason: expect.any(String) },
+      { line: 4, entry: '10.0.0.0/8', reason: expect.any(String) },
     ]);
     expect(registry.generation).toBe(1);
     expect(registry.get('team')).toBeUndefined();

@@ -155,3 +155,21 @@ describe('AdminAuth failure limit', () => {
     expect(refusal(auth, anonymous).status).toBe(429);
   });
 });
+
+describe('AdminAuth.replaceToken (SIGHUP re-read the token file)', () => {
+  it('the new token works at once, the old one is refused, and the audit label follows; it says whether the token changed', () => {
+    const { auth } = makeAuth('old-token-0123456789');
+    const oldLabel = auth.label;
+    expect(auth.replaceToken('old-token-0123456789')).toBe(false);
+    expect(auth.replaceToken('new-token-9876543210')).toBe(true);
+    expect(auth.authorize(req('Bearer new-token-9876543210'), true)).toBe(auth.label);
+    expect(auth.label).not.toBe(oldLabel);
+    expect(refusal(auth, req('Bearer old-token-0123456789')).code).toBe('E_AUTH_WRONG');
+  });
+
+  it('cannot turn list changes on: a server started without a token stays read-only', () => {
+    const { auth } = makeAuth(undefined);
+    expect(() => auth.replaceToken('some-token-0123456789')).toThrow('list changes are disabled');
+    expect(auth.enabled).toBe(false);
+  });
+});

@@ -16,6 +16,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['lookalike'], // protected domains and the lookalike judge: skeletons, edit distance, index (#13)
   ['policy'], // pure matching: list parsers, rule index, policy, verdict cache, explain
   ['admission', 'cache', 'querylog', 'upstream', 'warning-page'], // client gate, response cache, query log, upstream clients, warning page server
+  ['events'], // early-warning events: dedupe, CloudEvents, signing, spool, delivery (issue #12)
   ['metrics'], // Prometheus registry and hot-path counters
   ['lists', 'resolver', 'server'], // list sources and registry; chain elements; transports
   ['admin'], // HTTP server and admin API

@@ -121,11 +121,11 @@ describe('changing lists', () => {
   it('rejects a push with any invalid entry as a whole, listing every problem, and changes nothing', async () => {
     const fw = await start();
     await api(fw, 'PUT', '/v1/lists/pushed', 'first.test\n');
-    const bad = await api(fw, 'PUT', '/v1/lists/pushed', 'good.test\nhttp://evil.test/path\n10.0.0.1\nbad..name\n');
+    const bad = await api(fw, 'PUT', '/v1/lists/pushed', 'good.test\nhttp://evil.test/path\n10.0.0.0/8\nbad..name\n');
     expect(bad.status).toBe(400);
     const problems = (bad.body['error'] as { problems: { line: number; entry: string; reason: string }[] }).problems;
     expect(problems.map((p) => p.line)).toEqual([2, 3, 4]);
-    expect(problems[1]).toMatchObject({ entry: '10.0.0.1' });
+    expect(problems[1]).toMatchObject({ entry: '10.0.0.0/8' });
     for (const p of problems) expect(p.reason.length).toBeGreaterThan(3);
     expect(await rcode(fw, 'good.test')).toBe(0);
     expect(await rcode(fw, 'first.test')).toBe(3);
@@ -133,6 +133,22 @@ describe('changing lists', () => {
     expect(json.status).toBe(400);
     expect((json.body['error'] as { problems: unknown[] }).problems).toEqual([{ line: 2, entry: '42', reason: 'not a single-line string' }]);
     expect((await api(fw, 'GET', '/v1/lists/pushed')).body).toMatchObject({ entries: 1, generation: 2 });
+  });
+
+  it('rejects a push or delta with a public suffix as a whole: 400 {line, entry, reason: "public suffix"}', async () => {
+    const fw = await start();
+    const bad = await api(fw, 'PUT', '/v1/lists/psl', 'evil-shop.test\ncom\n*.github.io\n');
+    expect(bad.status).toBe(400);
+    expect((bad.body['error'] as { problems: unknown[] }).problems).toEqual([
+      { line: 2, entry: 'com', reason: 'public suffix' },
+      { line: 3, entry: '*.github.io', reason: 'public suffix' },
+    ]);
+    expect(await rcode(fw, 'evil-shop.test')).toBe(0);
+    expect((await api(fw, 'PUT', '/v1/lists/psl', 'evil-shop.test\nalice.github.io\n')).status).toBe(201);
+    const delta = await api(fw, 'POST', '/v1/lists/psl/entries', { add: ['co.uk'] });
+    expect(delta.status).toBe(400);
+    expect((delta.body['error'] as { problems: unknown[] }).problems).toEqual([{ line: 1, entry: 'co.uk', reason: 'public suffix' }]);
+    expect(await rcode(fw, 'x.alice.github.io')).toBe(3);
   });
 
   it('rejects bad list names, unknown kinds, read-only lists, and bodies over the size limit', async () => {

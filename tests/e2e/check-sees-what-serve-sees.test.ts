@@ -84,7 +84,7 @@ describe('check --config reads what serve reads', () => {
     const result = await check('clean.test', '--config', config);
     expect(result.status, show(result)).toBe(0);
     const lines = result.stdout.trim().split('\n');
-    expect(lines[0]).toBe('clean.test: not listed (would be resolved normally)');
+    expect(lines[0]).toBe('clean.test: not listed (would be resolved normally); registrable domain clean.test');
     expect(lines.slice(1)).toEqual([
       expect.stringMatching(/^read: list files in \/.+ \(files\)$/),
       `read: pushed lists in ${path.join(work, 'state', 'lists')} (pushed)`,

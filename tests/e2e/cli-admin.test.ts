@@ -103,7 +103,7 @@ describe('fraudwall push', () => {
   it('refuses a list with invalid lines (exit 4), printing "line N: reason: entry" for each, and changes nothing', async () => {
     expect((await cli(['push', 'strict', file('strict.txt', 'strict-one.test\n')])).status).toBe(0);
     const before = await listLists(fw.httpPort, TEST_TOKEN);
-    const bad = ['http://bad.test/login.php', '203.0.113.9', '|bad-anchor.test'];
+    const bad = ['http://bad.test/login.php', '203.0.0.0/8', '|bad-anchor.test'];
     const result = await cli(['push', 'strict', file('strict-bad.txt', `strict-two.test\n${bad[0]}\nstrict-three.test\n${bad[1]}\n${bad[2]}\n`)]);
     expect(result.status, show(result)).toBe(4);
     expect(result.stdout).toBe('');
@@ -111,7 +111,7 @@ describe('fraudwall push', () => {
     const problemLines = result.stderr.split('\n').filter((line) => line.startsWith('  line '));
     expect(problemLines).toHaveLength(3);
     expect(problemLines[0]).toMatch(/^ {2}line 2: \S.*: http:\/\/bad\.test\/login\.php$/);
-    expect(problemLines[1]).toMatch(/^ {2}line 4: \S.*: 203\.0\.113\.9$/);
+    expect(problemLines[1]).toMatch(/^ {2}line 4: \S.*: 203\.0\.0\.0\/8$/);
     expect(problemLines[2]).toMatch(/^ {2}line 5: \S.*: \|bad-anchor\.test$/);
     // Nothing changed: same generation, same entries, the valid lines of the refused push not applied.
     const after = await listLists(fw.httpPort, TEST_TOKEN);
@@ -119,6 +119,31 @@ describe('fraudwall push', () => {
     expect(after.lists.find((l) => l.name === 'strict')?.entries).toBe(1);
     expect(await isBlocked(fw.dnsPort, 'strict-two.test')).toBe(false);
     expect(await isBlocked(fw.dnsPort, 'strict-one.test')).toBe(true);
+  });
+
+  it('refuses a push naming a public suffix (co.uk, com) whole, with the line (exit 4)', async () => {
+    const result = await cli(['push', 'suffixes', file('suffixes.txt', 'shop-one.test\nco.uk\nshop-two.test\ncom\n')]);
+    expect(result.status, show(result)).toBe(4);
+    const problemLines = result.stderr.split('\n').filter((line) => line.startsWith('  line '));
+    expect(problemLines).toEqual(['  line 2: public suffix: co.uk', '  line 4: public suffix: com']);
+    expect(await isBlocked(fw.dnsPort, 'shop-one.test')).toBe(false);
+  });
+
+  it('pushes an RPZ zone with --format rpz (exact triggers cover the name only); a zone with an unsupported line is refused whole', async () => {
+    const zone = '$ORIGIN rpz.push.\n; category: scam\nexact.pushrpz.test CNAME .\n*.w.pushrpz.test CNAME .\n';
+    const result = await cli(['push', 'pushed-rpz', file('pushed.rpz', zone), '--format', 'rpz']);
+    expect(result.status, show(result)).toBe(0);
+    expect(result.stdout).toContain('2 entries (block, scam)');
+    expect(await isBlocked(fw.dnsPort, 'exact.pushrpz.test')).toBe(true);
+    expect(await isBlocked(fw.dnsPort, 'sub.exact.pushrpz.test')).toBe(false);
+    expect(await isBlocked(fw.dnsPort, 'a.w.pushrpz.test')).toBe(true);
+    expect(await isBlocked(fw.dnsPort, 'w.pushrpz.test')).toBe(false);
+    const bad = await cli(['push', 'pushed-rpz', file('bad.rpz', `${zone}$INCLUDE more.zone\n`), '--format', 'rpz']);
+    expect(bad.status, show(bad)).toBe(4);
+    expect(bad.stderr).toContain('line 5: $INCLUDE is never followed');
+    // The same text as list lines is not a zone: every record line is refused.
+    expect((await cli(['push', 'not-rpz', file('plain.rpz', zone)])).status).toBe(4);
+    expect((await cli(['push', 'x', file('x.rpz', zone), '--format', 'bind'])).status).toBe(2);
   });
 
   it('shows at most 20 problems and counts the rest', async () => {
@@ -170,7 +195,7 @@ describe('fraudwall push', () => {
   it('exits 2 on a usage error, with one line naming the missing or wrong argument', async () => {
     const usage = (command: 'push' | 'explain' | 'lists'): string =>
       ({
-        push: 'fraudwall push NAME FILE|- [--category C] [--allow|--protect] [--url URL] [--token-file FILE]',
+        push: 'fraudwall push NAME FILE|- [--category C] [--allow|--protect] [--format list|rpz] [--url URL] [--token-file FILE]',
         explain: 'fraudwall explain NAME [--json] [--url URL] [--token-file FILE]',
         lists: 'fraudwall lists [--json] [--url URL] [--token-file FILE]',
       })[command];

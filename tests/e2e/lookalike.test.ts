@@ -100,7 +100,7 @@ describe.skipIf(!haveTools)('lookalikes of a protected domain, through dig and U
       expect(r.ede).toEqual({ code: 15, text: 'lookalike of paypal.com (edit distance 1)' });
       expect(r.authority[0]).toMatchObject({ name: 'paypa1.com.', type: 'SOA' });
       const text = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`)).text();
-      expect(metricValue(text, 'fraudwall_blocked_total{list="brands",category="payment",qtype="A"}')).toBe(1);
+      expect(metricValue(text, 'fraudwall_blocked_total{list="brands",category="payment",qtype="A",reason="lookalike"}')).toBe(1);
     });
 
     it('blocks a mixed-script IDN sent as punycode, and a name with the brand as a token', async () => {

@@ -44,8 +44,8 @@ describe('/metrics', () => {
     const text = await scrapeChecked(fw.httpPort);
     expect(metricValue(text, 'fraudwall_queries_total{transport="udp",qtype="A"}')).toBe(5);
     expect(metricValue(text, 'fraudwall_queries_total{transport="tcp",qtype="AAAA"}')).toBe(1);
-    expect(metricValue(text, 'fraudwall_blocked_total{list="fraud",category="phishing",qtype="A"}')).toBe(3);
-    expect(metricValue(text, 'fraudwall_blocked_total{list="gambling",category="gambling",qtype="AAAA"}')).toBe(1);
+    expect(metricValue(text, 'fraudwall_blocked_total{list="fraud",category="phishing",qtype="A",reason="name"}')).toBe(3);
+    expect(metricValue(text, 'fraudwall_blocked_total{list="gambling",category="gambling",qtype="AAAA",reason="name"}')).toBe(1);
     expect(metricValue(text, 'fraudwall_responses_total{rcode="NXDOMAIN",source="blocked"}')).toBe(4);
     expect(metricValue(text, 'fraudwall_responses_total{rcode="NOERROR",source="upstream"}')).toBe(1);
     expect(metricValue(text, 'fraudwall_responses_total{rcode="NOERROR",source="local"}')).toBe(1);

@@ -94,10 +94,10 @@ describe('put', () => {
 
   it('refuses a list with bad lines whole, naming every bad line; nothing applied or stored', async () => {
     await service.put(WHO, 'team', 'block', 'scam', 'kept.example');
-    const error = await refused(service.put(WHO, 'team', 'block', 'scam', 'good.example\n\nhttp://x.example/a\n# comment\n192.0.2.1\n'), 'invalid');
+    const error = await refused(service.put(WHO, 'team', 'block', 'scam', 'good.example\n\nhttp://x.example/a\n# comment\n192.0.0.0/8\n'), 'invalid');
     expect(error.problems).toEqual([
       { line: 3, entry: 'http://x.example/a', reason: expect.any(String) },
-      { line: 5, entry: '192.0.2.1', reason: expect.any(String) },
+      { line: 5, entry: '192.0.0.0/8', reason: expect.any(String) },
     ]);
     expect(error.message).toMatch(/^2 entries are not valid/);
     expect((await refused(service.put(WHO, 'other', 'block', 'scam', 'a b c'), 'invalid')).message).toMatch(/^1 entry is not valid/);
@@ -192,7 +192,7 @@ describe('delta', () => {
   it('refuses bad entries in either part whole', async () => {
     const bad = await refused(service.delta(WHO, 'team', 'fine.example\nhttp://bad/x', ''), 'invalid');
     expect(bad.problems).toEqual([expect.objectContaining({ line: 2, entry: 'http://bad/x' })]);
-    await refused(service.delta(WHO, 'team', '', '10.0.0.1'), 'invalid');
+    await refused(service.delta(WHO, 'team', '', '10.0.0.0/8'), 'invalid');
     expect((await stored('team'))['entries']).toEqual(['a.example', 'b.example', '*.c.example']);
     expect(registry.generation).toBe(2);
   });
@@ -251,6 +251,20 @@ describe('persistence across a restart', () => {
     for (const name of ['a.example', 'ok.a.example', 'x.b.example', 'b.example', 'c.example', 'bank.example', 'temp.example']) {
       expect(restarted.store.verdict(name).action, name).toBe(registry.store.verdict(name).action);
     }
+  });
+
+  it('an RPZ zone is kept as its text and loads back with its actions; deltas on it are refused', async () => {
+    const zone = '$ORIGIN rpz.x.\nexact.example CNAME *.\n*.wild.example CNAME .\nok.wild.example CNAME rpz-passthru.\ngarden.example A 192.0.2.7\n';
+    await service.put(WHO, 'feed', 'block', 'scam', zone, 'rpz');
+    await expect(service.delta(WHO, 'feed', 'more.example', '')).rejects.toThrow(/RPZ zone/);
+    await expect(service.put(WHO, 'feed2', 'allow', 'x', zone, 'rpz')).rejects.toThrow(/block list/);
+    const { lists } = await new StateStore(dir).loadLists();
+    expect(lists.find((l) => l.name === 'feed')).toMatchObject({ zone, entries: [] });
+    const restarted = new ListRegistry(storedListRecords(lists), new VerdictCache(), silentLogger);
+    for (const name of ['exact.example', 'x.exact.example', 'a.wild.example', 'ok.wild.example', 'garden.example']) {
+      expect(restarted.store.verdict(name), name).toEqual(registry.store.verdict(name));
+    }
+    expect(restarted.store.verdict('exact.example').rule?.rpz).toBe('nodata');
   });
 });
 

@@ -10,6 +10,24 @@ const temp = useTempDir('lists');
 const write = (name: string, text: string): Promise<void> => writeFile(path.join(temp.path, name), text);
 
 describe('loadListsDir', () => {
+  it('loads the shipped lists with no public-suffix entries', async () => {
+    const shipped = path.resolve(import.meta.dirname, '../../blocklists');
+    const { lists, warnings } = await loadListsDir(shipped);
+    expect(warnings).toEqual([]);
+    expect(lists.map((l) => l.name).sort()).toEqual(['fraud', 'malware']);
+    for (const list of lists) expect(list.skipped.filter((s) => s.reason === 'public suffix')).toEqual([]);
+  });
+
+  it('skips public-suffix entries of a file with one warning naming the first, and counts them', async () => {
+    await write('feed.txt', 'evil.com\ncom\nco.uk\n*.netlify.app\nx.netlify.app\n');
+    const { lists, warnings } = await loadListsDir(temp.path);
+    expect(rulesOf(lists[0]!).map((r) => r.domain)).toEqual(['evil.com', 'x.netlify.app']);
+    expect(lists[0]!.skipped).toHaveLength(3);
+    expect(warnings).toEqual([
+      'feed.txt: skipped 3 public-suffix entries (first: line 2: com); a public suffix such as com or co.uk can never be a rule: remove it from the list',
+    ]);
+  });
+
   it('loads list files sorted by name, names them, and finds allowlists', async () => {
     await write('fraud.txt', '# category: phishing\nevil.com\n');
     await write('fraud.allow.txt', 'good.evil.com\n');
@@ -54,14 +72,14 @@ describe('loadListsDir', () => {
   });
 
   it('warns once per file with skipped lines, showing the first one', async () => {
-    await write('mixed.txt', 'good.com\n1.2.3.4\n||github.com/x/y^$all\n');
+    await write('mixed.txt', 'good.com\n127.0.0.1\n||github.com/x/y^$all\n');
     await write('clean.txt', 'fine.com\n');
     const { lists, warnings } = await loadListsDir(temp.path);
     expect(lists.map((l) => [l.name, l.size, l.skipped.length])).toEqual([
       ['clean', 1, 0],
       ['mixed', 1, 2],
     ]);
-    expect(warnings).toEqual(['mixed.txt: skipped 2 lines that are not domains (first: line 2: IP address, not a domain: 1.2.3.4)']);
+    expect(warnings).toEqual(['mixed.txt: skipped 2 lines that are not domains (first: line 2: loopback address range, never an answer to block: 127.0.0.1)']);
   });
 
   it('shortens a very long skipped line in the warning', async () => {
@@ -90,7 +108,7 @@ describe('loadListsDir', () => {
     await write('README.md', '# lists go here\n');
     const { lists, warnings } = await loadListsDir(temp.path);
     expect(lists).toEqual([]);
-    expect(warnings).toEqual([`${temp.path}: no list files (*.txt, *.hosts, *.list) found; nothing will be blocked`]);
+    expect(warnings).toEqual([`${temp.path}: no list files (*.txt, *.hosts, *.list, *.rpz) found; nothing will be blocked`]);
   });
 
   it('throws ListLoadError E_LIST_DIR for a missing directory, telling the operator what to do', async () => {

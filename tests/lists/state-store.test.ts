@@ -119,12 +119,18 @@ describe('StateStore with damaged files', () => {
     expect(await store.probeWritable()).toEqual({ code: 'ENOTDIR', path: path.join(temp.path, 'lists') });
   });
 
-  it('probeWritable creates the directory, leaves nothing behind, and names what cannot be written', async () => {
-    const store = new StateStore(path.join(temp.path, 'new', 'state'));
-    expect(await store.probeWritable()).toBeUndefined();
-    expect(await readdir(path.join(temp.path, 'new', 'state'))).toEqual([]);
+  it('probeWritable creates nothing, leaves nothing behind, and names what cannot be written', async () => {
+    const missing = new StateStore(path.join(temp.path, 'new', 'state'));
+    expect(await missing.probeWritable()).toBeUndefined();
+    expect(await readdir(temp.path)).toEqual([]);
+    const existing = new StateStore(temp.path);
+    await existing.saveList(team);
+    expect(await existing.probeWritable()).toBeUndefined();
+    expect((await readdir(temp.path)).sort()).toEqual(['lists']);
+    expect(await readdir(path.join(temp.path, 'lists'))).toEqual(['team.json']);
     await writeFile(path.join(temp.path, 'file'), '');
     expect(await new StateStore(path.join(temp.path, 'file', 'state')).probeWritable()).toEqual({ code: 'ENOTDIR', path: path.join(temp.path, 'file', 'state') });
+    expect(await new StateStore(path.join(temp.path, 'file')).probeWritable()).toEqual({ code: 'ENOTDIR', path: path.join(temp.path, 'file') });
   });
 
   it('removeInterruptedWrites deletes *.tmp in lists/ and url/ and keeps everything else', async () => {

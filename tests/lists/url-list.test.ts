@@ -56,7 +56,7 @@ afterEach(async () => {
 });
 
 function spec(overrides: Partial<UrlListSpec> = {}): UrlListSpec {
-  return { name: 'feed', url: `${baseUrl}/list.txt`, category: 'phishing', kind: 'block', refreshSeconds: 3600, ...overrides };
+  return { name: 'feed', url: `${baseUrl}/list.txt`, category: 'phishing', kind: 'block', refreshSeconds: 3600, format: 'list', ...overrides };
 }
 
 function source(options: Partial<UrlListOptions> = {}, specOverrides: Partial<UrlListSpec> = {}): UrlListSource {
@@ -116,6 +116,17 @@ describe('a successful download', () => {
       sha256: createHash('sha256').update(LIST).digest('hex'),
     });
     expect(Date.now() - Date.parse(String(meta['fetchedAt']))).toBeLessThan(60_000);
+  });
+
+  it('reads an RPZ feed (format rpz) with RPZ semantics, and warns about public-suffix entries of a list', async () => {
+    handler = staticFile('$ORIGIN rpz.feed.\nexact.feed.test CNAME .\n*.wild.feed.test CNAME .\n24.0.113.0.203.rpz-ip CNAME .\n');
+    expect(await source({}, { format: 'rpz' }).refresh(registry)).toBe('updated');
+    const list = registry.get('feed')!.list;
+    expect(rulesOf(list).map((r) => `${r.scope} ${r.rpz} ${r.domain}`)).toEqual(['exact nxdomain exact.feed.test', 'subdomains nxdomain wild.feed.test', 'domain nxdomain 203.0.113.0/24']);
+    handler = staticFile('one.feed.test\nco.uk\ntwo.feed.test\n');
+    expect(await source({}, { format: 'list' }).refresh(registry)).toBe('updated');
+    expect(domains(registry.get('feed'))).toEqual(['one.feed.test', 'two.feed.test']);
+    expect(warnings()).toContainEqual(expect.stringContaining('URL list "feed": skipped 1 public-suffix entry (first: line 2: co.uk)'));
   });
 
   it('follows redirects', async () => {
@@ -200,7 +211,7 @@ describe('the last good copy is kept', () => {
     ['an HTML error page', '<!DOCTYPE html>\n<html>\n<head><title>Oops</title></head>\n<body>Service unavailable</body>\n</html>\n'],
     ['an empty body', ''],
     ['only comments', '# list moved\n# see https://example.net\n'],
-    ['IP addresses instead of names', '192.0.2.1\n192.0.2.2\n192.0.2.3\nhost.example\n'],
+    ['prefixes too broad to be rules', '10.0.0.0/8\n192.0.0.0/9\n127.0.0.1\nhost.example\n'],
   ])('%s is rejected', async (_label, body) => {
     const url = await withGoodCopy();
     handler = staticFile(body, { etag: '"bad"' });

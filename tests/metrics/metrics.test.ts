@@ -4,6 +4,7 @@
  * every rcode); and no label value is ever anything but a fixed word or a configured name (no query
  * name, no client address).
  */
+import { VERDICT_REASONS } from '../../src/query/rule.js';
 import { describe, expect, it } from 'vitest';
 import { LATENCY_BUCKETS, MALFORMED_REASONS, Metrics, QTYPE_LABELS, RCODE_NAMES, SOURCES, TRANSPORTS, UPSTREAM_FAILURES } from '../../src/metrics/metrics.js';
 import { parseExposition, samplesOf, seriesKey, valueOf, type Exposition } from './exposition.js';
@@ -114,18 +115,26 @@ describe('counting', () => {
     metrics.countBlocked('ads', 'ads', 4242);
     let text = await scrape(metrics);
     expect(samplesOf(text, 'fraudwall_blocked_total').map((s) => [seriesKey(s), s.value])).toEqual([
-      ['category="phishing",list="fraud",qtype="A"', 2],
-      ['category="phishing",list="fraud",qtype="AAAA"', 1],
-      ['category="ads",list="ads",qtype="other"', 1],
+      ['category="phishing",list="fraud",qtype="A",reason="name"', 2],
+      ['category="phishing",list="fraud",qtype="AAAA",reason="name"', 1],
+      ['category="ads",list="ads",qtype="other",reason="name"', 1],
     ]);
+    // Blocks through answer inspection count under their own reason.
+    metrics.countBlocked('fraud', 'phishing', 1, 'cname');
+    metrics.countBlocked('fraud', 'phishing', 1, 'ip');
+    metrics.countBlocked('fraud', 'phishing', 1, 'ip');
+    text = await scrape(metrics);
+    expect(valueOf(text, 'fraudwall_blocked_total', { list: 'fraud', category: 'phishing', qtype: 'A', reason: 'cname' })).toBe(1);
+    expect(valueOf(text, 'fraudwall_blocked_total', { list: 'fraud', category: 'phishing', qtype: 'A', reason: 'ip' })).toBe(2);
+    expect(valueOf(text, 'fraudwall_blocked_total', { list: 'fraud', category: 'phishing', qtype: 'A', reason: 'name' })).toBe(2);
     metrics.countBlocked('fraud', 'scam', 1);
     text = await scrape(metrics);
     expect(valueOf(text, 'fraudwall_blocked_total', { list: 'fraud', category: 'scam', qtype: 'A' })).toBe(1);
-    expect(valueOf(text, 'fraudwall_blocked_total', { list: 'fraud', category: 'phishing', qtype: 'A' })).toBe(2);
+    expect(valueOf(text, 'fraudwall_blocked_total', { list: 'fraud', category: 'phishing', qtype: 'A', reason: 'name' })).toBe(2);
     // Back to the first category: counting continues on its series, no duplicate is made.
     metrics.countBlocked('fraud', 'phishing', 1);
     text = await scrape(metrics);
-    expect(valueOf(text, 'fraudwall_blocked_total', { list: 'fraud', category: 'phishing', qtype: 'A' })).toBe(3);
+    expect(valueOf(text, 'fraudwall_blocked_total', { list: 'fraud', category: 'phishing', qtype: 'A', reason: 'name' })).toBe(3);
   });
 
   it('observeUpstream times every attempt and counts failures by reason; declareUpstreams starts them at 0', async () => {
@@ -261,6 +270,7 @@ describe('bounded label sets, no names or addresses in labels', () => {
       ...SOURCES,
       ...UPSTREAM_FAILURES,
       ...MALFORMED_REASONS,
+      ...VERDICT_REASONS,
       'refuse',
       'drop',
       'truncate',

@@ -22,7 +22,8 @@ describe('explainName', () => {
       name: 'a.evil.com',
       valid: true,
       verdict: 'blocked',
-      rule: { list: 'fraud', category: 'phishing', kind: 'block', scope: 'domain', domain: 'evil.com', line: 12, text: 'evil.com' },
+      registrableDomain: 'evil.com',
+      rule: { list: 'fraud', category: 'phishing', kind: 'block', scope: 'domain', domain: 'evil.com', line: 12, text: 'evil.com', registrableDomain: 'evil.com' },
     });
   });
 
@@ -31,7 +32,14 @@ describe('explainName', () => {
   });
 
   it('reports names no list mentions', () => {
-    expect(explainName('example.org', sources)).toEqual({ name: 'example.org', valid: true, verdict: 'not-listed' });
+    expect(explainName('example.org', sources)).toEqual({ name: 'example.org', valid: true, verdict: 'not-listed', registrableDomain: 'example.org' });
+  });
+
+  it('shows the registrable domain under multi-label and private suffixes (tldts), none for a suffix itself', () => {
+    expect(explainName('a.b.shop.co.uk', sources)).toMatchObject({ registrableDomain: 'shop.co.uk' });
+    expect(explainName('x.alice.github.io', sources)).toMatchObject({ registrableDomain: 'alice.github.io' });
+    const explained = explainName('co.uk', sources);
+    expect(explained.valid && explained.registrableDomain).toBeUndefined();
   });
 
   it.each([
@@ -46,7 +54,6 @@ describe('explainName', () => {
 
   it.each([
     ['a..b', "empty label in 'a..b'"],
-    ['1.2.3.4', 'IP address, not a domain'],
     ['http://evil.com/x', 'URL or path, not a domain'],
     ['', 'empty name'],
   ])('rejects invalid input %j', (input, error) => {
@@ -58,18 +65,18 @@ describe('formatExplanation', () => {
   it.each([
     [
       'a.evil.com',
-      'a.evil.com: BLOCKED by list "fraud" (category phishing), rule "evil.com" at line 12 (covers evil.com and its subdomains)',
+      'a.evil.com: BLOCKED by list "fraud" (category phishing), rule "evil.com" at line 12 (covers evil.com and its subdomains); registrable domain evil.com',
     ],
     [
       'a.wild.net',
-      'a.wild.net: BLOCKED by list "fraud" (category phishing), rule "*.wild.net" at line 13 (covers subdomains of wild.net, not wild.net itself)',
+      'a.wild.net: BLOCKED by list "fraud" (category phishing), rule "*.wild.net" at line 13 (covers subdomains of wild.net, not wild.net itself); registrable domain wild.net',
     ],
     [
       'bücher.example',
-      'xn--bcher-kva.example: BLOCKED by list "fraud" (category phishing), rule "xn--bcher-kva.example" at line 14 (covers xn--bcher-kva.example and its subdomains)',
+      'xn--bcher-kva.example: BLOCKED by list "fraud" (category phishing), rule "xn--bcher-kva.example" at line 14 (covers xn--bcher-kva.example and its subdomains); registrable domain xn--bcher-kva.example',
     ],
-    ['b.a.x.com', 'b.a.x.com: ALLOWED by allow rule "@@||a.x.com^" in list "x" line 3 (covers a.x.com and its subdomains)'],
-    ['example.org', 'example.org: not listed (would be resolved normally)'],
+    ['b.a.x.com', 'b.a.x.com: ALLOWED by allow rule "@@||a.x.com^" in list "x" line 3 (covers a.x.com and its subdomains); registrable domain x.com'],
+    ['example.org', 'example.org: not listed (would be resolved normally); registrable domain example.org'],
     ['a..b', "a..b: not a valid domain name (empty label in 'a..b')"],
   ])('%j', (input, line) => {
     expect(formatExplanation(explainName(input, sources))).toBe(line);

@@ -123,7 +123,8 @@ describe('protect lists from files', () => {
         ['one', 'protect', 'uncategorized'],
       ]);
       expect(warnings.some((w) => w.includes('one') && w.includes('already used'))).toBe(true);
-      expect(warnings).toContainEqual(expect.stringMatching(/banks\.protect\.txt: 2 entries are not protected: line 3: .*protect "hsbc\.com"/));
+      expect(warnings).toContainEqual(expect.stringMatching(/banks\.protect\.txt: 1 entry is not protected \(first: line 3: .*protect "hsbc\.com"/));
+      expect(warnings).toContainEqual(expect.stringMatching(/banks\.protect\.txt: skipped 1 public-suffix entry \(first: line 4: com\)/));
       expect(warnings).toContainEqual(expect.stringContaining('--protect ' + path.join(extra, 'missing.txt')));
       const policy = new Policy(lists, 1);
       expect(policy.lookalikes?.size).toBe(3);

@@ -88,8 +88,11 @@ describe('parseList: ignored lines', () => {
 
 describe('parseList: skipped lines', () => {
   it.each([
-    ['bare IPv4', '1.1.104.12', 'IP address, not a domain'],
-    ['bare IPv6', '2001:db8::1', 'IP address, not a domain'],
+    ['IPv4 prefix broader than /16', '10.0.0.0/8', 'prefix /8 is broader than /16: one entry must not black-hole a whole region (split it into /16 or longer)'],
+    ['IPv6 prefix broader than /32', '2001:db8::/31', 'prefix /31 is broader than /32: one entry must not black-hole a whole region (split it into /32 or longer)'],
+    ['loopback address', '127.0.0.1', 'loopback address range, never an answer to block'],
+    ['unspecified IPv6', '::', 'loopback or unspecified address range, never an answer to block'],
+    ['bad prefix length', '192.0.2.0/33', "prefix length of '192.0.2.0/33' must be 0-32"],
     ['adblock with a path', '||github.com/user/repo/raw/x.exe^$all', 'adblock rule with a path'],
     ['adblock with a path, no ^', '||github.com/x', 'adblock rule with a path'],
     ['adblock with a wildcard', '||ads*.example.com^', 'adblock rule with a wildcard'],

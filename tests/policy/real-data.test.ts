@@ -3,6 +3,7 @@ import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { RuleIndex } from '../../src/policy/rule-index.js';
 import { parseList } from '../../src/policy/parse-list.js';
+import { Policy } from '../../src/policy/policy.js';
 import { rulesOf } from './rules-of.js';
 
 const read = (file: string): string => readFileSync(new URL(`../fixtures/lists/${file}`, import.meta.url), 'utf8');
@@ -40,14 +41,17 @@ describe('real lists', () => {
     expect(list.rule(0)).toMatchObject({ domain: 'yearnson.finance', line: 2, text: 'yearnson.finance' });
   });
 
-  it('urlhaus adblock list: IPs and path rules skipped, hostnames kept (= malware-domains.txt)', () => {
+  it('urlhaus adblock list: path rules skipped, IPs become answer-IP rules, hostnames kept (= malware-domains.txt)', () => {
     const list = parseList(read('urlhaus-filter-online.txt'), { name: 'urlhaus', kind: 'block' });
     const reasons = new Map<string, number>();
     for (const s of list.skipped) reasons.set(s.reason, (reasons.get(s.reason) ?? 0) + 1);
-    expect(Object.fromEntries(reasons)).toEqual({ 'IP address, not a domain': 2_307, 'adblock rule with a path': 3_345 });
+    expect(Object.fromEntries(reasons)).toEqual({ 'adblock rule with a path': 3_345 });
 
     const expected = read('malware-domains.txt').split('\n').filter((l) => l !== '');
-    expect(rulesOf(list).map((r) => r.domain).sort()).toEqual(expected.sort());
+    const rules = rulesOf(list);
+    expect(rules.filter((r) => !r.domain.includes('/')).map((r) => r.domain).sort()).toEqual(expected.sort());
+    expect(rules.filter((r) => r.domain.includes('/'))).toHaveLength(2_307);
+    expect(new Policy([list], 1).evaluateAddress(Buffer.from([1, 1, 104, 12]), 0, 4)).toMatchObject({ action: 'block', reason: 'ip', rule: { domain: '1.1.104.12/32', line: expect.any(Number) } });
 
     // Path rules on legitimate hosting must not block the host.
     const trie = RuleIndex.build([list]);

@@ -145,7 +145,7 @@ describe('forced collisions', () => {
 describe('names at the limits', () => {
   const max = `${'a'.repeat(63)}.${'b'.repeat(63)}.${'c'.repeat(63)}.${'d'.repeat(61)}`;
   const deepest = Array.from({ length: 127 }, (_, i) => String.fromCharCode(97 + (i % 26))).join('.');
-  const list = parseList([max, deepest, 'intranet', '*.corp', '_dmarc.mail.example', '_.x', 'xn--bcher-kva.example', 'bücher.test', 'xn--p1ai'].join('\n'), {
+  const list = parseList([max, deepest, 'intranet', '*.corp', '_dmarc.mail.example', '_.x', 'xn--bcher-kva.example', 'bücher.test', 'xn--e1afmkfd.xn--p1ai'].join('\n'), {
     name: 'edge',
     kind: 'block',
   });
@@ -177,7 +177,7 @@ describe('names at the limits', () => {
     ['punycode entry', 'www.xn--bcher-kva.example', 'xn--bcher-kva.example'],
     ['IDN entry, queried as punycode', 'xn--bcher-kva.test', 'xn--bcher-kva.test'],
     ['IDN entry, queried as Unicode (wire names are never converted)', 'bücher.test', undefined],
-    ['punycode TLD', 'shop.xn--p1ai', 'xn--p1ai'],
+    ['under a punycode TLD', 'shop.xn--e1afmkfd.xn--p1ai', 'xn--e1afmkfd.xn--p1ai'],
     ['characters beyond Latin-1 never match', 'ŀ.intranet.ŀ', undefined],
   ])('%s', (_label, query, domain) => {
     expect(trie.match(query)?.domain).toBe(domain);

@@ -4,8 +4,8 @@ import type { Rule, Verdict } from '../../src/query/rule.js';
 import { VerdictCache } from '../../src/policy/verdict-cache.js';
 
 const rule: Rule = { domain: 'x.com', scope: 'domain', kind: 'block', list: 'b', category: 'c', line: 1, text: 'x.com' };
-const blocked: Verdict = { action: 'block', rule };
-const none: Verdict = { action: 'none', rule: undefined };
+const blocked: Verdict = { action: 'block', rule, reason: 'name' };
+const none: Verdict = { action: 'none', rule: undefined, reason: 'name' };
 
 describe('VerdictCache', () => {
   it('returns what was stored for the same generation and counts hits and misses', () => {
@@ -57,7 +57,7 @@ describe('VerdictCache', () => {
 
   it('never gives one name the verdict of another with the same hash', () => {
     const cache = new VerdictCache({ verdictCacheSize: 50 }, { hash: () => 42 });
-    const other: Verdict = { action: 'allow', rule: { ...rule, kind: 'allow' } };
+    const other: Verdict = { action: 'allow', rule: { ...rule, kind: 'allow' }, reason: 'name' };
     cache.set('bad.example', 1, blocked);
     cache.set('good.example', 1, other);
     expect(cache.get('bad.example', 1)).toBe(blocked);

@@ -233,7 +233,7 @@ describe('NDJSON lines from QueryLogResolver', () => {
     resolve: (ctx) => {
       if (ctx.query.name.endsWith('evil.example')) {
         const rule = { domain: 'evil.example', scope: 'domain', kind: 'block', list: 'fraud', category: 'phishing', line: 3, text: 'evil.example' } as const;
-        return { bytes: buildResponse(ctx.packet, { rcode: 3 }), source: 'blocked', verdict: { action: 'block', rule } } satisfies Answer;
+        return { bytes: buildResponse(ctx.packet, { rcode: 3 }), source: 'blocked', verdict: { action: 'block', rule, reason: 'name' } } satisfies Answer;
       }
       return Promise.resolve({
         bytes: buildResponse(ctx.packet, { answers: [{ name: ctx.query.name, type: 1, class: 1, ttl: 60, address: '192.0.2.1' }] }),
