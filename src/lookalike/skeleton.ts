@@ -4,12 +4,29 @@
 // (version 13.0.0) as a JSON object, source character → prototype. We read the data and apply the
 // TR39 algorithm ourselves (NFD, map every character, NFD again) instead of calling the package's
 // function, which runs one 6,000-branch regular expression per call.
+import { createRequire } from 'node:module';
 import { toUnicode } from 'tr46';
-import CONFUSABLES from 'unhomoglyph/data.json' with { type: 'json' };
 
-const PROTOTYPES: ReadonlyMap<string, string> = new Map(Object.entries(CONFUSABLES as Record<string, string>));
-/** ASCII fast path: the prototype of each ASCII character (most labels are ASCII). */
-const ASCII_PROTOTYPES: readonly string[] = Array.from({ length: 128 }, (_, c) => PROTOTYPES.get(String.fromCharCode(c)) ?? String.fromCharCode(c));
+interface Prototypes {
+  readonly all: ReadonlyMap<string, string>;
+  /** ASCII fast path: the prototype of each ASCII character (most labels are ASCII). */
+  readonly ascii: readonly string[];
+}
+
+let prototypes: Prototypes | undefined;
+
+/**
+ * The mapping, read on first use: a server without protect lists never loads the 6,300 entries
+ * (nor keeps them on its heap), so lookalike detection costs nothing until something is protected.
+ */
+function loadPrototypes(): Prototypes {
+  if (prototypes !== undefined) return prototypes;
+  const confusables = createRequire(import.meta.url)('unhomoglyph/data.json') as Record<string, string>;
+  const all = new Map(Object.entries(confusables));
+  const ascii = Array.from({ length: 128 }, (_, c) => all.get(String.fromCharCode(c)) ?? String.fromCharCode(c));
+  prototypes = { all, ascii };
+  return prototypes;
+}
 /** Nonspacing marks left by NFD: `pаypál` must look like `paypal` (see skeleton). */
 const COMBINING_MARKS = /\p{Mn}/gu;
 
@@ -22,6 +39,7 @@ const COMBINING_MARKS = /\p{Mn}/gu;
  * Not meant for display.
  */
 export function skeleton(label: string): string {
+  const { all, ascii: ASCII_PROTOTYPES } = loadPrototypes();
   let ascii = true;
   for (let i = 0; i < label.length; i++) {
     if (label.charCodeAt(i) >= 128) {
@@ -35,7 +53,7 @@ export function skeleton(label: string): string {
     return out.toLowerCase();
   }
   let out = '';
-  for (const ch of label.normalize('NFD')) out += PROTOTYPES.get(ch) ?? ch;
+  for (const ch of label.normalize('NFD')) out += all.get(ch) ?? ch;
   return out.normalize('NFD').replace(COMBINING_MARKS, '').toLowerCase();
 }
 
