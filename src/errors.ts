@@ -31,6 +31,11 @@ export const ERROR_CODES = {
   E_METHOD: 'the method is not allowed on this path (405)',
   E_NOT_FOUND: 'no such path (404)',
   E_INTERNAL: 'an unexpected error inside the server (500); the server log says more',
+  // Fleet (issue #15): list state shared through Redis
+  E_REDIS_UNAVAILABLE: 'Redis cannot be reached or did not answer in time: the list change was not made (503); the instance keeps serving its last lists',
+  E_LIST_CHANGED: 'another instance replaced the list with one of another kind while this change was made; send it again (409)',
+  E_REDIS_CONFIG: 'the Redis URL (--redis, FRAUDWALL_REDIS or --redis-file) is missing, unreadable or not a redis:// or rediss:// URL',
+  E_REDIS_FORMAT: 'Redis holds list records written in a newer format by a newer fraudwall; upgrade this instance',
   // CLI client
   E_ADMIN_UNREACHABLE: 'the CLI cannot reach the server at --url',
   // Policy (a bug or a bad value in the embedding code)
@@ -52,6 +57,10 @@ export const ERROR_CODES = {
   E_EVENTS_REJECTED: 'the events receiver rejected a batch (a 4xx other than 401/403/408/410/413/429); the batch was dropped',
   E_EVENTS_DELIVERY: 'an events delivery attempt failed (network, timeout, 5xx, 408, 429); it is retried with backoff',
   E_EVENTS_OFF: 'events are off on this server (start it with --events-url)',
+  // Encrypted DNS (issue #14)
+  E_TLS_CERT: 'tls-cert/tls-key are missing, unreadable or do not match, while dot or doh is on',
+  E_UPSTREAM_TLS: 'the TLS handshake with a tls:// or https:// upstream failed (certificate not trusted, wrong name, no TLS)',
+  E_UPSTREAM_HTTP: 'an https:// upstream answered with an HTTP error status or a body that is not a DNS message',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

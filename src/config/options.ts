@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import type { RuleKind } from '../query/rule.js';
 import type { HostPort } from './host-port.js';
+import type { UpstreamSpec } from './upstream-spec.js';
 
 /** The lists shipped with the package: <package>/blocklists, from both src/config and dist/config. */
 export const SHIPPED_LISTS_DIR = fileURLToPath(new URL('../../blocklists', import.meta.url));
@@ -33,6 +34,7 @@ export type OptionKind =
   | 'address'
   | 'address-or-off'
   | 'addresses'
+  | 'upstreams'
   | 'cidrs'
   | 'url-lists';
 
@@ -64,8 +66,9 @@ export const SERVE_OPTIONS = [
   },
   {
     key: 'upstream',
-    kind: 'addresses',
-    description: 'upstream resolver to forward clean queries to, in failover order (repeatable; port 53 if omitted)',
+    kind: 'upstreams',
+    description:
+      'upstream resolver to forward clean queries to, in failover order (repeatable): IP[:PORT] (port 53), tls://HOST[:PORT][#NAME] (853), https://HOST[:PORT]/PATH (443)',
     default: ['9.9.9.9:53', '149.112.112.112:53'],
     defaultPort: 53,
   },
@@ -309,6 +312,31 @@ export const SERVE_OPTIONS = [
     description: 'a downloaded list with a smaller share of usable lines is rejected and the last good copy kept',
     default: 50,
   },
+  // Fleet: list state shared through Redis (issue #15).
+  {
+    key: 'redis',
+    kind: 'string',
+    description: 'share lists pushed through the admin API with every instance using this Redis: redis://[user:pass@]host:port/db or rediss:// (TLS); "off" for none',
+    default: 'off',
+  },
+  {
+    key: 'redis-file',
+    kind: 'path',
+    description: 'file holding the Redis URL, so its password stays out of the process list and the environment',
+    default: 'off',
+  },
+  {
+    key: 'redis-key-prefix',
+    kind: 'string',
+    description: 'prefix of every Redis key fraudwall writes (fleets sharing one Redis use different prefixes)',
+    default: 'fraudwall',
+  },
+  {
+    key: 'redis-share-url-lists',
+    kind: 'bool',
+    description: 'one instance (holding a Redis lease) downloads each URL list and publishes it; the others take it from Redis',
+    default: false,
+  },
   {
     key: 'query-log',
     kind: 'path',
@@ -447,6 +475,49 @@ export const SERVE_OPTIONS = [
     description: 'EDNS option code that asks for Structured DNS Errors (draft-ietf-dnsop-structured-dns-error); 0 = off',
     default: 0,
   },
+  // Encrypted DNS (issue #14): DoT and DoH serving, their certificate, and encrypted upstreams.
+  {
+    key: 'dot',
+    kind: 'addresses',
+    description: 'address to serve DNS over TLS on (RFC 7858; 853 is the standard port; repeatable; off when none)',
+    default: [],
+  },
+  {
+    key: 'doh',
+    kind: 'addresses',
+    description: 'address to serve DNS over HTTPS on, HTTP/2 and HTTP/1.1 (RFC 8484; repeatable; off when none)',
+    default: [],
+  },
+  { key: 'doh-path', kind: 'string', description: 'URL path of DoH queries; a further path segment names the client', default: '/dns-query' },
+  { key: 'tls-cert', kind: 'path', description: 'PEM certificate chain (leaf first) for DoT and DoH; reloaded when the file changes', default: 'off' },
+  { key: 'tls-key', kind: 'path', description: 'PEM private key of tls-cert; reloaded when the file changes', default: 'off' },
+  {
+    key: 'tls-self-signed',
+    kind: 'bool',
+    description: 'for trying DoT/DoH out only: without tls-cert, make a throwaway self-signed certificate (needs openssl)',
+    default: false,
+  },
+  {
+    key: 'tls-handshake-timeout-ms',
+    kind: 'int',
+    min: 100,
+    max: 60_000,
+    description: 'a DoT or DoH client must finish its TLS handshake within this long',
+    default: 5000,
+  },
+  {
+    key: 'upstream-ca',
+    kind: 'path',
+    description: 'PEM CA certificates that tls:// and https:// upstreams are verified against (instead of the system store)',
+    default: 'off',
+  },
+  {
+    key: 'bootstrap-dns',
+    kind: 'addresses',
+    description: 'plain DNS servers that resolve the host names of tls:// and https:// upstreams (never fraudwall itself)',
+    default: [],
+    defaultPort: 53,
+  },
   // Lookalike detection of protected domains (#13).
   {
     key: 'protect',
@@ -508,6 +579,7 @@ interface KindValues {
   address: HostPort;
   'address-or-off': HostPort | undefined;
   addresses: readonly HostPort[];
+  upstreams: readonly UpstreamSpec[];
   cidrs: readonly string[];
   'url-lists': readonly UrlListSpec[];
 }
