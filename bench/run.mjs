@@ -17,6 +17,7 @@ import { readdirSync } from 'node:fs';
 import { findThroughput, measureLatency, dnsperf, MAX_LOSS_PCT } from './lib/dnsperf.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { measureInspectionCost } from './inspection-cost.mjs';
+import { benchEncrypted, encryptedTable } from './lib/encrypted.mjs';
 import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
 import { startDnsmasqPeer, startFraudwall, startUnboundPeer, startUpstream, FW_NODE_FLAGS, SERVER_CORE, LOAD_CORE } from './lib/servers.mjs';
 import { busyProcesses, installCleanupHooks, machineInfo, memAvailableBytes, pinSelf, sleep, which } from './lib/util.mjs';
@@ -41,7 +42,9 @@ function usage(message) {
       `  --fw-node-args: node flags fraudwall runs with (default "${FW_NODE_FLAGS.join(' ')}", as its launch line; "" for Node's defaults)\n` +
       '  --fw-workers N: run fraudwall with --workers N, pinned to cores 0..N-1 (so on a 2-core machine it shares core 1 with dnsperf)\n' +
       '  --wait-idle S: before each server, wait up to S seconds for other processes to leave the CPU (0: do not wait)\n' +
-      '  --profile: run fraudwall under node --cpu-prof and print where its CPU time went (slows it a little)\n',
+      '  --profile: run fraudwall under node --cpu-prof and print where its CPU time went (slows it a little)\n' +
+      '  --no-encrypted: skip the DoT/DoH rows (run after the first size: UDP vs DoT vs DoH, fraudwall and Unbound)\n' +
+      '  --only-encrypted: only the DoT/DoH rows (on the first size)\n',
   );
   process.exit(message ? 2 : 0);
 }
@@ -64,9 +67,12 @@ function options() {
         'fw-node-args': { type: 'string' },
         'cold-names': { type: 'string' },
         'inspect-compare': { type: 'string', default: 'yes' },
+        encrypted: { type: 'boolean', default: true },
+        'only-encrypted': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
       },
       strict: true,
+      allowNegative: true,
     }).values;
   } catch (error) {
     usage(error.message);
@@ -91,8 +97,9 @@ function options() {
   const fwNodeArgs = parsed['fw-node-args'] === undefined ? FW_NODE_FLAGS : parsed['fw-node-args'].split(' ').filter(Boolean);
   const coldNames = Number(parsed['cold-names'] ?? (parsed.quick ? 0 : 1_000_000));
   if (!Number.isInteger(coldNames) || coldNames < 0) usage('--cold-names must be a non-negative integer');
+  if (parsed['only-encrypted'] && !parsed.encrypted) usage('--only-encrypted and --no-encrypted contradict each other');
   if (!['yes', 'no'].includes(parsed['inspect-compare'])) usage('--inspect-compare must be yes or no');
-  return { inspectCompare: parsed['inspect-compare'] === 'yes', coldNames, fwNodeArgs, fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
+  return { inspectCompare: parsed['inspect-compare'] === 'yes', encrypted: parsed.encrypted, onlyEncrypted: parsed['only-encrypted'], coldNames, fwNodeArgs, fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
 }
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
@@ -317,6 +324,18 @@ async function main() {
     const warm = { clean, pool: warmPool(lists.blockedSample, clean) };
     const sizeResult = { n, servers: [] };
     results.sizes.push(sizeResult);
+    if (opts.encrypted && n === opts.sizes[0] && which('openssl')) {
+      log('');
+      log(`== DoT and DoH, ${n.toLocaleString('en')} blocked domains (warm mix; the machine is shared: figures are noisy) ==`);
+      const rows = await benchEncrypted({ root: ROOT, runDir, lists, warm, upstreamPort: upstream.port, opts, log, writeFromPool });
+      results.encrypted = { n, rows };
+      save();
+      const printed = `encrypted transports, ${n.toLocaleString('en')} blocked domains (warm mix, ${opts.duration} s per dnsperf run, 8 connections; !: other processes used >= 10 % of core 0; *: the DoH load client, not the server, was the bottleneck)\n${encryptedTable(rows)}`;
+      tables.push(printed);
+      log('');
+      log(printed);
+    }
+    if (opts.onlyEncrypted) continue;
     const common = { upstreamPort: upstream.port, blockedName: lists.lastBlocked };
     const servers = [
       [

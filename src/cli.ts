@@ -61,7 +61,7 @@ Options of serve (each also a config-file key and a FRAUDWALL_* environment vari
 precedence: flags > environment > config file > defaults):
   --config FILE                      YAML or JSON config file (env FRAUDWALL_CONFIG)
 ${SERVE_OPTIONS.map((spec) => {
-  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : 'metavar' in spec ? spec.metavar : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : spec.kind === 'text' ? 'TEXT' : 'PATH'}`;
+  const flag = `  --${spec.key}${spec.kind === 'bool' ? '[=true|false]' : ' '}${spec.kind === 'bool' ? '' : 'metavar' in spec ? spec.metavar : spec.kind === 'enum' ? spec.values?.join('|') : spec.kind === 'int' ? 'N' : spec.kind.startsWith('address') ? 'HOST:PORT' : spec.kind === 'upstreams' ? 'ADDRESS|URL' : spec.kind === 'cidrs' ? 'CIDR' : spec.kind === 'url-lists' ? 'JSON' : spec.kind === 'text' ? 'TEXT' : 'PATH'}`;
   const def = Array.isArray(spec.default) ? spec.default.join(', ') : String(spec.default);
   const head = flag.length < 37 ? flag.padEnd(37) : `${flag}\n${''.padEnd(37)}`;
   return `${head}${spec.description}\n${''.padEnd(37)}default ${def === '' ? '(none)' : def}; env ${envName(spec.key)}`;
@@ -81,7 +81,7 @@ const COMMANDS = {
     positionals: [],
     options: Object.fromEntries([
       ['config', { type: 'string' }],
-      ...SERVE_OPTIONS.map((spec) => [spec.key, { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'cidrs' }]),
+      ...SERVE_OPTIONS.map((spec) => [spec.key, { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'upstreams' || spec.kind === 'cidrs' }]),
     ]) as CommandSpec['options'],
   },
   check: {

@@ -52,6 +52,10 @@ export const ERROR_CODES = {
   E_EVENTS_REJECTED: 'the events receiver rejected a batch (a 4xx other than 401/403/408/410/413/429); the batch was dropped',
   E_EVENTS_DELIVERY: 'an events delivery attempt failed (network, timeout, 5xx, 408, 429); it is retried with backoff',
   E_EVENTS_OFF: 'events are off on this server (start it with --events-url)',
+  // Encrypted DNS (issue #14)
+  E_TLS_CERT: 'tls-cert/tls-key are missing, unreadable or do not match, while dot or doh is on',
+  E_UPSTREAM_TLS: 'the TLS handshake with a tls:// or https:// upstream failed (certificate not trusted, wrong name, no TLS)',
+  E_UPSTREAM_HTTP: 'an https:// upstream answered with an HTTP error status or a body that is not a DNS message',
 } as const;
 
 export type ErrorCode = keyof typeof ERROR_CODES;

@@ -51,8 +51,12 @@ export function parseDnsperf(text) {
  * One dnsperf run. `qps` unset = closed loop (as fast as `outstanding` allows). With `verboseFile`,
  * `-v` output (one line per query with its latency) goes to that file.
  */
-export async function dnsperf({ port, file, qps, outstanding, limitSec, verboseFile, serverPid }) {
+export async function dnsperf({ port, file, qps, outstanding: wanted, limitSec, verboseFile, serverPid, mode = 'udp' }) {
+  const outstanding = wanted;
   const args = ['-c', String(LOAD_CORE), 'dnsperf', '-s', '127.0.0.1', '-p', String(port), '-d', file, '-n', '1', '-c', String(CLIENTS), '-q', String(outstanding), '-t', String(TIMEOUT_S), '-b', String(CLIENT_BUFFER_KB)];
+  // Encrypted transports (#14): DoT, or DoH with POST (the message as the body, as browsers send it).
+  if (mode !== 'udp') args.push('-m', mode);
+  if (mode === 'doh') args.push('-O', `doh-uri=https://127.0.0.1:${port}/dns-query`, '-O', 'doh-method=POST');
   if (limitSec) args.push('-l', String(limitSec));
   if (qps) args.push('-Q', String(Math.round(qps)));
   if (verboseFile) args.push('-v');
@@ -92,7 +96,7 @@ export async function dnsperf({ port, file, qps, outstanding, limitSec, verboseF
 const CLOCK_TICKS = 100;
 
 /** utime + stime of a process (all threads) and its children (cluster workers), in clock ticks; null when unknown. */
-function processTicks(pid) {
+export function processTicks(pid) {
   if (!pid) return null;
   const ticks = (each) => {
     const stat = readFileSync(`/proc/${each}/stat`, 'utf8');
@@ -173,10 +177,10 @@ const fmtRate = (x) => (x === null || x === undefined ? '-' : `${(x / 1000).toFi
  * 0.9 × R0 and bisecting between the best passing and the lowest failing rate.
  * `makeFile(lines)` writes a fresh query file and returns its path.
  */
-export async function findThroughput({ port, serverPid, makeFile, duration, log, maxSteps = 3 }) {
+export async function findThroughput({ port, serverPid, makeFile, duration, log, maxSteps = 3, mode = 'udp' }) {
   const probeSec = Math.max(2, Math.min(5, Math.round(duration / 2)));
   const probeFile = makeFile(250_000 * probeSec);
-  const probe = await dnsperf({ port, file: probeFile, outstanding: 500, limitSec: probeSec, serverPid });
+  const probe = await dnsperf({ port, file: probeFile, outstanding: 500, limitSec: probeSec, serverPid, mode });
   rmSync(probeFile, { force: true });
   log(`      probe (closed loop, -q 500, ${probeSec} s): ${fmtRate(probe.qps)} q/s, lost ${probe.lostPct?.toFixed(2)} % (in flight at the time limit counts as lost here), ${fmtCpu(probe)}`);
   if (!probe.qps) throw new Error(`the closed-loop probe got no answers (rcodes ${JSON.stringify(probe.rcodes)})`);
@@ -189,7 +193,7 @@ export async function findThroughput({ port, serverPid, makeFile, duration, log,
   for (let step = 0; step < maxSteps + (best === null ? 2 : 0) && target >= 200; step++) {
     await sleep(1000);
     const file = makeFile(Math.ceil(target * duration));
-    const run = await dnsperf({ port, file, qps: target, outstanding: 2000, limitSec: Math.ceil(duration * 1.5) + 1, serverPid });
+    const run = await dnsperf({ port, file, qps: target, outstanding: 2000, limitSec: Math.ceil(duration * 1.5) + 1, serverPid, mode });
     rmSync(file, { force: true });
     const ok = passes(run);
     runs.push(run);

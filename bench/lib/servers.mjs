@@ -177,7 +177,7 @@ export async function startFraudwall({ root, lists, stateDir, upstreamPort, bloc
 }
 
 /** Unbound as a peer: forwards everything to the upstream, blocks the list with always_nxdomain zones. */
-export async function startUnboundPeer({ workDir, include, upstreamPort, blockedName }) {
+export async function startUnboundPeer({ workDir, include, upstreamPort, blockedName, extraLines = [] }) {
   const dir = path.join(workDir, 'unbound-peer');
   mkdirSync(dir, { recursive: true });
   const port = await freePort();
@@ -190,6 +190,7 @@ export async function startUnboundPeer({ workDir, include, upstreamPort, blocked
       // RFC 6761 default zone "test." would answer *.bench.test locally: forward it instead.
       '    local-zone: "test." nodefault',
       `    include: "${include}"`,
+      ...extraLines.map((line) => `    ${line}`),
       'forward-zone:',
       '    name: "."',
       `    forward-addr: 127.0.0.1@${upstreamPort}`,

@@ -1,6 +1,7 @@
 import { isIP } from 'node:net';
 import { ipv4ToNumber } from '../config/ip-address.js';
 import type { Config } from '../config/options.js';
+import type { Transport } from '../query/resolver.js';
 import { ClientAllowList } from './client-allow-list.js';
 import { PrefixRateLimiter, type RateLimiterOptions } from './prefix-rate-limiter.js';
 
@@ -29,7 +30,7 @@ export class ClientGate {
     this.rateLimiter = new PrefixRateLimiter(options);
   }
 
-  check(address: string, port: number, family: 'IPv4' | 'IPv6', transport: 'udp' | 'tcp'): GateDecision {
+  check(address: string, port: number, family: 'IPv4' | 'IPv6', transport: Transport): GateDecision {
     if (transport === 'udp' && REFLECTION_PORTS.has(port)) {
       this.stats.reflections++;
       return 'drop';
@@ -48,8 +49,8 @@ export class ClientGate {
       this.stats.refused++;
       return 'refuse';
     }
-    // Rate limiting is a UDP defence: TCP clients have a completed handshake and connection limits.
-    if (transport === 'tcp' || this.options.rateLimit <= 0) return 'pass';
+    // Rate limiting is a UDP defence: TCP, DoT and DoH clients have a completed handshake and connection limits.
+    if (transport !== 'udp' || this.options.rateLimit <= 0) return 'pass';
     const loopback = v4 >= 0 ? v4 >>> 24 === 127 : checkAddress === '::1';
     if (loopback && !this.options.rateLimitLoopback) return 'pass';
     if (this.rateLimiter.take(checkAddress, v4)) return 'pass';

@@ -12,6 +12,8 @@ import { reopenFiles, type ReopenResult } from '../log/reopen-hooks.js';
 
 export interface RunningServer {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
+  /** DoT/DoH addresses with their bound ports (single process; with --workers, the configured ones). */
+  readonly encrypted: { readonly dot: readonly { host: string; port: number }[]; readonly doh: readonly { host: string; port: number }[] };
   readonly http: { readonly host: string; readonly port: number };
   /** The warning page's address (--warning-page), if it is served. */
   readonly warningPage: { readonly host: string; readonly port: number } | undefined;
@@ -29,6 +31,8 @@ export interface RunningServer {
 /** What serves DNS: this process's data plane, or the cluster's workers. */
 export interface DataSide {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
+  /** DoT/DoH addresses with their bound ports, when this process knows them (not from a cluster primary). */
+  readonly encrypted?: { readonly dot: readonly { host: string; port: number }[]; readonly doh: readonly { host: string; port: number }[] };
   close(): Promise<void>;
   /** Cluster workers: passes a reopen on to them; says what was done. */
   reopenFiles?(): string;
@@ -61,9 +65,11 @@ export async function composeServer(
   const http = { host: control.http.host, port: control.http.port };
   logger.info('fraudwall ready', {
     dns: data.listeners.map((listener) => formatHostPort(listener)),
+    ...(config.dot.length > 0 && { dot: (data.encrypted?.dot ?? config.dot).map((listener) => formatHostPort(listener)) }),
+    ...(config.doh.length > 0 && { doh: (data.encrypted?.doh ?? config.doh).map((listener) => formatHostPort(listener)) }),
     http: formatHostPort(http),
     ...(control.warningPage ? { warningPage: formatHostPort(control.warningPage) } : {}),
-    upstream: config.upstream.map((address) => formatHostPort(address)),
+    upstream: config.upstream.map((upstream) => upstream.label),
     blockMode: config.blockMode,
     admin: control.adminEnabled ? 'enabled' : 'read-only',
     state: config.state,
@@ -72,6 +78,7 @@ export async function composeServer(
   });
   return {
     listeners: data.listeners,
+    encrypted: data.encrypted ?? { dot: config.dot, doh: config.doh },
     http,
     warningPage: control.warningPage,
     registry: control.registry,

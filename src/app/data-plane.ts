@@ -24,11 +24,11 @@ import { onReopen } from '../log/reopen-hooks.js';
 import { BlockAnswers } from '../resolver/block-answers.js';
 import { buildChain } from '../resolver/build-chain.js';
 import { StartupError } from './startup-error.js';
+import { openEncryptedListeners } from './encrypted-listeners.js';
 import { Forwarder } from '../upstream/forwarder.js';
 import { LoopGuard } from '../upstream/loop-guard.js';
 import { MessageIdSource } from '../upstream/message-id.js';
-import { TcpUpstream } from '../upstream/tcp-upstream.js';
-import { UdpUpstream } from '../upstream/udp-upstream.js';
+import { createUpstreamServers } from './upstream-servers.js';
 import type { UpstreamFailure } from '../upstream/upstream-error.js';
 import type { UpstreamHealthObserver } from '../upstream/upstream-health.js';
 
@@ -114,6 +114,8 @@ const FAILURE_HINTS: Readonly<Record<UpstreamFailure, string>> = {
   refused: 'answered REFUSED',
   servfail: 'answered SERVFAIL',
   mismatch: 'answers did not match the question',
+  tls: 'TLS handshake failed',
+  http: 'HTTP error from the DoH upstream',
 };
 
 /** Log lines when an upstream's circuit opens or closes, and (rate limited) when every upstream is down. */
@@ -143,13 +145,20 @@ function upstreamHealthLog(labels: readonly string[], logger: Logger): UpstreamH
 
 function createForwarder(config: Config, metrics: Metrics, logger: Logger): Forwarder {
   const ids = new MessageIdSource();
-  const labels = config.upstream.map((address) => formatHostPort(address));
+  const labels = config.upstream.map((upstream) => upstream.label);
   metrics.declareUpstreams(labels);
-  const forwarder = new Forwarder(
-    config.upstream.map((address, i) => ({ label: labels[i]!, udp: new UdpUpstream(address, ids), tcp: new TcpUpstream(address, ids) })),
-    config,
-    { attempt: (upstream, seconds, failure) => metrics.observeUpstream(upstream, seconds, failure), health: upstreamHealthLog(labels, logger) },
-  );
+  const tlsWarnedAt = new Map<string, number>();
+  const forwarder = new Forwarder(createUpstreamServers(config, ids), config, {
+    attempt: (upstream, seconds, failure, error) => {
+      metrics.observeUpstream(upstream, seconds, failure);
+      // A TLS failure is a configuration problem, not a blip: say so, at most once a minute per upstream.
+      if (failure === 'tls' && error !== undefined && (tlsWarnedAt.get(upstream) ?? -Infinity) < performance.now() - 60_000) {
+        tlsWarnedAt.set(upstream, performance.now());
+        logger.warn(`${error.message}; this upstream is not used until its certificate verifies (check --upstream-ca and the #NAME)`, { code: error.code });
+      }
+    },
+    health: upstreamHealthLog(labels, logger),
+  });
   metrics.watchIgnoredAnswers(() =>
     forwarder.servers.map((server) => ({
       upstream: server.label,
@@ -201,6 +210,8 @@ export interface DataPlaneOptions {
 
 export interface DataPlane {
   readonly listeners: readonly { readonly host: string; readonly port: number }[];
+  /** DoT and DoH addresses with their bound ports (empty lists when off). */
+  readonly encrypted: { readonly dot: readonly { host: string; port: number }[]; readonly doh: readonly { host: string; port: number }[] };
   readonly loopGuard: LoopGuard;
   /** The early-warning events pipeline, when --events-url is set (in a cluster, the primary holds it). */
   readonly events: EventsPipeline | undefined;
@@ -271,14 +282,18 @@ export async function startDataPlane(
       },
       gate,
     );
-    const listeners = await openListeners(config, handler, logger);
+    const encrypted = await openEncryptedListeners(config, handler, metrics, logger);
+    const listeners = await openListeners(config, handler, logger).catch(async (error: unknown) => {
+      await encrypted?.close();
+      throw error;
+    });
     stoppers.push(async () => {
       // Graceful: stop taking new queries, let the ones waiting for an upstream finish (bounded by
       // the query deadline), then close the sockets.
       handler.draining = true;
       const deadline = Date.now() + config.queryTimeoutMs + 100;
       while (handler.inFlight > 0 && Date.now() < deadline) await new Promise((resolve) => setTimeout(resolve, 10));
-      await Promise.all(listeners.map((listener) => listener.close()));
+      await Promise.all([...listeners.map((listener) => listener.close()), encrypted?.close()]);
     });
     // A looping upstream answers a probe within one round trip, so probing in the background
     // finds it before it matters; a silent upstream must not delay the start.
@@ -286,6 +301,7 @@ export async function startDataPlane(
     loopGuard.start();
     return {
       listeners: listeners.map((listener) => ({ host: listener.host, port: listener.port })),
+      encrypted: { dot: encrypted?.dot ?? [], doh: encrypted?.doh ?? [] },
       loopGuard,
       events,
       close: stopAll,

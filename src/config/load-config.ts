@@ -3,6 +3,7 @@ import path from 'node:path';
 import { parse as parseYaml } from 'yaml';
 import { isValidName } from '../query/rule.js';
 import { parseHostPort, type HostPort } from './host-port.js';
+import { parseUpstream, type UpstreamSpec } from './upstream-spec.js';
 import { envName, SERVE_OPTIONS, settingName, type Config, type OptionSpec, type UrlListSpec } from './options.js';
 import { parseCidr } from './ip-address.js';
 import { nearestName } from './nearest-name.js';
@@ -30,7 +31,7 @@ export interface ConfigSources {
   readonly cwd?: string;
 }
 
-type Value = string | number | boolean | HostPort | undefined | readonly HostPort[] | readonly string[] | readonly UrlListSpec[];
+type Value = string | number | boolean | HostPort | undefined | readonly HostPort[] | readonly UpstreamSpec[] | readonly string[] | readonly UrlListSpec[];
 
 
 /** `url-lists`: an array of {name, url, category?, kind?, refresh?}; a JSON string from env or flags. */
@@ -148,22 +149,25 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
       if (out.length === 0) return fail('needs at least one network (use 0.0.0.0/0 and ::/0 to allow everyone)');
       return out;
     }
-    case 'addresses': {
+    case 'addresses':
+    case 'upstreams': {
       const items =
         typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : [raw];
-      const out: HostPort[] = [];
+      const out: (HostPort | UpstreamSpec)[] = [];
       let bad = 0;
       for (const item of items) {
         if (typeof item !== 'string') return fail(`each address must be a string like 127.0.0.1:53, got ${JSON.stringify(item)}`);
         if (item.trim() === '') continue;
-        const parsed = parseHostPort(item, spec.defaultPort);
+        const parsed = spec.kind === 'upstreams' ? parseUpstream(item) : parseHostPort(item, spec.defaultPort);
         if ('error' in parsed) {
           fail(parsed.error);
           bad++;
         } else out.push(parsed);
       }
-      if (out.length === 0 && bad === 0) return fail('needs at least one address');
-      return out;
+      // Options that are off by default (dot, doh, bootstrap-dns) may be empty; the others need one address.
+      const mayBeEmpty = Array.isArray(spec.default) && spec.default.length === 0;
+      if (out.length === 0 && bad === 0 && !mayBeEmpty) return fail('needs at least one address');
+      return out as readonly HostPort[] | readonly UpstreamSpec[];
     }
   }
 }

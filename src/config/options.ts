@@ -5,6 +5,7 @@
 import { fileURLToPath } from 'node:url';
 import type { RuleKind } from '../query/rule.js';
 import type { HostPort } from './host-port.js';
+import type { UpstreamSpec } from './upstream-spec.js';
 
 /** The lists shipped with the package: <package>/blocklists, from both src/config and dist/config. */
 export const SHIPPED_LISTS_DIR = fileURLToPath(new URL('../../blocklists', import.meta.url));
@@ -32,6 +33,7 @@ export type OptionKind =
   | 'address'
   | 'address-or-off'
   | 'addresses'
+  | 'upstreams'
   | 'cidrs'
   | 'url-lists';
 
@@ -63,8 +65,9 @@ export const SERVE_OPTIONS = [
   },
   {
     key: 'upstream',
-    kind: 'addresses',
-    description: 'upstream resolver to forward clean queries to, in failover order (repeatable; port 53 if omitted)',
+    kind: 'upstreams',
+    description:
+      'upstream resolver to forward clean queries to, in failover order (repeatable): IP[:PORT] (port 53), tls://HOST[:PORT][#NAME] (853), https://HOST[:PORT]/PATH (443)',
     default: ['9.9.9.9:53', '149.112.112.112:53'],
     defaultPort: 53,
   },
@@ -446,6 +449,49 @@ export const SERVE_OPTIONS = [
     description: 'EDNS option code that asks for Structured DNS Errors (draft-ietf-dnsop-structured-dns-error); 0 = off',
     default: 0,
   },
+  // Encrypted DNS (issue #14): DoT and DoH serving, their certificate, and encrypted upstreams.
+  {
+    key: 'dot',
+    kind: 'addresses',
+    description: 'address to serve DNS over TLS on (RFC 7858; 853 is the standard port; repeatable; off when none)',
+    default: [],
+  },
+  {
+    key: 'doh',
+    kind: 'addresses',
+    description: 'address to serve DNS over HTTPS on, HTTP/2 and HTTP/1.1 (RFC 8484; repeatable; off when none)',
+    default: [],
+  },
+  { key: 'doh-path', kind: 'string', description: 'URL path of DoH queries; a further path segment names the client', default: '/dns-query' },
+  { key: 'tls-cert', kind: 'path', description: 'PEM certificate chain (leaf first) for DoT and DoH; reloaded when the file changes', default: 'off' },
+  { key: 'tls-key', kind: 'path', description: 'PEM private key of tls-cert; reloaded when the file changes', default: 'off' },
+  {
+    key: 'tls-self-signed',
+    kind: 'bool',
+    description: 'for trying DoT/DoH out only: without tls-cert, make a throwaway self-signed certificate (needs openssl)',
+    default: false,
+  },
+  {
+    key: 'tls-handshake-timeout-ms',
+    kind: 'int',
+    min: 100,
+    max: 60_000,
+    description: 'a DoT or DoH client must finish its TLS handshake within this long',
+    default: 5000,
+  },
+  {
+    key: 'upstream-ca',
+    kind: 'path',
+    description: 'PEM CA certificates that tls:// and https:// upstreams are verified against (instead of the system store)',
+    default: 'off',
+  },
+  {
+    key: 'bootstrap-dns',
+    kind: 'addresses',
+    description: 'plain DNS servers that resolve the host names of tls:// and https:// upstreams (never fraudwall itself)',
+    default: [],
+    defaultPort: 53,
+  },
   {
     key: 'log-level',
     kind: 'enum',
@@ -490,6 +536,7 @@ interface KindValues {
   address: HostPort;
   'address-or-off': HostPort | undefined;
   addresses: readonly HostPort[];
+  upstreams: readonly UpstreamSpec[];
   cidrs: readonly string[];
   'url-lists': readonly UrlListSpec[];
 }

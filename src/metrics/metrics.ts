@@ -37,9 +37,10 @@ const QTYPE_INDEX = new Uint8Array(65536).fill(QTYPE_OTHER);
 [...QTYPE_LABELS.keys()].forEach((type, index) => (QTYPE_INDEX[type] = index));
 
 export const RCODE_NAMES = ['NOERROR', 'FORMERR', 'SERVFAIL', 'NXDOMAIN', 'NOTIMP', 'REFUSED', 'other'] as const;
-export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp'];
+export const TRANSPORTS: readonly Transport[] = ['udp', 'tcp', 'dot', 'doh'];
+const TRANSPORT_INDEX: Readonly<Record<Transport, number>> = { udp: 0, tcp: 1, dot: 2, doh: 3 };
 export const SOURCES: readonly AnswerSource[] = ['blocked', 'local', 'cache', 'upstream', 'error', 'refused'];
-export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'connection-refused', 'refused', 'servfail', 'network', 'mismatch'];
+export const UPSTREAM_FAILURES: readonly UpstreamFailure[] = ['timeout', 'connection-refused', 'refused', 'servfail', 'network', 'mismatch', 'tls', 'http'];
 export const MALFORMED_REASONS: readonly MalformedReason[] = [
   'short-header',
   'response',
@@ -107,6 +108,11 @@ export class Metrics {
   /** Processes serving DNS: 1 for a single process, the ready workers with --workers (set by the primary). */
   readonly workersReady: Gauge;
   readonly workerRestarts: Counter;
+  // Encrypted DNS (issue #14)
+  /** TLS handshakes of DoT/DoH clients that failed (protocol, certificate, timeout), by transport. */
+  readonly tlsHandshakeFailures: Counter;
+  /** DoH requests answered with an HTTP error status instead of a DNS message, by status. */
+  readonly dohRejected: Counter;
 
   // Series indices resolved once: [transport][qtype index], [source][rcode index], …
   private readonly queryChildren: number[][];
@@ -235,6 +241,19 @@ export class Metrics {
       help: 'Workers started again after they exited or stopped answering (--workers > 1; stays 0 otherwise).',
       registers,
     });
+    this.tlsHandshakeFailures = new Counter({
+      name: 'fraudwall_tls_handshake_failures_total',
+      help: 'TLS handshakes of DoT/DoH clients that failed (protocol version, certificate, handshake deadline), by transport (dot|doh).',
+      labelNames: ['transport'],
+      registers,
+    });
+    for (const transport of ['dot', 'doh']) this.tlsHandshakeFailures.labels(transport).inc(0);
+    this.dohRejected = new Counter({
+      name: 'fraudwall_doh_rejected_requests_total',
+      help: 'DoH requests answered with an HTTP error instead of a DNS message, by status (400 bad query, 404, 405, 413, 414, 415, 403 client not served, 503 shutting down).',
+      labelNames: ['status'],
+      registers,
+    });
     new Gauge({ name: 'fraudwall_build_info', help: 'Always 1; the version label says which build runs.', labelNames: ['version'], registers, aggregator: 'max' })
       .labels(version)
       .set(1);
@@ -250,7 +269,7 @@ export class Metrics {
   }
 
   countQuery(transport: Transport, qtype: number): void {
-    this.queries.inc(this.queryChildren[transport === 'udp' ? 0 : 1]![QTYPE_INDEX[qtype]!]!);
+    this.queries.inc(this.queryChildren[TRANSPORT_INDEX[transport]]![QTYPE_INDEX[qtype]!]!);
   }
 
   countResponse(source: AnswerSource, rcode: number, seconds: number): void {

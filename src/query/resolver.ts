@@ -1,7 +1,8 @@
 import type { ParsedQuery } from '../dns/wire.js';
 import type { Verdict } from './rule.js';
 
-export type Transport = 'udp' | 'tcp';
+/** How the client reached us: plain UDP or TCP, DNS over TLS (RFC 7858) or over HTTPS (RFC 8484). */
+export type Transport = 'udp' | 'tcp' | 'dot' | 'doh';
 
 /** Where an answer came from; a metric label value, so the set is closed. */
 export type AnswerSource = 'blocked' | 'local' | 'cache' | 'upstream' | 'error' | 'refused';
@@ -13,6 +14,8 @@ export interface QueryContext {
   readonly query: ParsedQuery;
   readonly transport: Transport;
   readonly clientAddress: string;
+  /** The name a DoT client gave in its SNI or a DoH client in its URL path, if any (not verified: for logs and groups). */
+  readonly clientName?: string | undefined;
   /** performance.now() at receipt, and the time by which an answer must be on its way. */
   readonly receivedAt: number;
   readonly deadline: number;

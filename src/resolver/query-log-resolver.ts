@@ -29,6 +29,9 @@ export class QueryLogResolver implements Resolver {
       time: new Date().toISOString(),
       client: this.options.queryLogAnonymize ? anonymizeAddress(ctx.clientAddress) : ctx.clientAddress,
       transport: ctx.transport,
+      // The DoT SNI or DoH path name, when the client gave one (JSON.stringify leaves undefined out);
+      // it names a device, so an anonymized log leaves it out.
+      clientName: this.options.queryLogAnonymize ? undefined : ctx.clientName,
       name: ctx.query.name,
       type: QTYPE_LABELS.get(ctx.query.type) ?? `TYPE${ctx.query.type}`,
       verdict: answer.verdict?.action ?? 'none',

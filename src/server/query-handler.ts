@@ -45,6 +45,7 @@ export class QueryHandler {
     clientAddress: string,
     clientPort = 0,
     family: 'IPv4' | 'IPv6' = 'IPv4',
+    clientName?: string,
   ): Buffer | Promise<Buffer> | undefined {
     if (this.draining) return undefined;
     const decision = this.gate ? this.gate.check(clientAddress, clientPort, family, transport) : 'pass';
@@ -96,6 +97,7 @@ export class QueryHandler {
       query,
       transport,
       clientAddress,
+      clientName,
       receivedAt,
       deadline: receivedAt + this.options.queryTimeoutMs,
     };

@@ -1,7 +1,10 @@
 import net from 'node:net';
+import tls from 'node:tls';
 import type { HostPort } from '../config/host-port.js';
+import { padResponse, queryAsksForPadding } from '../dns/padding.js';
 import type { QueryHandler } from './query-handler.js';
 import type { Config } from '../config/options.js';
+import type { TlsCertificates } from './tls-certificates.js';
 
 /** This component's section of the settings (see config/options.ts for what each means). */
 export type TcpServerOptions = Pick<
@@ -13,6 +16,14 @@ const MAX_FRAME = 65535;
 const MAX_QUERIES_PER_TURN = 256;
 /** On close, connections get this long to flush their answers before they are destroyed. */
 const CLOSE_GRACE_MS = 250;
+
+/** What turns the TCP listener into a DoT one (RFC 7858): the certificate and the handshake deadline. */
+export interface DotServing {
+  readonly certificates: TlsCertificates;
+  readonly tlsHandshakeTimeoutMs: number;
+  /** A client failed its TLS handshake (wrong version, untrusted certificate, timeout); for a metric. */
+  readonly onHandshakeFailure?: () => void;
+}
 
 /**
  * One client connection: 2-byte length framing, several pipelined queries answered as they
@@ -27,12 +38,18 @@ class TcpConnection {
   private backlogged = false;
   private clientEnded = false;
   private readDeadline: NodeJS.Timeout | undefined;
+  private readonly encrypted: boolean;
+  /** DoT: the client's name from its SNI, if it gave one. */
+  private readonly clientName: string | undefined;
 
   constructor(
     private readonly socket: net.Socket,
     private readonly handler: QueryHandler,
     private readonly options: TcpServerOptions,
+    certificates?: TlsCertificates,
   ) {
+    this.encrypted = certificates !== undefined;
+    this.clientName = certificates?.clientNameFromSni((socket as tls.TLSSocket).servername);
     socket.setNoDelay(true);
     socket.setTimeout(options.tcpIdleTimeoutMs);
     socket.on('timeout', () => {
@@ -106,16 +123,20 @@ class TcpConnection {
   }
 
   private dispatch(message: Buffer): void {
-    const reply = this.handler.handle(message, 'tcp', this.socket.remoteAddress ?? '', this.socket.remotePort ?? 0, this.socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4');
+    const socket = this.socket;
+    const family = socket.remoteFamily === 'IPv6' ? 'IPv6' : 'IPv4';
+    const reply = this.handler.handle(message, this.encrypted ? 'dot' : 'tcp', socket.remoteAddress ?? '', socket.remotePort ?? 0, family, this.clientName);
     if (reply === undefined) return;
+    // RFC 8467: over an encrypted transport, answer a padded query with a padded response.
+    const pad = this.encrypted && queryAsksForPadding(message);
     if (!(reply instanceof Promise)) {
-      this.write(reply);
+      this.write(pad ? padResponse(reply) : reply);
       return;
     }
     this.inFlight++;
     void reply.then((bytes) => {
       this.inFlight--;
-      this.write(bytes);
+      this.write(pad ? padResponse(bytes) : bytes);
       this.updateFlow();
       this.finishIfDone();
     });
@@ -136,9 +157,14 @@ class TcpConnection {
   }
 }
 
-/** DNS over TCP on one address, with a cap on connections in total and per client address. */
+/**
+ * DNS over TCP, or over TLS (DoT, RFC 7858), on one address, with a cap on connections in total and
+ * per client address. DoT is the same framing, pipelining, limits and idle timeouts inside TLS 1.2+.
+ */
 export class TcpServer {
   private readonly sockets = new Set<net.Socket>();
+  /** DoT: the TCP connections under TLS, from accept until they close (the handshake included). */
+  private readonly handshaking = new Set<net.Socket>();
   /** Open connections per client address; entries are removed at zero, so the map is bounded by tcpMaxConnections. */
   private readonly perClient = new Map<string, number>();
 
@@ -147,7 +173,7 @@ export class TcpServer {
     readonly port: number,
   ) {}
 
-  private accept(socket: net.Socket, handler: QueryHandler, options: TcpServerOptions): void {
+  private accept(socket: net.Socket, handler: QueryHandler, options: TcpServerOptions, certificates: TlsCertificates | undefined): void {
     const client = socket.remoteAddress ?? '';
     const count = this.perClient.get(client) ?? 0;
     if (count >= options.tcpMaxConnectionsPerClient) {
@@ -162,15 +188,45 @@ export class TcpServer {
       if (left <= 0) this.perClient.delete(client);
       else this.perClient.set(client, left);
     });
-    new TcpConnection(socket, handler, options);
+    new TcpConnection(socket, handler, options, certificates);
   }
 
-  static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions): Promise<TcpServer> {
+  static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions, dot?: DotServing): Promise<TcpServer> {
     let instance: TcpServer | undefined;
-    const server = net.createServer({ noDelay: true, allowHalfOpen: true }, (socket) => {
-      if (instance) instance.accept(socket, handler, options);
+    const onSocket = (socket: net.Socket): void => {
+      if (instance) instance.accept(socket, handler, options, dot?.certificates);
       else socket.destroy();
-    });
+    };
+    let server: net.Server;
+    if (dot === undefined) {
+      server = net.createServer({ noDelay: true, allowHalfOpen: true }, onSocket);
+    } else {
+      const tlsServer = tls.createServer(
+        {
+          ...dot.certificates.current,
+          minVersion: 'TLSv1.2',
+          ALPNProtocols: ['dot'],
+          handshakeTimeout: dot.tlsHandshakeTimeoutMs,
+          // Not half-open: a TLS server socket whose client vanishes mid-handshake would stay open
+          // (and hold close() up) until the handshake deadline. DoT clients end with close_notify anyway.
+          allowHalfOpen: false,
+          noDelay: true,
+        },
+        onSocket,
+      );
+      // A renewed certificate goes to new connections; open ones keep theirs.
+      const stopWatching = dot.certificates.onChange((pair) => tlsServer.setSecureContext({ ...pair, minVersion: 'TLSv1.2' }));
+      tlsServer.on('close', stopWatching);
+      // Without a listener the socket is destroyed anyway; this one only counts.
+      tlsServer.on('tlsClientError', () => dot.onHandshakeFailure?.());
+      // Connections still in their handshake are not in `sockets` yet; close() must be able to end them too.
+      tlsServer.on('connection', (raw: net.Socket) => {
+        if (instance === undefined) return;
+        instance.handshaking.add(raw);
+        raw.on('close', () => instance?.handshaking.delete(raw));
+      });
+      server = tlsServer;
+    }
     server.maxConnections = options.tcpMaxConnections;
     return new Promise((resolve, reject) => {
       server.once('error', reject);
@@ -191,6 +247,7 @@ export class TcpServer {
       for (const socket of this.sockets) socket.end();
       setTimeout(() => {
         for (const socket of this.sockets) socket.destroy();
+        for (const socket of this.handshaking) socket.destroy();
       }, CLOSE_GRACE_MS).unref();
     });
   }

@@ -1,16 +1,27 @@
 import { Rcode, type ParsedQuery } from '../dns/wire.js';
 import type { Transport } from '../query/resolver.js';
-import type { TcpUpstream } from './tcp-upstream.js';
-import type { UdpUpstream } from './udp-upstream.js';
 import { UpstreamError, type UpstreamFailure } from './upstream-error.js';
 import { UpstreamHealth, type UpstreamHealthObserver, type UpstreamHealthOptions } from './upstream-health.js';
 import type { Config } from '../config/options.js';
 
-/** One configured upstream, reachable over UDP and TCP on the same address. */
+/** One way of reaching an upstream: UDP, TCP, TLS or HTTPS. */
+export interface UpstreamTransport {
+  /** `message` is a private copy: its ID may be overwritten. Rejects with an UpstreamError only. */
+  query(message: Buffer, questionEnd: number, timeoutMs: number): Promise<Buffer>;
+  close(): void;
+  /** Answers that did not match a query in flight, and answers that came too late. */
+  readonly stats: { readonly mismatched: number; readonly late: number };
+}
+
+/**
+ * One configured upstream: what UDP clients' queries go to, and what the others' (TCP, DoT, DoH,
+ * and UDP clients retrying after TC=1) go to. A plain upstream has both on the same address; an
+ * encrypted one (tls://, https://) uses its one connection for both.
+ */
 export interface UpstreamServer {
   readonly label: string;
-  readonly udp: UdpUpstream;
-  readonly tcp: TcpUpstream;
+  readonly udp: UpstreamTransport;
+  readonly tcp: UpstreamTransport;
 }
 
 /**
@@ -28,7 +39,7 @@ const DEFAULT_HEALTH: UpstreamHealthOptions = { failureThreshold: 3, baseBackoff
 
 /** Told about each upstream attempt (the metrics layer) and, optionally, about circuits opening and closing (the log). */
 export interface ForwarderObserver {
-  attempt(upstream: string, seconds: number, failure: UpstreamFailure | undefined): void;
+  attempt(upstream: string, seconds: number, failure: UpstreamFailure | undefined, error?: UpstreamError): void;
   readonly health?: UpstreamHealthObserver;
 }
 
@@ -93,9 +104,9 @@ export class Forwarder {
       const started = performance.now();
       try {
         const answer =
-          transport === 'tcp'
-            ? await server.tcp.query(message, query.questionEnd, timeout)
-            : await server.udp.query(message, query.questionEnd, timeout);
+          transport === 'udp'
+            ? await server.udp.query(message, query.questionEnd, timeout)
+            : await server.tcp.query(message, query.questionEnd, timeout);
         const rcode = answer[3]! & 0xf;
         if (rcode === Rcode.SERVFAIL || rcode === Rcode.REFUSED) {
           const failure = rcode === Rcode.SERVFAIL ? 'servfail' : 'refused';
@@ -112,7 +123,7 @@ export class Forwarder {
         return this.restoreClientHeader(answer, packet, query);
       } catch (error) {
         if (!(error instanceof UpstreamError)) throw error;
-        this.observer?.attempt(server.label, (performance.now() - started) / 1000, error.reason);
+        this.observer?.attempt(server.label, (performance.now() - started) / 1000, error.reason, error);
         if (error.reason !== 'mismatch') this.health.failure(index, performance.now(), error.reason);
         // A failure counts as a slow answer, so "fastest" moves away from a flaky upstream.
         this.recordLatency(index, Math.max(timeout, performance.now() - started));
@@ -136,7 +147,7 @@ export class Forwarder {
   close(): void {
     for (const server of this.servers) {
       server.udp.close();
-      server.tcp.close();
+      if (server.tcp !== server.udp) server.tcp.close();
     }
   }
 }

@@ -1,4 +1,5 @@
 import net from 'node:net';
+import type tls from 'node:tls';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
 import { FLAG_QR, HEADER_SIZE, sameQuestion } from '../dns/wire.js';
 import type { MessageIdSource } from './message-id.js';
@@ -11,6 +12,13 @@ export interface TcpUpstreamOptions {
   readonly maxConnections?: number;
   /** Queries pipelined on one connection at once (default 64); beyond all of them, queries wait in a queue. */
   readonly maxInFlightPerConnection?: number;
+  /**
+   * DNS over TLS (RFC 7858): opens the TLS connection instead of a plain TCP one; the connection is
+   * usable on 'secureConnect', and a failure after the TCP connect but before it is a TLS failure.
+   */
+  readonly connectTls?: () => tls.TLSSocket;
+  /** How logs and metrics name the upstream (default: its address). */
+  readonly label?: string;
 }
 
 /** Counters an operator can read, like UdpUpstreamStats. */
@@ -115,12 +123,15 @@ export class TcpUpstream {
   private readonly queue = new Set<Pending>();
   private closed = false;
 
+  private readonly connectTls: (() => tls.TLSSocket) | undefined;
+
   constructor(
-    readonly address: HostPort,
+    readonly address: Pick<HostPort, 'host' | 'port'> & { readonly family?: 4 | 6 },
     private readonly ids: MessageIdSource,
     options: TcpUpstreamOptions = {},
   ) {
-    this.label = formatHostPort(address);
+    this.label = options.label ?? formatHostPort(address);
+    this.connectTls = options.connectTls;
     this.idleTimeoutMs = options.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
     this.maxConnections = Math.max(1, options.maxConnections ?? DEFAULT_MAX_CONNECTIONS);
     // Capped well below the 65,536 IDs so that picking a free one never takes long.
@@ -209,15 +220,22 @@ export class TcpUpstream {
   private open(): Connection {
     this.stats.opened++;
     // Nagle would hold each pipelined frame back until the previous one is acknowledged.
-    const socket = net.connect({ host: this.address.host, port: this.address.port, noDelay: true });
+    const socket = this.connectTls ? this.connectTls() : net.connect({ host: this.address.host, port: this.address.port, noDelay: true });
     // Queries in flight keep the process alive through their timers; an idle pooled connection must not.
     socket.unref();
     const conn = new Connection(socket, this, this.idleTimeoutMs);
     this.pool.push(conn);
     this.connections.add(conn);
+    let tcpConnected = false;
     socket.on('connect', () => {
-      conn.connected = true;
+      tcpConnected = true;
+      if (this.connectTls === undefined) conn.connected = true;
     });
+    if (this.connectTls !== undefined) {
+      socket.on('secureConnect', () => {
+        conn.connected = true;
+      });
+    }
     socket.on('data', (chunk: Buffer) => this.onData(conn, chunk));
     // The server closed its side (idle timeout, keepalive, restart): nothing more will come.
     socket.on('end', () => this.drop(conn, undefined));
@@ -225,9 +243,12 @@ export class TcpUpstream {
       // Before the handshake completed the upstream is unreachable: retrying would not help. After
       // it (ECONNRESET, EPIPE), it is the "server closed the connection" case: retry.
       if (conn.connected) this.drop(conn, undefined);
-      else {
+      else if (this.connectTls !== undefined && (tcpConnected || isTlsError(error))) {
+        // The TCP connection stood, TLS did not: certificate not trusted, wrong name, no TLS there.
+        this.drop(conn, new UpstreamError('tls', this.label, `TLS handshake failed: ${error.message}${error.code ? ` (${error.code})` : ''}`));
+      } else {
         const reason = error.code === 'ECONNREFUSED' ? 'connection-refused' : 'network';
-        this.drop(conn, new UpstreamError(reason, this.label, `${error.code ?? error.message} on TCP connect`));
+        this.drop(conn, new UpstreamError(reason, this.label, `${error.code ?? error.message} on ${this.connectTls ? 'TLS' : 'TCP'} connect`));
       }
     });
     socket.on('close', () =>
@@ -396,6 +417,12 @@ export class TcpUpstream {
     if (outcome instanceof UpstreamError) pending.reject(outcome);
     else pending.resolve(outcome);
   }
+}
+
+/** Certificate verification errors (OpenSSL's names) and Node's TLS errors. */
+export function isTlsError(error: NodeJS.ErrnoException): boolean {
+  const code = error.code ?? '';
+  return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME/.test(code);
 }
 
 // Module-level timer callbacks, so a query costs no closure for its timer (bracket access reaches

@@ -106,7 +106,7 @@ describe('loadConfig: precedence flags > env > file > defaults', () => {
   });
 
   it('a repeatable flag replaces the default list instead of adding to it', () => {
-    expect(load({ flags: { upstream: ['1.1.1.1'] } }).upstream).toEqual([{ host: '1.1.1.1', port: 53, family: 4 }]);
+    expect(load({ flags: { upstream: ['1.1.1.1'] } }).upstream).toMatchObject([{ host: '1.1.1.1', port: 53, family: 4 }]);
     expect(load({ flags: { listen: ['127.0.0.2:53', '[::1]:53'] } }).listen).toEqual([
       { host: '127.0.0.2', port: 53, family: 4 },
       { host: '::1', port: 53, family: 6 },
@@ -115,18 +115,18 @@ describe('loadConfig: precedence flags > env > file > defaults', () => {
 
   it('a list from a higher source replaces the lower one', () => {
     const listFile = configFile('f.yaml', 'upstream:\n  - 192.0.2.1\n  - "[2001:db8::1]:5353"\n');
-    expect(load({ flags: { config: listFile } }).upstream).toEqual([
+    expect(load({ flags: { config: listFile } }).upstream).toMatchObject([
       { host: '192.0.2.1', port: 53, family: 4 },
       { host: '2001:db8::1', port: 5353, family: 6 },
     ]);
-    expect(load({ flags: { config: listFile }, env: { FRAUDWALL_UPSTREAM: '192.0.2.9' } }).upstream).toEqual([{ host: '192.0.2.9', port: 53, family: 4 }]);
-    expect(load({ flags: { config: listFile, upstream: ['192.0.2.7:99'] }, env: { FRAUDWALL_UPSTREAM: '192.0.2.9' } }).upstream).toEqual([
+    expect(load({ flags: { config: listFile }, env: { FRAUDWALL_UPSTREAM: '192.0.2.9' } }).upstream).toMatchObject([{ host: '192.0.2.9', port: 53, family: 4 }]);
+    expect(load({ flags: { config: listFile, upstream: ['192.0.2.7:99'] }, env: { FRAUDWALL_UPSTREAM: '192.0.2.9' } }).upstream).toMatchObject([
       { host: '192.0.2.7', port: 99, family: 4 },
     ]);
   });
 
   it('an env list is comma-separated, spaces and empty items ignored', () => {
-    expect(load({ env: { FRAUDWALL_UPSTREAM: ' 1.1.1.1 , [2606:4700::1111]:53,,8.8.8.8:5353, ' } }).upstream).toEqual([
+    expect(load({ env: { FRAUDWALL_UPSTREAM: ' 1.1.1.1 , [2606:4700::1111]:53,,8.8.8.8:5353, ' } }).upstream).toMatchObject([
       { host: '1.1.1.1', port: 53, family: 4 },
       { host: '2606:4700::1111', port: 53, family: 6 },
       { host: '8.8.8.8', port: 5353, family: 4 },
@@ -354,7 +354,7 @@ describe('loadConfig: problems', () => {
     const error = configError(() => load({ flags: { listen: ['127.0.0.1', '[::1]'], http: '127.0.0.1' } }));
     expect(error.problems).toHaveLength(3);
     expect(error.problems.every((p) => p.includes('a port is required'))).toBe(true);
-    expect(load({ flags: { upstream: ['[::1]', '::2', '192.0.2.1'] } }).upstream).toEqual([
+    expect(load({ flags: { upstream: ['[::1]', '::2', '192.0.2.1'] } }).upstream).toMatchObject([
       { host: '::1', port: 53, family: 6 },
       { host: '::2', port: 53, family: 6 },
       { host: '192.0.2.1', port: 53, family: 4 },
