@@ -4,6 +4,7 @@ import { Policy } from '../policy/policy.js';
 import { PolicyStore } from '../policy/policy-store.js';
 import type { ClientGroups } from '../policy/client-groups.js';
 import type { VerdictCache } from '../policy/verdict-cache.js';
+import { LOOKALIKES_OFF, type LookalikeSettings } from '../policy/lookalike-verdict.js';
 
 export type ListSource = 'file' | 'api' | 'url';
 
@@ -61,10 +62,18 @@ export class ListRegistry {
   private readonly observers: ListsObserver[] = [];
   private readonly propagators: PolicyPropagator[] = [];
 
-  /** `groups`: per-client policy groups (fixed at start); every policy gets a matcher per group. */
-  constructor(initial: readonly ListRecord[], cache: VerdictCache, private readonly logger: Logger, private readonly groups?: ClientGroups) {
+  /**
+   * `groups`: per-client policy groups (fixed at start); every policy gets a matcher per group.
+   */
+  constructor(
+    initial: readonly ListRecord[],
+    cache: VerdictCache,
+    private readonly logger: Logger,
+    lookalikeSettings: LookalikeSettings = LOOKALIKES_OFF,
+    private readonly groups?: ClientGroups,
+  ) {
     this.records = new Map(initial.map((record) => [record.list.name, record]));
-    this.store = new PolicyStore(new Policy(sortedLists(this.records), 1, groups), cache);
+    this.store = new PolicyStore(new Policy(sortedLists(this.records), 1, groups), cache, lookalikeSettings);
   }
 
   get generation(): number {

@@ -11,7 +11,9 @@ import { LocalZoneTable, type LocalZone, type LocalZoneKind, type LocalZoneOptio
 import { normalizeListDomain } from './normalize-domain.js';
 import { registrableDomain } from './public-suffix.js';
 import type { Policy } from './policy.js';
-import type { RuleKind, RuleScope } from '../query/rule.js';
+import type { LookalikeTest, RuleKind, RuleScope } from '../query/rule.js';
+import { describeLookalike } from '../lookalike/lookalike-index.js';
+import { LOOKALIKES_OFF, withLookalike, type LookalikeSettings } from './lookalike-verdict.js';
 
 export interface ExplainedRule {
   readonly list: string;
@@ -34,6 +36,8 @@ export interface ExplainSources {
    * DoT SNI), taken as asked from inside the addresses of the first group that lists it.
    */
   readonly client?: string | undefined;
+  /** How names imitating a protected domain are treated (#13); off when not given. */
+  readonly lookalikeSettings?: LookalikeSettings;
 }
 
 /** The client group `client` falls into (index and name), when groups are configured. */
@@ -45,6 +49,18 @@ export function explainGroup(policy: Policy, client: string | undefined): { inde
   return { index, name: groups.names[index]! };
 }
 
+/** Which protected domain a name imitates (#13). */
+export interface ExplainedLookalike {
+  readonly test: LookalikeTest;
+  readonly protectedDomain: string;
+  readonly list: string;
+  readonly category: string;
+  readonly distance?: number;
+  readonly token?: string;
+  /** e.g. `lookalike of paypal.com (edit distance 1)`, the EDE text of a block. */
+  readonly text: string;
+}
+
 /** The local zones `options` turn on, as the judgement needs them (built once per server or command). */
 export function explainLocalZones(options: LocalZoneOptions): LocalZoneTable {
   return new LocalZoneTable(options, (apex, kind) => ({ apex, kind }));
@@ -53,9 +69,11 @@ export function explainLocalZones(options: LocalZoneOptions): LocalZoneTable {
 /**
  * blocked: a block rule decides (the answer is the block answer); allowed / not-listed: forwarded
  * upstream; local: answered by fraudwall from a local zone (an allow rule may have let it that far);
- * canary: a browser DoH canary, answered NXDOMAIN so browsers keep using this resolver.
+ * canary: a browser DoH canary, answered NXDOMAIN so browsers keep using this resolver;
+ * lookalike: imitates a protected domain, observed only (forwarded); blocked with `lookalike` set
+ * when --lookalike block.
  */
-export type ExplainVerdict = 'blocked' | 'allowed' | 'not-listed' | 'local' | 'canary';
+export type ExplainVerdict = 'blocked' | 'allowed' | 'not-listed' | 'local' | 'canary' | 'lookalike';
 
 export type Explanation =
   | { readonly name: string; readonly valid: false; readonly error: string }
@@ -69,6 +87,7 @@ export type Explanation =
       readonly zone?: LocalZone;
       /** The client group whose lists decided (only when groups are configured). */
       readonly group?: string;
+      readonly lookalike?: ExplainedLookalike;
     };
 
 export function explainName(input: string, sources: ExplainSources): Explanation {
@@ -82,7 +101,15 @@ function explainInGroup(input: string, sources: ExplainSources, group: number): 
   if (isIP(address) !== 0) return explainAddress(address, sources.policy, group);
   const name = normalizeListDomain(input);
   if (typeof name !== 'string') return { name: input, valid: false, error: name.error };
-  const { rule } = sources.policy.evaluate(name, group);
+  const verdict = withLookalike(sources.policy, name, sources.policy.evaluate(name, group), sources.lookalikeSettings ?? LOOKALIKES_OFF);
+  const finding = verdict.lookalike;
+  if (finding !== undefined) {
+    // Judged only when no list decided, in the chain's order: before local zones (like a list block).
+    const { test, protectedDomain, list, category, distance, token } = finding;
+    const lookalike = { test, protectedDomain, list, category, ...(distance === undefined ? {} : { distance }), ...(token === undefined ? {} : { token }), text: describeLookalike(finding) };
+    return { name, valid: true, verdict: verdict.action === 'block' ? 'blocked' : 'lookalike', lookalike };
+  }
+  const { rule } = verdict;
   const ruleSite = rule && registrableDomain(rule.domain);
   const explained: ExplainedRule | undefined = rule && {
     list: rule.list,
@@ -145,6 +172,12 @@ export function formatExplanation(e: Explanation): string {
 }
 
 function formatVerdict(e: Extract<Explanation, { valid: true }>): string {
+  const lookalike = e.lookalike;
+  if (lookalike !== undefined) {
+    const where = `protect list "${lookalike.list}" (category ${lookalike.category}), test ${lookalike.test}`;
+    if (e.verdict === 'blocked') return `${e.name}: BLOCKED as a ${lookalike.text}; ${where}`;
+    return `${e.name}: LOOKALIKE: ${lookalike.text}; ${where}; observed only, resolved normally (--lookalike block would block it)`;
+  }
   const rule = e.rule;
   if (e.verdict === 'canary') {
     return `${e.name}: answered NXDOMAIN by fraudwall: a browser DoH canary (block-doh-canaries), so browsers keep their DNS on this filtering resolver`;
