@@ -2,6 +2,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { HostPort } from '../config/host-port.js';
 import { padResponse, queryAsksForPadding } from '../dns/padding.js';
+import { ClientConnections } from '../net/client-connections.js';
 import type { QueryHandler } from './query-handler.js';
 import type { Config } from '../config/options.js';
 import type { TlsCertificates } from './tls-certificates.js';
@@ -162,32 +163,23 @@ class TcpConnection {
  * per client address. DoT is the same framing, pipelining, limits and idle timeouts inside TLS 1.2+.
  */
 export class TcpServer {
-  private readonly sockets = new Set<net.Socket>();
   /** DoT: the TCP connections under TLS, from accept until they close (the handshake included). */
   private readonly handshaking = new Set<net.Socket>();
-  /** Open connections per client address; entries are removed at zero, so the map is bounded by tcpMaxConnections. */
-  private readonly perClient = new Map<string, number>();
+  private readonly connections: ClientConnections;
 
   private constructor(
     private readonly server: net.Server,
     readonly port: number,
-  ) {}
+    maxConnectionsPerClient: number,
+  ) {
+    this.connections = new ClientConnections(maxConnectionsPerClient);
+  }
 
   private accept(socket: net.Socket, handler: QueryHandler, options: TcpServerOptions, certificates: TlsCertificates | undefined): void {
-    const client = socket.remoteAddress ?? '';
-    const count = this.perClient.get(client) ?? 0;
-    if (count >= options.tcpMaxConnectionsPerClient) {
+    if (!this.connections.admit(socket)) {
       socket.destroy();
       return;
     }
-    this.perClient.set(client, count + 1);
-    this.sockets.add(socket);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      const left = (this.perClient.get(client) ?? 1) - 1;
-      if (left <= 0) this.perClient.delete(client);
-      else this.perClient.set(client, left);
-    });
     new TcpConnection(socket, handler, options, certificates);
   }
 
@@ -234,7 +226,7 @@ export class TcpServer {
         server.off('error', reject);
         server.on('error', () => {});
         const bound = server.address();
-        instance = new TcpServer(server, typeof bound === 'object' && bound ? bound.port : address.port);
+        instance = new TcpServer(server, typeof bound === 'object' && bound ? bound.port : address.port, options.tcpMaxConnectionsPerClient);
         resolve(instance);
       });
     });
@@ -244,9 +236,9 @@ export class TcpServer {
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.end();
+      for (const socket of this.connections.sockets) socket.end();
       setTimeout(() => {
-        for (const socket of this.sockets) socket.destroy();
+        for (const socket of this.connections.sockets) socket.destroy();
         for (const socket of this.handshaking) socket.destroy();
       }, CLOSE_GRACE_MS).unref();
     });
