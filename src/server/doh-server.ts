@@ -6,6 +6,7 @@ import { cacheLifetimeSeconds } from '../dns/cache-lifetime.js';
 import { padResponse, queryAsksForPadding } from '../dns/padding.js';
 import { HEADER_SIZE } from '../dns/wire.js';
 import { ClientConnections } from '../net/client-connections.js';
+import { listen } from '../net/listen.js';
 import { clientNameFromPath } from './client-name.js';
 import type { QueryHandler } from './query-handler.js';
 import type { TlsCertificates } from './tls-certificates.js';
@@ -61,7 +62,7 @@ export class DohServer {
     this.connections = new ClientConnections(maxConnectionsPerClient);
   }
 
-  static bind(address: HostPort, handler: QueryHandler, certificates: TlsCertificates, options: DohServerOptions, observer: DohObserver = {}): Promise<DohServer> {
+  static async bind(address: HostPort, handler: QueryHandler, certificates: TlsCertificates, options: DohServerOptions, observer: DohObserver = {}): Promise<DohServer> {
     const server = http2.createSecureServer({
       ...certificates.current,
       allowHTTP1: true,
@@ -84,16 +85,10 @@ export class DohServer {
     });
     const handle = new RequestHandler(handler, options.dohPath, observer);
     server.on('request', (req: Request, res: Response) => handle.request(req, res));
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: address.port, host: address.host, ipv6Only: address.family === 6 }, () => {
-        server.off('error', reject);
-        server.on('error', () => {});
-        const bound = server.address();
-        instance = new DohServer(server, typeof bound === 'object' && bound ? bound.port : address.port, options.tcpMaxConnectionsPerClient);
-        resolve(instance);
-      });
-    });
+    const port = await listen(server, { port: address.port, host: address.host, ipv6Only: address.family === 6 });
+    server.on('error', () => {});
+    instance = new DohServer(server, port, options.tcpMaxConnectionsPerClient);
+    return instance;
   }
 
   private accept(socket: net.Socket): void {

@@ -3,6 +3,7 @@ import tls from 'node:tls';
 import type { HostPort } from '../config/host-port.js';
 import { padResponse, queryAsksForPadding } from '../dns/padding.js';
 import { ClientConnections } from '../net/client-connections.js';
+import { listen } from '../net/listen.js';
 import type { QueryHandler } from './query-handler.js';
 import type { Config } from '../config/options.js';
 import type { TlsCertificates } from './tls-certificates.js';
@@ -183,7 +184,7 @@ export class TcpServer {
     new TcpConnection(socket, handler, options, certificates);
   }
 
-  static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions, dot?: DotServing): Promise<TcpServer> {
+  static async bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions, dot?: DotServing): Promise<TcpServer> {
     let instance: TcpServer | undefined;
     const onSocket = (socket: net.Socket): void => {
       if (instance) instance.accept(socket, handler, options, dot?.certificates);
@@ -220,16 +221,10 @@ export class TcpServer {
       server = tlsServer;
     }
     server.maxConnections = options.tcpMaxConnections;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: address.port, host: address.host, ipv6Only: address.family === 6 }, () => {
-        server.off('error', reject);
-        server.on('error', () => {});
-        const bound = server.address();
-        instance = new TcpServer(server, typeof bound === 'object' && bound ? bound.port : address.port, options.tcpMaxConnectionsPerClient);
-        resolve(instance);
-      });
-    });
+    const port = await listen(server, { port: address.port, host: address.host, ipv6Only: address.family === 6 });
+    server.on('error', () => {});
+    instance = new TcpServer(server, port, options.tcpMaxConnectionsPerClient);
+    return instance;
   }
 
   /** Stops accepting; open connections flush briefly, then a client that does not read is cut off. */

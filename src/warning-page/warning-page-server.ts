@@ -7,6 +7,7 @@ import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HostPort } from '../config/host-port.js';
 import { ClientConnections } from '../net/client-connections.js';
+import { listen } from '../net/listen.js';
 import type { Policy } from '../policy/policy.js';
 import { pickLanguage } from './accept-language.js';
 import { blockedSite } from './blocked-host.js';
@@ -104,15 +105,8 @@ export class WarningPageServer {
       }
       socket.destroy();
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: address.port, host: address.host }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const bound = server.address();
-    const instance = new WarningPageServer(server, address.host, typeof bound === 'object' && bound ? bound.port : address.port, limits.maxConnectionsPerClient);
+    const port = await listen(server, { port: address.port, host: address.host });
+    const instance = new WarningPageServer(server, address.host, port, limits.maxConnectionsPerClient);
     server.on('connection', (socket: Socket) => {
       if (instance.connections.admit(socket)) return;
       options.onRequest?.('rejected');
