@@ -31,6 +31,11 @@ export const ERROR_CODES = {
   E_METHOD: 'the method is not allowed on this path (405)',
   E_NOT_FOUND: 'no such path (404)',
   E_INTERNAL: 'an unexpected error inside the server (500); the server log says more',
+  // Fleet (issue #15): list state shared through Redis
+  E_REDIS_UNAVAILABLE: 'Redis cannot be reached or did not answer in time: the list change was not made (503); the instance keeps serving its last lists',
+  E_LIST_CHANGED: 'another instance replaced the list with one of another kind while this change was made; send it again (409)',
+  E_REDIS_CONFIG: 'the Redis URL (--redis, FRAUDWALL_REDIS or --redis-file) is missing, unreadable or not a redis:// or rediss:// URL',
+  E_REDIS_FORMAT: 'Redis holds list records written in a newer format by a newer fraudwall; upgrade this instance',
   // CLI client
   E_ADMIN_UNREACHABLE: 'the CLI cannot reach the server at --url',
   // Policy (a bug or a bad value in the embedding code)

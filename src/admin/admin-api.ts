@@ -1,7 +1,7 @@
 import type { ListFormat } from '../config/options.js';
 import type http from 'node:http';
-import type { ListRegistry } from '../lists/list-registry.js';
-import { canonicalEntries, ListChangeError, type ListService } from '../lists/list-service.js';
+import type { ListRecord, ListRegistry } from '../lists/list-registry.js';
+import { canonicalEntries, ListChangeError, type ListChanges } from '../lists/list-service.js';
 import { explainName } from '../policy/explain.js';
 import type { LocalZoneTable } from '../policy/local-zones.js';
 import type { RuleKind } from '../query/rule.js';
@@ -11,17 +11,28 @@ import { parseJsonBody, readBody } from './read-body.js';
 
 export interface AdminApiDeps {
   readonly registry: ListRegistry;
-  readonly lists: ListService;
+  readonly lists: ListChanges;
   readonly auth: AdminAuth;
   /** Re-reads list files and URL sources; resolves with the generation in effect afterwards. */
   readonly reload: () => Promise<{ generation: number; warnings: readonly string[] }>;
   readonly adminMaxBodyBytes: number;
   /** The server's local zones and DoH canaries, for explain (built with explainLocalZones). */
   readonly localZones: LocalZoneTable;
+  /** With --redis: a shared list's version in the fleet (shown beside each list). */
+  readonly versionOf?: (name: string) => number | undefined;
+  /** With --redis: this instance's id in the fleet (stream entries and URL-list leases carry it). */
+  readonly fleetInstance?: string;
 }
 
-const STATUS_BY_KIND = { invalid: 400, 'not-found': 404, conflict: 409, 'too-large': 413 } as const;
-const CODE_BY_KIND = { invalid: 'E_LIST_INVALID', 'not-found': 'E_LIST_NOT_FOUND', conflict: 'E_LIST_READ_ONLY', 'too-large': 'E_TOO_LARGE' } as const;
+const STATUS_BY_KIND = { invalid: 400, 'not-found': 404, conflict: 409, 'too-large': 413, changed: 409, unavailable: 503 } as const;
+const CODE_BY_KIND = {
+  invalid: 'E_LIST_INVALID',
+  'not-found': 'E_LIST_NOT_FOUND',
+  conflict: 'E_LIST_READ_ONLY',
+  'too-large': 'E_TOO_LARGE',
+  changed: 'E_LIST_CHANGED',
+  unavailable: 'E_REDIS_UNAVAILABLE',
+} as const;
 
 function toHttpError(error: unknown): unknown {
   if (!(error instanceof ListChangeError)) return error;
@@ -74,10 +85,15 @@ function asObject(value: unknown): Record<string, unknown> {
 /** The /v1 admin API: list inspection and changes, explain, reload. JSON in and out. */
 export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
   const { registry, lists, auth } = deps;
+  const describe = (record: ListRecord): Record<string, unknown> => {
+    const version = record.source === 'api' ? deps.versionOf?.(record.list.name) : undefined;
+    return { ...registry.info(record), ...(version !== undefined ? { version } : {}) };
+  };
 
   http.route('GET', '/v1/lists', (req, res) => {
     auth.authorize(req, false);
-    sendJson(res, 200, { generation: registry.generation, lists: registry.all().map((record) => registry.info(record)) });
+    const fleet = deps.fleetInstance !== undefined ? { instance: deps.fleetInstance } : {};
+    sendJson(res, 200, { generation: registry.generation, ...fleet, lists: registry.all().map(describe) });
   });
 
   http.route('GET', '/v1/lists/{name}', (req, res, { name = '' }) => {
@@ -85,7 +101,7 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
     const record = registry.get(name);
     if (record === undefined) throw new HttpError(404, 'E_LIST_NOT_FOUND', `list "${name}" does not exist`);
     const withEntries = queryParams(req).get('entries') === '1';
-    sendJson(res, 200, { ...registry.info(record), ...(withEntries ? { list: canonicalEntries(record.list) } : {}) });
+    sendJson(res, 200, { ...describe(record), ...(withEntries ? { list: canonicalEntries(record.list) } : {}) });
   });
 
   http.route('PUT', '/v1/lists/{name}', async (req, res, { name = '' }) => {

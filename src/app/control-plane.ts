@@ -21,6 +21,7 @@ import { VerdictCache } from '../policy/verdict-cache.js';
 import { explainLocalZones } from '../policy/explain.js';
 import { StartupError } from './startup-error.js';
 import { startWarningPage } from './warning-page.js';
+import { readRedisUrl, RedisConfigError, startFleet } from '../fleet/start-fleet.js';
 
 /** How long DNS waits at start for a URL list that has no last good copy yet (unless failing closed). */
 const FIRST_DOWNLOAD_WAIT_MS = 3000;
@@ -165,6 +166,17 @@ export async function startControlPlane(
     const verdictCache = new VerdictCache({ verdictCacheSize: options.verdictCacheSize });
     // splice: the closures below keep `initial` alive; the first lists must not stay pinned after a reload.
     const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger);
+    const onApiChange = (result: 'accepted' | 'rejected'): void => void metrics.listUpdates.labels('api', result).inc();
+    const redisUrl = await readRedisUrl(config).catch((error: unknown) => {
+      throw error instanceof RedisConfigError ? new StartupError('E_REDIS_CONFIG', error.message) : error;
+    });
+    const fleet =
+      redisUrl === undefined
+        ? undefined
+        : await startFleet(redisUrl, config, { registry, state, logger, metricsRegistry: metrics.registry, persistedVersions: initial.storedVersions, onChange: onApiChange });
+    if (fleet) stoppers.push(() => fleet.close());
+    // Before the first downloads: with --redis-share-url-lists one instance fetches each URL list.
+    if (fleet?.urlShare) for (const source of urlSources) source.shareThrough(fleet.urlShare);
     registry.onChange((records, generation) =>
       metrics.setLists(
         records.map((record) => ({
@@ -212,10 +224,7 @@ export async function startControlPlane(
       await Promise.all(urlSources.map((source) => source.refresh(registry)));
       return { generation: registry.generation, warnings: result.warnings };
     };
-    const listService = new ListService(registry, state, logger, {
-      adminMaxEntries: config.adminMaxEntries,
-      onChange: (result) => metrics.listUpdates.labels('api', result).inc(),
-    });
+    const listService = fleet?.lists ?? new ListService(registry, state, logger, { adminMaxEntries: config.adminMaxEntries, onChange: onApiChange });
     const auth = new AdminAuth(token, { maxFailures: 10, windowMs: 60_000, onFailure: (reason) => metrics.adminAuthFailures.labels(reason).inc() });
     const reloadAdminToken = async (): Promise<string> => {
       if (token === undefined) return 'no admin token: list changes stay disabled (a token needs a restart)';
@@ -230,6 +239,7 @@ export async function startControlPlane(
       auth,
       reload,
       adminMaxBodyBytes: config.adminMaxBodyBytes,
+      ...(fleet ? { versionOf: (name: string) => fleet.sync.versionOf(name), fleetInstance: fleet.instanceId } : {}),
       localZones: explainLocalZones(config),
     });
     registerEventsTail(http, auth, options.events ?? (() => undefined));

@@ -14,7 +14,9 @@ import type { Metrics } from '../metrics/metrics.js';
 import type { PolicyStore } from '../policy/policy-store.js';
 import type { VerdictCache } from '../policy/verdict-cache.js';
 import { QueryLog } from '../querylog/query-log.js';
+import type { BlockedLookup } from '../events/blocked-lookup.js';
 import { EventsPipeline } from '../events/events-pipeline.js';
+import { EventsRelay } from '../events/events-relay.js';
 import { QTYPE_LABELS } from '../metrics/metrics.js';
 import { VERSION } from '../version.js';
 import { openQueryLogFile } from '../querylog/query-log-file.js';
@@ -174,8 +176,8 @@ function createForwarder(config: Config, metrics: Metrics, logger: Logger): Forw
   return forwarder;
 }
 
-/** Early-warning events (--events-url), or nothing when off. */
-async function startEvents(config: Config, logger: Logger, metrics: Metrics): Promise<EventsPipeline | undefined> {
+/** Early-warning events (--events-url), or nothing when off. The cluster primary runs one too, for its workers' relays. */
+export async function startEvents(config: Config, logger: Logger, metrics: Metrics): Promise<EventsPipeline | undefined> {
   if (config.eventsUrl === 'off') return undefined;
   let observeLatency: ((seconds: number, count: number) => void) | undefined;
   const pipeline = await EventsPipeline.start(config, {
@@ -189,11 +191,21 @@ async function startEvents(config: Config, logger: Logger, metrics: Metrics): Pr
   return pipeline;
 }
 
+/** A cluster worker's side of events: its own gate, then each admitted lookup to the primary. */
+function relayEvents(config: Config, metrics: Metrics, send: (lookup: BlockedLookup) => void): EventsRelay | undefined {
+  if (config.eventsUrl === 'off') return undefined;
+  const relay = new EventsRelay(config, send);
+  metrics.watchEvents(() => relay.stats);
+  return relay;
+}
+
 export interface DataPlaneOptions {
   /** Cluster workers: a loop probe that is not ours arrived here (it may be another worker's). */
   readonly onForeignProbe?: (name: string) => void;
   /** Cluster workers: how long a probe waits for word from other workers after its answer. */
   readonly loopProbeSettleMs?: number;
+  /** Cluster workers: hand each blocked lookup that should become an event to the primary's pipeline. */
+  readonly relayEvents?: (lookup: BlockedLookup) => void;
 }
 
 export interface DataPlane {
@@ -201,7 +213,7 @@ export interface DataPlane {
   /** DoT and DoH addresses with their bound ports (empty lists when off). */
   readonly encrypted: { readonly dot: readonly { host: string; port: number }[]; readonly doh: readonly { host: string; port: number }[] };
   readonly loopGuard: LoopGuard;
-  /** The early-warning events pipeline, when --events-url is set. */
+  /** The early-warning events pipeline, when --events-url is set (in a cluster, the primary holds it). */
   readonly events: EventsPipeline | undefined;
   /** Stops taking queries, lets those waiting for an upstream finish (bounded), closes everything. */
   close(): Promise<void>;
@@ -235,10 +247,11 @@ export async function startDataPlane(
     const queryLog = await openQueryLog(config, metrics, logger);
     if (queryLog) stoppers.push(() => queryLog.close());
     const responseCache = createResponseCache(config, metrics);
-    const events = await startEvents(config, logger, metrics);
+    const relay = options.relayEvents;
+    const events = relay ? undefined : await startEvents(config, logger, metrics);
     if (events) stoppers.push(() => events.close());
     const chain = buildChain({
-      events,
+      events: relay ? relayEvents(config, metrics, relay) : events,
       policy: policy.store,
       blockAnswers: new BlockAnswers(config, synthesizer),
       localZones: config,

@@ -251,10 +251,6 @@ export function loadConfig(sources: ConfigSources): Config {
     apply(spec, raw, `--${spec.key}`, cwd);
   }
 
-  // Early-warning events (issue #12): one spool and one dedupe window need one process.
-  if (values.get('events-url') !== undefined && values.get('events-url') !== 'off' && Number(values.get('workers') ?? 1) > 1) {
-    problems.push('--events-url works with --workers 1 only (each worker would need its own spool and dedupe window); drop one of them');
-  }
   if (problems.length > 0) throw new ConfigError(problems);
   const config: Record<string, unknown> = { configFile };
   for (const [key, value] of values) config[settingName(key)] = value;

@@ -311,6 +311,31 @@ export const SERVE_OPTIONS = [
     description: 'a downloaded list with a smaller share of usable lines is rejected and the last good copy kept',
     default: 50,
   },
+  // Fleet: list state shared through Redis (issue #15).
+  {
+    key: 'redis',
+    kind: 'string',
+    description: 'share lists pushed through the admin API with every instance using this Redis: redis://[user:pass@]host:port/db or rediss:// (TLS); "off" for none',
+    default: 'off',
+  },
+  {
+    key: 'redis-file',
+    kind: 'path',
+    description: 'file holding the Redis URL, so its password stays out of the process list and the environment',
+    default: 'off',
+  },
+  {
+    key: 'redis-key-prefix',
+    kind: 'string',
+    description: 'prefix of every Redis key fraudwall writes (fleets sharing one Redis use different prefixes)',
+    default: 'fraudwall',
+  },
+  {
+    key: 'redis-share-url-lists',
+    kind: 'bool',
+    description: 'one instance (holding a Redis lease) downloads each URL list and publishes it; the others take it from Redis',
+    default: false,
+  },
   {
     key: 'query-log',
     kind: 'path',

@@ -6,13 +6,13 @@ import { FraudwallError } from '../errors.js';
 import type { Logger } from '../log/logger.js';
 import type { BlockedLookup } from './blocked-lookup.js';
 import { blockedCloudEvent, type CloudEventOptions } from './cloud-event.js';
-import { DedupeWindow } from './dedupe-window.js';
+import { EventGate } from './event-gate.js';
+import { newEventsStats, type EventsStats } from './events-stats.js';
 import { EventDelivery, type DeliveryCounters, type DeliveryDropReason, type Post } from './event-delivery.js';
+export { EVENT_DROP_REASONS, type EventDropReason, type EventsStats } from './events-stats.js';
 import { EventSpool } from './event-spool.js';
 import { parseEventsUrl } from './events-url.js';
 import { postOnce } from './http-post.js';
-import { RateBounds } from './rate-bounds.js';
-import { RegistrableDomainMemo } from './registrable-domain.js';
 import { parseWebhookSecrets, WebhookSigner } from './webhook-signer.js';
 
 /** This component's section of the settings (see config/options.ts for what each means). */
@@ -34,22 +34,6 @@ export type EventsOptions = Pick<
   | 'state'
 >;
 
-/** Every reason an event can be dropped (the `reason` label of fraudwall_events_dropped_total). */
-export const EVENT_DROP_REASONS = ['queue-full', 'client-rate', 'global-rate', 'spool-full', 'rejected', 'too-large', 'spool-unreadable'] as const;
-export type EventDropReason = (typeof EVENT_DROP_REASONS)[number];
-
-/** Running totals, read by the metrics layer at scrape time. */
-export interface EventsStats {
-  emitted: number;
-  deduplicated: number;
-  delivered: number;
-  retried: number;
-  spooled: number;
-  spoolBytes: number;
-  readonly dropped: Record<EventDropReason, number>;
-  readonly refusing: { unauthorized: boolean; gone: boolean };
-}
-
 export interface EventsDeps {
   readonly logger: Logger;
   readonly userAgent: string;
@@ -63,10 +47,6 @@ export interface EventsDeps {
 
 /** Lookups waiting to become events; beyond this the query path drops and counts instead of waiting. */
 const QUEUE_LIMIT = 10_000;
-/** Client+domain pairs remembered for dedupe (≈ 100 bytes each). */
-const DEDUPE_KEYS = 200_000;
-/** Clients whose event rate is tracked. */
-const RATE_CLIENTS = 50_000;
 
 async function readSecrets(options: EventsOptions, env: NodeJS.ProcessEnv): Promise<Buffer[]> {
   const fromEnv = env['FRAUDWALL_EVENTS_SECRET'];
@@ -96,19 +76,8 @@ async function readSecrets(options: EventsOptions, env: NodeJS.ProcessEnv): Prom
  * path, are batched (events-batch-size or events-batch-ms), signed and delivered by EventDelivery.
  */
 export class EventsPipeline {
-  readonly stats: EventsStats = {
-    emitted: 0,
-    deduplicated: 0,
-    delivered: 0,
-    retried: 0,
-    spooled: 0,
-    spoolBytes: 0,
-    dropped: Object.fromEntries(EVENT_DROP_REASONS.map((reason) => [reason, 0])) as Record<EventDropReason, number>,
-    refusing: { unauthorized: false, gone: false },
-  };
-  private readonly dedupe: DedupeWindow;
-  private readonly rates: RateBounds;
-  private readonly domains = new RegistrableDomainMemo();
+  readonly stats: EventsStats = newEventsStats();
+  private readonly gate: EventGate;
   private queue: { lookup: BlockedLookup; domain: string }[] = [];
   private drainScheduled = false;
   private batch: string[] = [];
@@ -123,8 +92,7 @@ export class EventsPipeline {
     private readonly options: EventsOptions,
     private readonly deps: EventsDeps,
   ) {
-    this.dedupe = new DedupeWindow(options.eventsDedupe * 1000, DEDUPE_KEYS);
-    this.rates = new RateBounds({ eventsRate: options.eventsRate, eventsClientRate: options.eventsClientRate, maxClients: RATE_CLIENTS }, performance.now());
+    this.gate = new EventGate(options, this.stats);
     this.eventOptions = { eventsClient: options.eventsClient, instance: options.eventsInstance || hostname(), qtypeName: deps.qtypeName };
   }
 
@@ -154,17 +122,8 @@ export class EventsPipeline {
    */
   admit(clientAddress: string, name: string, monotonicMs: number): string | undefined {
     if (this.closed) return undefined;
-    const domain = this.domains.of(name);
-    if (!this.dedupe.admit(clientAddress, domain, monotonicMs)) {
-      this.stats.deduplicated++;
-      return undefined;
-    }
-    const rate = this.rates.take(clientAddress, monotonicMs);
-    if (rate !== 'ok') {
-      this.stats.dropped[rate]++;
-      return undefined;
-    }
-    if (this.queue.length >= QUEUE_LIMIT) {
+    const domain = this.gate.admit(clientAddress, name, monotonicMs);
+    if (domain !== undefined && this.queue.length >= QUEUE_LIMIT) {
       this.stats.dropped['queue-full']++;
       return undefined;
     }

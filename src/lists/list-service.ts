@@ -17,7 +17,7 @@ export interface EntryProblem {
 /** A change refused as a whole; nothing was applied. `kind` maps to an HTTP status in the API. */
 export class ListChangeError extends Error {
   constructor(
-    readonly kind: 'invalid' | 'not-found' | 'conflict' | 'too-large',
+    readonly kind: 'invalid' | 'not-found' | 'conflict' | 'too-large' | 'changed' | 'unavailable',
     message: string,
     readonly problems: readonly EntryProblem[] = [],
   ) {
@@ -35,6 +35,15 @@ export interface ListChangeResult {
   readonly created?: boolean;
   readonly added?: number;
   readonly removed?: number;
+  /** With --redis: the list's version in the fleet, the same on every instance. */
+  readonly version?: number;
+}
+
+/** List changes as the admin API makes them: a local ListService, or the fleet's shared one (--redis). */
+export interface ListChanges {
+  put(who: string, name: string, kind: RuleKind, category: string, text: string, format?: ListFormat): Promise<ListChangeResult>;
+  delta(who: string, name: string, addText: string, removeText: string): Promise<ListChangeResult>;
+  delete(who: string, name: string): Promise<{ name: string; generation: number; version?: number }>;
 }
 
 export interface ListServiceOptions {
@@ -71,6 +80,16 @@ export function parseEntries(name: string, kind: RuleKind, category: string, tex
   return list;
 }
 
+/** Lists from files or URLs have their source of truth elsewhere: the API refuses to change them. */
+export function checkWritable(name: string, existing: ListRecord | undefined): void {
+  if (existing !== undefined && existing.source !== 'api') {
+    throw new ListChangeError(
+      'conflict',
+      `list "${name}" comes from ${existing.source === 'file' ? `a file in ${existing.origin}` : `the URL ${existing.origin}`}; change it there, or push under another name`,
+    );
+  }
+}
+
 export function checkListName(name: string): void {
   if (!isValidName(name)) {
     throw new ListChangeError('invalid', `list name "${name}" is not valid: use ${NAME_RULE}`);
@@ -88,7 +107,7 @@ export function checkCategory(category: string): void {
  * swap the policy — so a refused change leaves no trace and an accepted one survives a restart.
  * Lists that come from files or URLs are read-only here (their source of truth is elsewhere).
  */
-export class ListService {
+export class ListService implements ListChanges {
   constructor(
     private readonly registry: ListRegistry,
     private readonly state: StateStore,
@@ -105,7 +124,7 @@ export class ListService {
       this.checkSize(list.size);
       const { result, generation } = await this.registry.update(async (records, nextGeneration) => {
         const existing = records.get(name);
-        this.checkWritable(name, existing);
+        checkWritable(name, existing);
         await this.persist(list, records, nextGeneration, format === 'rpz' ? text : undefined);
         return { created: existing === undefined };
       });
@@ -120,7 +139,7 @@ export class ListService {
       const { result, generation } = await this.registry.update(async (records, nextGeneration) => {
         const existing = records.get(name);
         if (existing === undefined) throw new ListChangeError('not-found', `list "${name}" does not exist; create it with PUT /v1/lists/${name}`);
-        this.checkWritable(name, existing);
+        checkWritable(name, existing);
         if (existing.list.packed.rpzActions.length > 0) {
           throw new ListChangeError('invalid', `list "${name}" is an RPZ zone: entries cannot be added or removed one by one; PUT the whole zone again`);
         }
@@ -147,7 +166,7 @@ export class ListService {
       const { generation } = await this.registry.update(async (records) => {
         const existing = records.get(name);
         if (existing === undefined) throw new ListChangeError('not-found', `list "${name}" does not exist`);
-        this.checkWritable(name, existing);
+        checkWritable(name, existing);
         await this.state.deleteList(name);
         records.delete(name);
       });
@@ -170,15 +189,6 @@ export class ListService {
   private checkSize(entries: number): void {
     if (entries > this.options.adminMaxEntries) {
       throw new ListChangeError('too-large', `${entries} entries is over the limit of ${this.options.adminMaxEntries} per list; split the list or raise --admin-max-entries`);
-    }
-  }
-
-  private checkWritable(name: string, existing: ListRecord | undefined): void {
-    if (existing !== undefined && existing.source !== 'api') {
-      throw new ListChangeError(
-        'conflict',
-        `list "${name}" comes from ${existing.source === 'file' ? `a file in ${existing.origin}` : `the URL ${existing.origin}`}; change it there, or push under another name`,
-      );
     }
   }
 

@@ -24,6 +24,8 @@ export interface LoadedSources {
   readonly warnings: string[];
   /** Lists that could not be loaded at all; fatal with --require-lists. */
   readonly failures: string[];
+  /** Fleet versions of the pushed lists in the state directory (--redis; lists saved without one are absent). */
+  readonly storedVersions: Map<string, number>;
 }
 
 export async function loadListSources(listsDir: string, state: StateStore, urlSources: readonly UrlListSource[]): Promise<LoadedSources> {
@@ -50,12 +52,13 @@ export async function loadListSources(listsDir: string, state: StateStore, urlSo
   warnings.push(...stored.problems);
   failures.push(...stored.problems);
   read.push({ kind: 'pushed', path: path.join(state.dir, 'lists'), lists: names(storedListRecords(stored.lists)) });
+  const storedVersions = new Map(stored.lists.flatMap((list) => (list.version === undefined ? [] : [[list.name, list.version] as const])));
 
   for (const source of urlSources) {
     const record = await source.loadLastGood(1);
     if (record) read.push({ kind: 'url-copy', path: state.urlCopyFiles(source.spec.name).body, lists: names([record]) });
   }
-  return { records: [...byName.values()], read, warnings, failures };
+  return { records: [...byName.values()], read, warnings, failures, storedVersions };
 }
 
 /** One line per source, e.g. `read: list files in /etc/fraudwall/lists (fraud, malware)`. */

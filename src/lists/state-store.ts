@@ -14,6 +14,8 @@ export interface StoredList {
   readonly zone?: string | undefined;
   /** Unix milliseconds of the accepted change. */
   readonly updatedAt: number;
+  /** The list's version in the fleet's shared store (--redis), when it came through it. */
+  readonly version?: number;
 }
 
 const FORMAT = 1;
@@ -125,12 +127,14 @@ export class StateStore {
 function parseStoredList(text: string, expectedName: string): StoredList {
   const data = JSON.parse(text) as Record<string, unknown>;
   if (data['format'] !== FORMAT) throw new Error(`unknown format ${String(data['format'])}`);
-  const { name, kind, category, entries, updatedAt, zone } = data;
+  const { name, kind, category, entries, updatedAt, zone, version } = data;
   if (zone !== undefined && typeof zone !== 'string') throw new Error('zone must be text');
   if (name !== expectedName) throw new Error(`holds list "${String(name)}", not "${expectedName}"`);
   if (kind !== 'block' && kind !== 'allow') throw new Error(`bad kind ${String(kind)}`);
   if (typeof category !== 'string') throw new Error('missing category');
   if (!Array.isArray(entries) || !entries.every((e) => typeof e === 'string')) throw new Error('entries must be strings');
   const time = typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN;
-  return { name, kind, category, entries: entries as string[], zone, updatedAt: Number.isNaN(time) ? Date.now() : time };
+  const updated = Number.isNaN(time) ? Date.now() : time;
+  const stored: StoredList = { name, kind, category, entries: entries as string[], zone, updatedAt: updated };
+  return Number.isSafeInteger(version) && (version as number) > 0 ? { ...stored, version: version as number } : stored;
 }

@@ -22,6 +22,28 @@ export interface UrlListOptions {
 
 export type RefreshResult = 'updated' | 'not-modified' | 'rejected' | 'failed';
 
+/** A downloaded list as one instance published it for the others (--redis-share-url-lists). */
+export interface SharedUrlCopy {
+  readonly url: string;
+  readonly body: Buffer;
+  readonly sha256: string;
+  readonly etag?: string | undefined;
+  readonly lastModified?: string | undefined;
+  readonly fetchedAt: string;
+}
+
+/**
+ * One download per fleet: before each refresh an instance asks whether it holds the list's lease
+ * ('download': fetch and publish), or another instance does ('adopt': take the published copy).
+ * 'self' means the share cannot be reached: download as a lone instance would.
+ */
+export interface UrlListShare {
+  role(name: string, leaseMs: number): Promise<'download' | 'adopt' | 'self'>;
+  publish(name: string, copy: SharedUrlCopy): Promise<void>;
+  /** The published copy, if any; undefined also when the share cannot be reached. */
+  read(name: string): Promise<SharedUrlCopy | undefined>;
+}
+
 interface CopyMeta {
   readonly url: string;
   readonly etag?: string | undefined;
@@ -43,6 +65,7 @@ export class UrlListSource {
   private timer: NodeJS.Timeout | undefined;
   private stopped = false;
   private registry: ListRegistry | undefined;
+  private share: UrlListShare | undefined;
 
   constructor(
     readonly spec: UrlListSpec,
@@ -68,6 +91,11 @@ export class UrlListSource {
       }
       return undefined;
     }
+  }
+
+  /** From now on, refreshes go through the fleet's share (one download per fleet). */
+  shareThrough(share: UrlListShare): void {
+    this.share = share;
   }
 
   /** Starts refreshing on schedule through `registry`; the first refresh is one interval away. */
@@ -102,25 +130,75 @@ export class UrlListSource {
   }
 
   private async download(registry: ListRegistry | undefined): Promise<RefreshResult> {
+    // The lease outlives one missed refresh, so a crashed downloader is replaced within two intervals.
+    const role = this.share ? await this.share.role(this.spec.name, this.spec.refreshSeconds * 2000).catch(() => 'self' as const) : 'self';
+    if (role === 'adopt') {
+      const adopted = await this.adopt(registry);
+      if (adopted !== undefined) return adopted;
+      // Nothing usable published yet: download this once, as a lone instance would.
+    }
     const headers: Record<string, string> = { 'user-agent': 'fraudwall' };
     if (this.meta?.etag) headers['if-none-match'] = this.meta.etag;
     if (this.meta?.lastModified) headers['if-modified-since'] = this.meta.lastModified;
     const response = await fetch(this.spec.url, { headers, signal: AbortSignal.timeout(this.options.timeoutMs), redirect: 'follow' });
     if (response.status === 304) {
       await response.body?.cancel();
+      if (role === 'download') await this.publishIfMissing();
       return 'not-modified';
     }
     if (!response.ok) {
       await response.body?.cancel();
       throw new Error(`HTTP ${response.status}`);
     }
-    let body: Buffer | undefined = await this.readLimited(response);
+    const body: Buffer = await this.readLimited(response);
     const digest = sha256(body);
     if (digest === this.meta?.sha256 && registry?.get(this.spec.name)?.origin === this.spec.url) {
       // The same bytes as the list in effect (a publisher without ETag or Last-Modified): building
       // a new policy, and copying it to every worker, would change nothing.
+      if (role === 'download') await this.publishIfMissing();
       return 'not-modified';
     }
+    const meta: CopyMeta = {
+      url: this.spec.url,
+      etag: response.headers.get('etag') ?? undefined,
+      lastModified: response.headers.get('last-modified') ?? undefined,
+      fetchedAt: new Date().toISOString(),
+      sha256: digest,
+    };
+    const result = await this.apply(registry, body, meta);
+    if (result === 'updated' && role === 'download') {
+      await this.share!.publish(this.spec.name, { ...meta, sha256: digest, body }).catch((error: unknown) =>
+        this.logger.warn(`URL list "${this.spec.name}": could not publish the download to the fleet; the others keep their copy until the next refresh`, { err: error }),
+      );
+    }
+    return result;
+  }
+
+  /** The list did not change, but the fleet may lack it (Redis emptied, or a new downloader): publish the last good copy. */
+  private async publishIfMissing(): Promise<void> {
+    const meta = this.meta;
+    if (meta?.sha256 === undefined) return;
+    try {
+      const published = await this.share!.read(this.spec.name);
+      if (published?.sha256 === meta.sha256 && published.url === this.spec.url) return;
+      const body = await readFile(this.state.urlCopyFiles(this.spec.name).body);
+      await this.share!.publish(this.spec.name, { ...meta, sha256: meta.sha256, body });
+    } catch (error) {
+      this.logger.warn(`URL list "${this.spec.name}": could not publish the last good copy to the fleet`, { err: error });
+    }
+  }
+
+  /** Takes the copy another instance published; undefined when there is none for this URL yet. */
+  private async adopt(registry: ListRegistry | undefined): Promise<RefreshResult | undefined> {
+    const copy = await this.share!.read(this.spec.name).catch(() => undefined);
+    if (copy === undefined || copy.url !== this.spec.url) return undefined;
+    if (copy.sha256 === this.meta?.sha256 && registry?.get(this.spec.name)?.origin === this.spec.url) return 'not-modified';
+    const { body, ...meta } = copy;
+    return this.apply(registry, body, meta);
+  }
+
+  /** Checks a downloaded body, keeps it as the last good copy and swaps it in. */
+  private async apply(registry: ListRegistry | undefined, body: Buffer, meta: CopyMeta): Promise<RefreshResult> {
     const list = this.parse(body);
     const usable = list.size;
     const total = usable + list.skipped.length;
@@ -132,17 +210,8 @@ export class UrlListSource {
       );
       return 'rejected';
     }
-    const meta: CopyMeta = {
-      url: this.spec.url,
-      etag: response.headers.get('etag') ?? undefined,
-      lastModified: response.headers.get('last-modified') ?? undefined,
-      fetchedAt: new Date().toISOString(),
-      sha256: digest,
-    };
     const files = this.state.urlCopyFiles(this.spec.name);
     await writeFileAtomic(files.body, body);
-    // Written: let the download go before the next policy is built beside the live one.
-    body = undefined;
     await writeFileAtomic(files.meta, `${JSON.stringify(meta)}\n`);
     this.meta = meta;
     if (registry) {

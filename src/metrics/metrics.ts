@@ -1,7 +1,7 @@
 import { VERDICT_REASONS, type VerdictReason } from '../query/rule.js';
 import client, { Counter, Gauge, Registry } from 'prom-client';
 import type { MalformedReason } from '../dns/wire.js';
-import { EVENT_DROP_REASONS, type EventsStats } from '../events/events-pipeline.js';
+import { EVENT_DROP_REASONS, type EventsStats } from '../events/events-stats.js';
 import type { AnswerSource, Transport } from '../query/resolver.js';
 import type { UpstreamFailure } from '../upstream/upstream-error.js';
 import { FastCounter, FastHistogram, ReadCounter } from './fast-metrics.js';

@@ -12,7 +12,7 @@
 // the list text is kept, so nothing pins the text once parsing is done.
 import { isIP } from 'node:net';
 import { normalizeListDomain } from './normalize-domain.js';
-import { isExplicitPublicSuffix, PUBLIC_SUFFIX_REASON } from './public-suffix.js';
+import { isExplicitPublicSuffix, mayBePublicSuffix, PUBLIC_SUFFIX_REASON, SUFFIX_FILTER_SEED, suffixFilterStep } from './public-suffix.js';
 import { formatIpPrefix, parseIpPrefix, scanIpv4Prefix, type IpPrefix } from './ip-prefix.js';
 import {
   FLAG_ADDRESS,
@@ -308,8 +308,10 @@ export class ListParser {
     let at = builder.pendingOffset;
     let labelStart = start;
     let allDigits = true;
+    let hash = SUFFIX_FILTER_SEED;
     for (let i = start; i < end; i++, at++) {
       const c = buf[i]!;
+      hash = suffixFilterStep(hash, c);
       const cls = NAME_CLASS[c]!;
       if (cls === 1) allDigits = false;
       else if (cls === 3) {
@@ -322,8 +324,9 @@ export class ListParser {
     }
     const last = end - labelStart;
     if (last === 0 || last > MAX_LABEL_LENGTH || allDigits) return false;
-    // A public suffix is never stored: the string path skips it with its reason.
-    if (isExplicitPublicSuffix(buf.toString('latin1', start, end))) return false;
+    // A public suffix is never stored: the string path skips it with its reason. The filter rules
+    // out nearly every name without making a string.
+    if (mayBePublicSuffix(hash) && isExplicitPublicSuffix(buf.toString('latin1', start, end))) return false;
     builder.commit(n, flags, lineNo);
     return true;
   }

@@ -123,7 +123,7 @@ export class BlockAnswers {
    * The answer an RPZ rule asks for (see policy/parse-rpz.ts): NXDOMAIN or NODATA with a SOA owned
    * by the question name, TC=1 over UDP for tcp-only, local data as written (records of the
    * question's type, or a CNAME; NODATA when there are none), the configured block answer for drop.
-   * Undefined when the query is to be resolved normally (tcp-only over TCP).
+   * Undefined when the query is to be resolved normally (tcp-only over TCP, DoT or DoH).
    */
   rpzAnswer(ctx: Pick<QueryContext, 'packet' | 'query' | 'transport'>, rule: Rule): Buffer | undefined {
     const action = rule.rpz;
@@ -131,7 +131,8 @@ export class BlockAnswers {
     const { packet, query } = ctx;
     const questionEnd = query.questionEnd;
     if (action === 'tcp-only') {
-      return ctx.transport === 'tcp' ? undefined : writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, truncated: true, opt: this.optFor(ctx, rule, 'name', 0) });
+      // Only UDP can be told to retry over TCP; TCP, DoT and DoH are already on a stream.
+      return ctx.transport !== 'udp' ? undefined : writeResponse(packet, questionEnd, { rcode: Rcode.NOERROR, truncated: true, opt: this.optFor(ctx, rule, 'name', 0) });
     }
     if (action === 'local') {
       const answers = localAnswers(rule.localData, query.type);

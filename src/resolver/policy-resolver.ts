@@ -15,7 +15,7 @@ export class PolicyResolver implements Resolver {
     if (verdict.action === 'block' && verdict.rule !== undefined) {
       const rule = verdict.rule;
       if (rule.rpz === undefined) return { bytes: this.blockAnswers.answer(ctx, rule), source: 'blocked', verdict };
-      // An RPZ rule says how to answer; tcp-only over TCP resolves normally.
+      // An RPZ rule says how to answer; tcp-only over a stream (TCP, DoT, DoH) resolves normally.
       const bytes = this.blockAnswers.rpzAnswer(ctx, rule);
       if (bytes !== undefined) return { bytes, source: 'blocked', verdict };
       return this.next.resolve(ctx);

@@ -18,6 +18,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['events'], // early-warning events: dedupe, CloudEvents, signing, spool, delivery (issue #12)
   ['metrics'], // Prometheus registry and hot-path counters
   ['lists', 'resolver', 'server'], // list sources and registry; chain elements; transports
+  ['fleet'], // list state shared by every instance through Redis (--redis)
   ['admin'], // HTTP server and admin API
   ['app'], // composition: single process, cluster primary and workers
   ['cli'], // command-line parsing helpers of the entry point (usage errors, did-you-mean)

@@ -4,6 +4,7 @@
 import { readFileSync } from 'node:fs';
 import { describe, expect, it } from 'vitest';
 import { SERVE_OPTIONS } from '../../src/config/options.js';
+import { FleetMetrics } from '../../src/metrics/fleet-metrics.js';
 import { Metrics } from '../../src/metrics/metrics.js';
 
 const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
@@ -32,6 +33,7 @@ describe('README', () => {
     metrics.watchEvents(() => {
       throw new Error('not read: only the names are listed');
     });
+    new FleetMetrics(metrics.registry, () => ({ connected: false, lists: [] }));
     const names = metrics.registry
       .getMetricsAsArray()
       .map((metric) => (metric as unknown as { name: string }).name)

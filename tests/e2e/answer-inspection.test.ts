@@ -12,7 +12,8 @@ import { requireTool } from '../helpers/require-tool.js';
 import { startAuthUnbound, type AuthUnbound } from '../helpers/unbound-auth.js';
 import { admin } from './admin-helpers.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from './harness.js';
-import { useTempDir } from '../helpers/temp-dir.js';
+import { mkdtempSync, rmSync } from 'node:fs';
+import { tmpdir } from 'node:os';
 
 const haveTools = requireTool('unbound', 'unbound') && requireTool('dig', 'bind9-dnsutils');
 
@@ -55,9 +56,9 @@ const LISTS = {
 };
 
 describe.skipIf(!haveTools)('answer inspection against a real Unbound (auth zones)', () => {
-  const temp = useTempDir('inspect');
   let unbound: AuthUnbound;
   let fw: TestServer;
+  let logDir: string;
   let queryLog: string;
 
   beforeAll(async () => {
@@ -68,12 +69,15 @@ describe.skipIf(!haveTools)('answer inspection against a real Unbound (auth zone
       ],
       readyName: 'www.cloak.test',
     });
-    queryLog = path.join(temp.path, 'queries.ndjson');
+    // A directory of the suite's own (made here: a per-test temp dir does not exist yet in beforeAll).
+    logDir = mkdtempSync(path.join(tmpdir(), 'fraudwall-inspect-'));
+    queryLog = path.join(logDir, 'queries.ndjson');
     fw = await startTestServer({ 'upstream': [`127.0.0.1:${unbound.port}`], 'query-log': queryLog }, LISTS, { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN });
   }, 30_000);
   afterAll(async () => {
     await fw?.close();
     await unbound?.stop();
+    if (logDir) rmSync(logDir, { recursive: true, force: true });
   });
 
   it('Unbound itself resolves the cloaked chains (so every block below is fraudwall judging the answer)', async () => {

@@ -241,6 +241,30 @@ describe('early-warning events', () => {
     expect(metricSum(metrics, 'fraudwall_events_deduplicated_total')).toBe(blocked - 4);
   }, 40_000);
 
+  it('with --workers 2 the primary dedupes across workers: one event per client and domain, counts that add up', async () => {
+    const secret = newSecret();
+    const hook = await receiver(secret);
+    const server = await serve(hook.url, secret, stateDir(), ['--workers', '2']);
+    const sent = await blast(server.dnsPort, '127.0.0.1', ['loan-scam.test', 'www.loan-scam.test', 'a.phish-kit.test'], 10_000);
+    // Distinct domains from fresh sockets: the kernel spreads them over both workers, all reach the primary.
+    await lookUp(server.dnsPort, Array.from({ length: 20 }, (_, i) => scam(i)));
+    expect(await waitFor(() => hook.events.length >= 22, 5000, 20)).toBe(true);
+    await sleep(1500);
+    expect(hook.events.filter((e) => ['loan-scam.test', 'phish-kit.test'].includes(e.data['domain'] as string)).map((e) => e.data['domain']).sort()).toEqual([
+      'loan-scam.test',
+      'phish-kit.test',
+    ]);
+    // Two workers' IPC channels may interleave, so the order across workers is not asserted here.
+    expect(hook.events.map((e) => e.data['name'] as string).filter((name) => name.startsWith('scam-')).sort()).toEqual(Array.from({ length: 20 }, (_, i) => scam(i)).sort());
+    expect(hook.badSignatures).toBe(0);
+    const metrics = await scrape(server.httpPort);
+    const blocked = metricSum(metrics, 'fraudwall_blocked_total');
+    expect(blocked).toBeGreaterThanOrEqual(sent * 0.9);
+    expect(metricSum(metrics, 'fraudwall_events_emitted_total')).toBe(22);
+    expect(metricSum(metrics, 'fraudwall_events_deduplicated_total')).toBe(blocked - 22);
+    expect(metricSum(metrics, 'fraudwall_events_delivered_total')).toBe(22);
+  }, 40_000);
+
   it('once the dedupe window has passed, the same client and domain make an event again', async () => {
     const secret = newSecret();
     const hook = await receiver(secret);

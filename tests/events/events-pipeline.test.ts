@@ -94,7 +94,4 @@ describe('EventsPipeline', () => {
     await pipeline.close();
   });
 
-  it('--events-url with --workers above 1 is a configuration error', () => {
-    expect(() => options({ workers: '2' })).toThrow(/--events-url works with --workers 1 only/);
-  });
 });

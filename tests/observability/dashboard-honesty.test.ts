@@ -19,6 +19,8 @@ import {
 import { sampleNames, scrape } from '../helpers/metrics-text.js';
 import { sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
 import { startPrometheus, type PrometheusServer } from './prometheus-server.js';
+import { RedisServer } from '../helpers/redis-server.js';
+import { TEST_TOKEN } from '../e2e/harness.js';
 
 const dashboard: Dashboard = loadDashboard();
 const exprs: PanelExpr[] = panelExprs(dashboard);
@@ -104,6 +106,16 @@ describe('dashboard expressions (static)', () => {
     },
     { topic: 'process CPU', matches: (ts) => ts.some((t) => /rate\(process_cpu_seconds_total\b/.test(t.expr)) },
     { topic: 'event-loop lag', matches: (ts) => ts.some((t) => /nodejs_eventloop_lag_\w+/.test(t.expr)) },
+    {
+      topic: 'fleet: one row per instance with Redis connection and lag',
+      matches: (ts) =>
+        ts.some((t) => t.expr.includes('fraudwall_redis_connected') && groupingLabels(t.expr, t.legend).has('instance')) &&
+        ts.some((t) => t.expr.includes('fraudwall_redis_list_lag_versions') && groupingLabels(t.expr, t.legend).has('instance')),
+    },
+    {
+      topic: 'fleet: shared list version per instance',
+      matches: (ts) => ts.some((t) => t.expr.includes('fraudwall_redis_list_version') && groupingLabels(t.expr, t.legend).has('list')),
+    },
   ];
 
   it.each(topics)('has a panel for $topic', ({ topic, matches }) => {
@@ -114,14 +126,25 @@ describe('dashboard expressions (static)', () => {
   });
 });
 
-describe.skipIf(!requireTool('prometheus', 'prometheus'))('dashboard against a live fraudwall and a real Prometheus', () => {
+const hasTools = requireTool('prometheus', 'prometheus') && requireTool('redis-server', 'redis-server');
+
+describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redis for the fleet panels) and a real Prometheus', () => {
   let live: LiveFraudwall | undefined;
+  let redis: RedisServer | undefined;
   let prometheus: PrometheusServer | undefined;
   let exported = new Set<string>();
   let variables: Record<string, string> = {};
 
   beforeAll(async () => {
-    live = await startLiveFraudwall();
+    redis = await RedisServer.start();
+    live = await startLiveFraudwall({ redis: redis.url }, { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN });
+    // A shared list, so the per-list fleet series exist.
+    const pushed = await fetch(`http://127.0.0.1:${live.fraudwall.httpPort}/v1/lists/shared`, {
+      method: 'PUT',
+      headers: { authorization: `Bearer ${TEST_TOKEN}`, 'content-type': 'text/plain' },
+      body: 'shared.evil.test\n',
+    });
+    if (pushed.status !== 201) throw new Error(`pushing the shared list answered ${pushed.status}`);
     const target = `127.0.0.1:${live.fraudwall.httpPort}`;
     prometheus = await startPrometheus({ targets: [target], jobName: 'fraudwall', scrapeInterval: '1s' });
     await prometheus.waitForTargetsUp();
@@ -138,6 +161,7 @@ describe.skipIf(!requireTool('prometheus', 'prometheus'))('dashboard against a l
   afterAll(async () => {
     await prometheus?.stop();
     await live?.close();
+    await redis?.stop();
   });
 
   it('names only metrics that the live fraudwall exports', () => {

@@ -20,14 +20,16 @@ export interface LiveFraudwall {
   close(): Promise<void>;
 }
 
-export async function startLiveFraudwall(): Promise<LiveFraudwall> {
+/** `flags`/`env` add to the defaults (the dashboard suite adds --redis and an admin token for the fleet panels). */
+export async function startLiveFraudwall(flags: Record<string, string> = {}, env: Record<string, string> = {}): Promise<LiveFraudwall> {
   const upstream = await startFakeUpstream();
   upstream.setBehaviour(FAILING_NAME, { kind: 'rcode', rcode: 2 });
   let fraudwall: TestServer;
   try {
     fraudwall = await startTestServer(
-      { upstream: [`127.0.0.1:${upstream.port}`], 'upstream-timeout-ms': '500', 'query-timeout-ms': '1500' },
+      { upstream: [`127.0.0.1:${upstream.port}`], 'upstream-timeout-ms': '500', 'query-timeout-ms': '1500', ...flags },
       OBSERVABILITY_LISTS,
+      env,
     );
   } catch (error) {
     await upstream.close();

@@ -1,5 +1,6 @@
 import { describe, expect, it } from 'vitest';
-import { isExplicitPublicSuffix, PUBLIC_SUFFIX_REASON, registrableDomain } from '../../src/policy/public-suffix.js';
+import { getPublicSuffix } from 'tldts';
+import { isExplicitPublicSuffix, PUBLIC_SUFFIX_REASON, registrableDomain, usesExplicitRuleTable } from '../../src/policy/public-suffix.js';
 import { parseList } from '../../src/policy/parse-list.js';
 
 describe('isExplicitPublicSuffix (tldts 7.6.4)', () => {
@@ -23,6 +24,18 @@ describe('isExplicitPublicSuffix (tldts 7.6.4)', () => {
     ['intranet', false],
   ])('%s → %s', (name, expected) => {
     expect(isExplicitPublicSuffix(name)).toBe(expected);
+  });
+
+  it('reads the explicit rules of the pinned tldts once; only names tldts calls their own suffix are refused', () => {
+    expect(usesExplicitRuleTable()).toBe(true);
+    // An explicit rule that a wildcard also covers is still named by an explicit rule.
+    expect(isExplicitPublicSuffix('teams.replit.dev')).toBe(true);
+    const options = { allowPrivateDomains: true };
+    for (let i = 0; i < 3000; i++) {
+      const name = `n${i}.${['com', 'net', 'io', 'co.uk', 'github.io', 'amazonaws.com', 'jp', 'ck'][i % 8]}`;
+      if (isExplicitPublicSuffix(name)) expect(getPublicSuffix(name, options), name).toBe(name);
+      if (!name.endsWith('.ck')) expect(isExplicitPublicSuffix(name), name).toBe(false);
+    }
   });
 
   it('gives the registrable domain, none for a suffix', () => {

@@ -280,3 +280,44 @@ describe('BlockAnswers: Structured DNS Errors', () => {
     expect(jsonOf(tcp)['o']).toBe('O'.repeat(400));
   });
 });
+
+describe('RPZ answers and answers blocked by inspection', () => {
+  const answers = makeAnswers();
+  const local = (() => {
+    const a = Buffer.from([0, 1, 0, 0, 0, 120, 0, 4, 192, 0, 2, 7]);
+    return new Uint8Array(a);
+  })();
+  const rpz = (action: Rule['rpz'], localData?: Uint8Array): Rule => ({ ...rule('feed.example', 'feed', 'scam'), scope: 'exact', rpz: action, localData });
+  const ask = (r: Rule, type: number, transport: 'udp' | 'tcp' | 'dot' | 'doh' = 'udp') =>
+    answers.rpzAnswer(contextFor(buildQuery('feed.example', type, { edns: {} }), transport), r);
+
+  it('nxdomain and nodata carry a SOA owned by the question name and EDE 15', () => {
+    for (const [action, rcode] of [['nxdomain', Rcode.NXDOMAIN], ['nodata', Rcode.NOERROR]] as const) {
+      const bytes = ask(rpz(action), QType.A)!;
+      const reply = decode(bytes);
+      expect(headerOf(bytes).rcode).toBe(rcode);
+      expect(reply.answers).toEqual([]);
+      expect(reply.authorities.map((r) => [r.name, r.type])).toEqual([['feed.example', QType.SOA]]);
+      expect(edesOf(reply)[0]?.extraText).toBe('blocked by fraudwall list feed (scam)');
+    }
+  });
+
+  it('local data answers its own type, NODATA for another; tcp-only is TC over UDP and resolves over streams', () => {
+    const a = decode(ask(rpz('local', local), QType.A)!);
+    expect(a.answers.map((r) => [r.name, r.type, r.ttl, (r as { address?: string }).address])).toEqual([['feed.example', QType.A, 120, '192.0.2.7']]);
+    const mxBytes = ask(rpz('local', local), QType.MX)!;
+    const mx = decode(mxBytes);
+    expect([headerOf(mxBytes).rcode, mx.answers.length, mx.authorities.length]).toEqual([Rcode.NOERROR, 0, 1]);
+    expect(headerOf(ask(rpz('tcp-only'), QType.A, 'udp')!).tc).toBe(1);
+    for (const stream of ['tcp', 'dot', 'doh'] as const) expect(ask(rpz('tcp-only'), QType.A, stream)).toBeUndefined();
+  });
+
+  it('an inspection block names how it matched and owns its SOA by the question name, not the target', () => {
+    const ctx = contextFor(buildQuery('alias.clean.example', QType.A, { edns: {} }));
+    const bytes = answers.answerVia(ctx, rule('0xproject.io'), 'cname', 'CNAME www.0xproject.io');
+    const reply = decode(bytes);
+    expect(headerOf(bytes).rcode).toBe(Rcode.NXDOMAIN);
+    expect(reply.authorities.map((r) => r.name)).toEqual(['alias.clean.example']);
+    expect(edesOf(reply)[0]?.extraText).toBe('blocked by fraudwall list fraud (phishing) via CNAME www.0xproject.io');
+  });
+});

@@ -3,6 +3,7 @@
 import type { Config } from '../../config/options.js';
 import type { ErrorCode } from '../../errors.js';
 import type { EncodedList } from '../../lists/list-transfer.js';
+import type { BlockedLookup } from '../../events/blocked-lookup.js';
 
 /** A policy generation: the list names in policy order, and the lists the worker does not have yet. */
 export interface PolicyUpdate {
@@ -28,7 +29,9 @@ export type FromWorker =
   | { readonly type: 'policy-applied'; readonly generation: number }
   | { readonly type: 'policy-failed'; readonly generation: number; readonly message: string }
   | { readonly type: 'metrics'; readonly id: number; readonly metrics: unknown[] }
-  | { readonly type: 'probe-seen'; readonly name: string };
+  | { readonly type: 'probe-seen'; readonly name: string }
+  /** A blocked lookup the worker's events gate admitted: the primary's pipeline makes the event (--events-url). */
+  | { readonly type: 'blocked'; readonly lookup: BlockedLookup };
 
 /** Messages of other modules on the same channel (Node's own cluster traffic, prom-client) are ignored. */
 export function isFromWorker(message: unknown): message is FromWorker {

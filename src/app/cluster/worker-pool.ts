@@ -4,6 +4,7 @@
 import cluster from 'node:cluster';
 import { fileURLToPath } from 'node:url';
 import type { Config } from '../../config/options.js';
+import type { BlockedLookup } from '../../events/blocked-lookup.js';
 import type { ListRecord } from '../../lists/list-registry.js';
 import type { Logger } from '../../log/logger.js';
 import type { Metrics } from '../../metrics/metrics.js';
@@ -32,6 +33,8 @@ export class WorkerPool implements DeliveryTarget {
   /** Every worker started once; from now on an exit means a restart. */
   private up = false;
   private restartDelayMs = FIRST_RESTART_DELAY_MS;
+  /** Where workers' admitted blocked lookups go (the primary's events pipeline), when events are on. */
+  onBlocked: ((lookup: BlockedLookup) => void) | undefined;
 
   constructor(
     readonly config: Config,
@@ -139,6 +142,9 @@ export class WorkerPool implements DeliveryTarget {
         break;
       case 'metrics':
         this.fanOut.received(message.id, message.metrics);
+        break;
+      case 'blocked':
+        this.onBlocked?.(message.lookup);
         break;
       case 'probe-seen':
         // A loop probe reached this worker; the worker that sent it may be another one.

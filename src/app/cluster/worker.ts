@@ -114,6 +114,7 @@ class Worker {
           if (mayRelay()) send({ type: 'probe-seen', name });
         },
         loopProbeSettleMs: LOOP_PROBE_SETTLE_MS,
+        relayEvents: config.eventsUrl === 'off' ? undefined : (lookup) => send({ type: 'blocked', lookup }),
       });
       send({ type: 'ready', listeners: this.data.listeners });
     } catch (error) {
