@@ -1,6 +1,6 @@
 #!/usr/bin/env node
 /**
- * What one forwarded query costs fraudwall's upstream clients (src/upstream: UdpUpstream, TcpUpstream),
+ * What one forwarded query costs in src/upstream (the Forwarder over a UdpUpstream or a TcpUpstream),
  * measured so that a busy, shared machine hardly moves the figures: CPU time of the client process
  * per answered query (not q/s), bytes allocated on the JS heap per query (v8.GCProfiler: what each
  * collection freed plus the growth), collections per 100k queries, and, with a silent upstream,
@@ -110,11 +110,18 @@ async function runWorker(dist, transport, port, silentPort, queries, concurrency
   const { MessageIdSource } = await import(`${dir}/upstream/message-id.js`);
   const { UdpUpstream } = await import(`${dir}/upstream/udp-upstream.js`);
   const { TcpUpstream } = await import(`${dir}/upstream/tcp-upstream.js`);
+  const { Forwarder } = await import(`${dir}/upstream/forwarder.js`);
   const ids = new MessageIdSource();
-  const make = (p) =>
-    transport === 'udp' ? new UdpUpstream({ host: '127.0.0.1', port: p, family: 4 }, ids) : new TcpUpstream({ host: '127.0.0.1', port: p, family: 4 }, ids);
+  // The whole forwarded path of src/upstream: the Forwarder (failover order, health, latency) over one client.
+  const make = (p) => {
+    const address = { host: '127.0.0.1', port: p, family: 4 };
+    const client = transport === 'udp' ? new UdpUpstream(address, ids) : new TcpUpstream(address, ids);
+    return new Forwarder([{ label: `127.0.0.1:${p}`, udp: client, tcp: client }], { upstreamTimeoutMs: 2000, ednsUdpSize: 1232 });
+  };
   const template = encodeQuery('cost-bench.example.com');
-  const questionEnd = template.length;
+  const parsed = { id: 0x4242, questionEnd: template.length, edns: undefined };
+  // The forwarder copies the client's packet (its private copy gets the upstream ID).
+  const forward = (forwarder, timeoutMs) => forwarder.forward({ packet: template, query: parsed, transport, deadline: performance.now() + timeoutMs });
   const client = make(port);
 
   // Closed loop: `concurrency` queries in flight, each answered query sends the next one.
@@ -125,8 +132,7 @@ async function runWorker(dist, transport, port, silentPort, queries, concurrency
       const next = () => {
         if (started >= count) return;
         started++;
-        // A private copy per query, as the forwarder makes (the client rewrites its ID).
-        client.query(Buffer.from(template), questionEnd, 2000).then(
+        forward(client, 2000).then(
           () => {
             if (++done === count) resolve();
             else next();
@@ -159,7 +165,7 @@ async function runWorker(dist, transport, port, silentPort, queries, concurrency
   globalThis.gc?.();
   const heapBefore = v8.getHeapStatistics().used_heap_size;
   const timersBefore = process.getActiveResourcesInfo().filter((kind) => kind === 'Timeout').length;
-  for (let i = 0; i < IN_FLIGHT; i++) silent.query(Buffer.from(template), questionEnd, 60_000).catch(() => {});
+  for (let i = 0; i < IN_FLIGHT; i++) forward(silent, 60_000).catch(() => {});
   await new Promise((resolve) => setTimeout(resolve, 200));
   globalThis.gc?.();
   const heapInFlight = v8.getHeapStatistics().used_heap_size;

@@ -73,9 +73,10 @@ export class Forwarder {
     this.latency = new Float64Array(servers.length);
   }
 
-  private order(): number[] {
+  private order(): readonly number[] {
     const order = this.health.order(this.preferred, performance.now());
-    if (this.options.upstreamStrategy === 'fastest') order.sort((a, b) => this.latency[a]! - this.latency[b]!);
+    // The health order may be shared (read-only): sort a copy.
+    if (this.options.upstreamStrategy === 'fastest') return [...order].sort((a, b) => this.latency[a]! - this.latency[b]!);
     return order;
   }
 
