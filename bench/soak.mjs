@@ -62,6 +62,8 @@ const VERDICT_CACHE_SIZE = Number(args['verdict-cache-size']);
 const CACHE_MAX_BYTES = Number(args['cache-max-bytes']);
 /** A cache this close to its bound counts as full (LRU eviction keeps it just under). */
 const FULL = 0.98;
+/** The response cache's memory this close to cache-max-bytes counts as full (the last segment may not fit). */
+const FULL_MEMORY = 0.95;
 for (const [name, value] of Object.entries({ SECONDS, RATE, TCP_SHARE, MALFORMED_SHARE, BLOCKED_SHARE, COLD_SHARE, MAX_RSS_GROWTH, CACHE_SIZE, VERDICT_CACHE_SIZE, CACHE_MAX_BYTES })) {
   if (!Number.isFinite(value) || value < 0) {
     process.stderr.write(`soak: ${name.toLowerCase()} must be a non-negative number\n`);
@@ -407,19 +409,22 @@ async function main() {
   // never fill (a short run), after 15 % of the run, at least 10 s, as before.
   const fallbackWarmupUntil = started + Math.max(10_000, SECONDS * 150);
   let cachesFullAt; // seconds into the run
-  let lastFill = { entries: 0, bytes: 0, verdicts: 0, heapUsed: 0, heapTotal: 0, external: 0 };
+  let lastFill = { entries: 0, bytes: 0, memory: 0, verdicts: 0, heapUsed: 0, heapTotal: 0, external: 0 };
   const readFill = async () => {
     try {
       const text = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
       const gauge = (name) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? NaN);
-      return { entries: gauge('fraudwall_cache_entries'), bytes: gauge('fraudwall_cache_bytes'), verdicts: gauge('fraudwall_verdict_cache_entries'),
+      return { entries: gauge('fraudwall_cache_entries'), bytes: gauge('fraudwall_cache_bytes'), memory: gauge('fraudwall_cache_memory_bytes'), verdicts: gauge('fraudwall_verdict_cache_entries'),
         heapUsed: gauge('fraudwall_process_heap_used_bytes'), heapTotal: gauge('fraudwall_process_heap_total_bytes'), external: gauge('fraudwall_process_external_memory_bytes') };
     } catch {
       return undefined;
     }
   };
-  const isFull = (fill) =>
-    (fill.entries >= FULL * CACHE_SIZE || fill.bytes >= FULL * CACHE_MAX_BYTES) && fill.verdicts >= FULL * VERDICT_CACHE_SIZE;
+  // The response cache keeps answers in Buffer segments that it allocates one by one until segments
+  // plus index reach cache-max-bytes, and only then reuses the oldest: with the entry count at its
+  // bound long before (100,000 small answers take ~16 MB), its memory keeps growing to the byte
+  // bound. So "full" is the memory it has taken, not its entries.
+  const isFull = (fill) => fill.memory >= FULL_MEMORY * CACHE_MAX_BYTES && fill.verdicts >= FULL * VERDICT_CACHE_SIZE;
 
   await new Promise((resolve) => {
     let lastTick = performance.now();
@@ -462,7 +467,7 @@ async function main() {
           if (cachesFullAt === undefined && isFull(fill)) cachesFullAt = at;
           process.stdout.write(
             `  t=${at.toFixed(0).padStart(4)} s  RSS ${rss.toFixed(1)} MB  sent ${stats.validSent + stats.malformedSent}  answered ${stats.validAnswered}  lost ${stats.lost}` +
-              `  cache ${fill.entries} (${(fill.bytes / 2 ** 20).toFixed(1)} MB)  verdicts ${fill.verdicts}  heap ${(fill.heapUsed / 2 ** 20).toFixed(0)}/${(fill.heapTotal / 2 ** 20).toFixed(0)} MB  external ${(fill.external / 2 ** 20).toFixed(0)} MB${cachesFullAt === at ? '  <- caches full' : ''}\n`,
+              `  cache ${fill.entries} (${(fill.bytes / 2 ** 20).toFixed(1)} MB in ${(fill.memory / 2 ** 20).toFixed(1)} MB)  verdicts ${fill.verdicts}  heap ${(fill.heapUsed / 2 ** 20).toFixed(0)}/${(fill.heapTotal / 2 ** 20).toFixed(0)} MB  external ${(fill.external / 2 ** 20).toFixed(0)} MB${cachesFullAt === at ? '  <- caches full' : ''}\n`,
           );
           // For the next sample: a scrape takes a moment, and the load loop must not wait for it.
           void readFill().then((next) => {
@@ -527,7 +532,7 @@ async function main() {
   console.log(`  malformed replies   ${stats.malformedReplies} (FORMERR/NOTIMP; short headers and responses get none)`);
   console.log(`  latency             p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, p99.9 ${percentile(sorted, 99.9).toFixed(2)} ms, max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1)} ms`);
   console.log(`  RSS                 first ${firstRss.toFixed(1)} MB, after warm-up ${warmRss.toFixed(1)} MB, last ${lastRss.toFixed(1)} MB, max ${maxRss.toFixed(1)} MB, peak (VmHWM) ${peakRss.toFixed(1)} MB, growth after warm-up ${(growth * 100).toFixed(1)} %`);
-  console.log(`  warm-up             ${cachesFullAt === undefined ? `caches never full (run too short?): judged from ${warmFrom.toFixed(0)} s (15 % of the run)` : `caches full at ${cachesFullAt.toFixed(0)} s (response cache ≥ ${FULL * 100} % of ${CACHE_SIZE} entries or ${(CACHE_MAX_BYTES / 2 ** 20).toFixed(0)} MB, verdicts ≥ ${FULL * 100} % of ${VERDICT_CACHE_SIZE}); growth judged from there`}`);
+  console.log(`  warm-up             ${cachesFullAt === undefined ? `caches never full (run too short?): judged from ${warmFrom.toFixed(0)} s (15 % of the run)` : `caches full at ${cachesFullAt.toFixed(0)} s (response cache memory ≥ ${FULL_MEMORY * 100} % of ${(CACHE_MAX_BYTES / 2 ** 20).toFixed(0)} MB, verdicts ≥ ${FULL * 100} % of ${VERDICT_CACHE_SIZE}); growth judged from there`}`);
   console.log(`  RSS slope           ${rssSlope.toFixed(3)} MB/min after warm-up (${samples.filter((s) => s.warm).length} samples), ${lateSlope.toFixed(3)} MB/min over the second half`);
   console.log(`  unique cold names   ${stats.coldSent} (each forwarded once, then cached)`);
   console.log(`  upstream answered   ${upstream.answered()} UDP queries`);
