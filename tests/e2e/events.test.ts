@@ -14,6 +14,7 @@ import { runDig } from '../helpers/dig.js';
 import { buildQuery, udpQuery } from '../helpers/dns-client.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { metricByLabel, metricSum, scrape } from '../helpers/metrics-text.js';
+import { freePort } from '../helpers/ports.js';
 import { findTool, requireTool } from '../helpers/require-tool.js';
 import { runProgram } from '../helpers/run-program.js';
 import { LOOPBACK_SERVE_ARGS, spawnServe, type ServedProcess } from '../helpers/served-process.js';
@@ -330,6 +331,22 @@ describe('early-warning events', () => {
     await lookUp(trusted.dnsPort, ['loan-scam.test']);
     expect(await waitFor(() => hook.events.length === 1, 3000, 10)).toBe(true);
     expect(hook.badSignatures).toBe(0);
+  }, 30_000);
+
+  it.skipIf(!requireTool('kdig', 'knot-dnsutils') || !requireTool('openssl', 'openssl'))('lookups over DoT and DoH make events too, with their transport', async () => {
+    const secret = newSecret();
+    const hook = await receiver(secret);
+    const [dotPort, dohPort] = [await freePort(), await freePort()];
+    const server = await serve(hook.url, secret, stateDir(), ['--dot', `127.0.0.1:${dotPort}`, '--doh', `127.0.0.1:${dohPort}`, '--tls-self-signed']);
+    const kdig = (args: string[]) => runProgram(findTool('kdig')!, ['@127.0.0.1', '+time=3', '+retry=0', ...args]);
+    expect((await kdig(['-p', String(dotPort), '+tls', 'www.loan-scam.test', 'A'])).stdout).toContain('NXDOMAIN');
+    expect((await kdig(['-p', String(dohPort), '+https=/dns-query', 'x.phish-kit.test', 'A'])).stdout).toContain('NXDOMAIN');
+    expect(await waitFor(() => hook.events.length >= 2, 3000, 10)).toBe(true);
+    expect(hook.events.map((e) => [e.data['name'], e.data['transport']]).sort()).toEqual([
+      ['www.loan-scam.test', 'dot'],
+      ['x.phish-kit.test', 'doh'],
+    ]);
+    expect(server.exit).toBeUndefined();
   }, 30_000);
 
   it.skipIf(!requireTool('dnsperf', 'dnsperf'))('dnsperf flood from one client: one event per registrable domain', async () => {
