@@ -72,12 +72,15 @@ export class UdpUpstream {
   /** `message` is a private copy: its ID is overwritten with a fresh random one. */
   query(message: Buffer, questionEnd: number, timeoutMs: number): Promise<Buffer> {
     if (this.closed) return Promise.reject(new UpstreamError('network', this.label, 'client closed'));
-    const slot = this.deadlines.add(performance.now() + timeoutMs);
-    if (slot < 0) return Promise.reject(new UpstreamError('network', this.label, `more than ${MAX_IN_FLIGHT} UDP queries in flight`));
+    if (this.deadlines.size >= MAX_IN_FLIGHT) {
+      return Promise.reject(new UpstreamError('network', this.label, `more than ${MAX_IN_FLIGHT} UDP queries in flight`));
+    }
     const upstreamSocket = this.socketForQuery();
     let id = this.ids.take();
     while (upstreamSocket.pending.has(id)) id = this.ids.take();
     message.writeUInt16BE(id, 0);
+    // Cannot be -1: checked above, and nothing in between takes a slot.
+    const slot = this.deadlines.add(performance.now() + timeoutMs);
     const { promise, resolve, reject } = Promise.withResolvers<Buffer>();
     this.slotSocket[slot] = upstreamSocket;
     this.slotMessage[slot] = message;
