@@ -38,13 +38,15 @@ const USAGE = `fraudwall ${VERSION} — a DNS resolver that blocks fraud domains
 
 Usage:
   fraudwall serve [options]          serve DNS (UDP and TCP) with the blocklists
-  fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--json]
+  fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]...
+                     [--lookalike observe|block|off] [--protect-tld-swaps] [--json]
                                      what would serve answer for NAME, and why? Reads what serve
                                      reads (list files, pushed lists, last good URL copies, local
-                                     zones) with the same config and FRAUDWALL_* variables; no
-                                     network. Exit 0 = resolved normally or answered locally,
-                                     3 = blocked (a list or a DoH canary), 2 = invalid name
-  fraudwall push NAME FILE|- [--category C] [--allow] [--format list|rpz]
+                                     zones, protect lists) with the same config and FRAUDWALL_*
+                                     variables; no network. Shows a lookalike of a protected domain.
+                                     Exit 0 = resolved normally or answered locally, 3 = blocked
+                                     (a list, a lookalike in block mode or a DoH canary), 2 = invalid name
+  fraudwall push NAME FILE|- [--category C] [--allow|--protect] [--format list|rpz]
                                                         replace (or create) list NAME on a running server
   fraudwall delete NAME                                 delete a list pushed earlier
   fraudwall lists [--json]                              the lists a running server has
@@ -81,20 +83,29 @@ const COMMANDS = {
     positionals: [],
     options: Object.fromEntries([
       ['config', { type: 'string' }],
-      ...SERVE_OPTIONS.map((spec) => [spec.key, { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'upstreams' || spec.kind === 'cidrs' }]),
+      ...SERVE_OPTIONS.map((spec) => [spec.key, { type: 'string', multiple: spec.kind === 'addresses' || spec.kind === 'upstreams' || spec.kind === 'cidrs' || spec.kind === 'paths' }]),
     ]) as CommandSpec['options'],
   },
   check: {
     name: 'check',
-    usage: 'fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--json]',
+    usage:
+      'fraudwall check NAME [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]... [--lookalike observe|block|off] [--protect-tld-swaps] [--json]',
     positionals: [NAME],
-    options: { config: { type: 'string' }, lists: { type: 'string' }, state: { type: 'string' }, json: { type: 'boolean' } },
+    options: {
+      config: { type: 'string' },
+      lists: { type: 'string' },
+      state: { type: 'string' },
+      protect: { type: 'string', multiple: true },
+      lookalike: { type: 'string' },
+      'protect-tld-swaps': { type: 'boolean' },
+      json: { type: 'boolean' },
+    },
   },
   push: {
     name: 'push',
-    usage: `fraudwall push NAME FILE|- [--category C] [--allow] [--format list|rpz] ${CLIENT_FLAGS}`,
+    usage: `fraudwall push NAME FILE|- [--category C] [--allow|--protect] [--format list|rpz] ${CLIENT_FLAGS}`,
     positionals: [LIST_NAME, { name: 'FILE|-', what: 'the list file, or - to read it from stdin' }],
-    options: { ...CLIENT_OPTIONS, category: { type: 'string' }, allow: { type: 'boolean' }, format: { type: 'string' } },
+    options: { ...CLIENT_OPTIONS, category: { type: 'string' }, allow: { type: 'boolean' }, protect: { type: 'boolean' }, format: { type: 'string' } },
   },
   delete: { name: 'delete', usage: `fraudwall delete NAME ${CLIENT_FLAGS}`, positionals: [LIST_NAME], options: CLIENT_OPTIONS },
   lists: { name: 'lists', usage: `fraudwall lists [--json] ${CLIENT_FLAGS}`, positionals: [], options: { ...CLIENT_OPTIONS, json: { type: 'boolean' } } },
@@ -189,17 +200,28 @@ async function check(args: string[]): Promise<number> {
     return ExitCode.OK;
   }
   const flag = (key: string): string | undefined => values[key] as string | undefined;
-  const config = loadConfig({ flags: { config: flag('config'), lists: flag('lists'), state: flag('state') }, env: process.env });
+  const config = loadConfig({
+    flags: {
+      config: flag('config'),
+      lists: flag('lists'),
+      state: flag('state'),
+      protect: values['protect'] as string[] | undefined,
+      lookalike: flag('lookalike'),
+      'protect-tld-swaps': values['protect-tld-swaps'] === undefined ? undefined : String(values['protect-tld-swaps']),
+    },
+    env: process.env,
+  });
   const warn: Logger = { ...silentLogger, warn: (msg) => process.stderr.write(`warning: ${msg}\n`) };
   const state = new StateStore(config.state);
   const urlSources = config.urlLists.map(
     (spec) => new UrlListSource(spec, state, warn, { urlMinValidPercent: config.urlMinValidPercent, timeoutMs: 0, maxBytes: config.adminMaxBodyBytes }),
   );
-  const loaded = await loadListSources(config.lists, state, urlSources);
+  const loaded = await loadListSources(config.lists, state, urlSources, config.protect);
   for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
   // Built by the registry serve uses, so the lists combine in the same order.
   const policy = new ListRegistry(loaded.records, new VerdictCache({ verdictCacheSize: 1 }), warn).store.current;
-  const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config) });
+  const lookalikeSettings = { lookalike: config.lookalike, protectTldSwaps: config.protectTldSwaps };
+  const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config), lookalikeSettings });
   if (values['json']) process.stdout.write(`${JSON.stringify({ ...explanation, sources: loaded.read })}\n`);
   else process.stdout.write(`${[formatExplanation(explanation), ...formatSourcesRead(loaded.read)].join('\n')}\n`);
   if (!explanation.valid) return ExitCode.USAGE;
@@ -265,7 +287,7 @@ async function clientCommand(command: ClientCommand, args: string[]): Promise<nu
         throw new UsageError(`fraudwall push: --format must be list or rpz, not ${JSON.stringify(format)}`);
       }
       const data = file === '-' ? await readStdin() : await readListFile(file!);
-      const query = new URLSearchParams({ kind: values['allow'] ? 'allow' : 'block' });
+      const query = new URLSearchParams({ kind: values['allow'] ? 'allow' : values['protect'] ? 'protect' : 'block' });
       if (typeof values['category'] === 'string') query.set('category', values['category']);
       if (format !== undefined) query.set('format', format);
       response = await adminRequest(client, 'PUT', `/v1/lists/${encodeURIComponent(name)}?${query}`, { contentType: 'text/plain; charset=utf-8', data });

@@ -4,7 +4,7 @@ import type { ListRecord, ListRegistry } from '../lists/list-registry.js';
 import { canonicalEntries, ListChangeError, type ListChanges } from '../lists/list-service.js';
 import { explainName } from '../policy/explain.js';
 import type { LocalZoneTable } from '../policy/local-zones.js';
-import type { RuleKind } from '../query/rule.js';
+import type { ListKind } from '../query/rule.js';
 import type { AdminAuth } from './admin-auth.js';
 import { HttpError, sendJson, type HttpServer } from './http-server.js';
 import { parseJsonBody, readBody } from './read-body.js';
@@ -58,10 +58,10 @@ function parseFormat(value: string | undefined, contentType: string | undefined)
   return (contentType ?? '').toLowerCase().startsWith('text/dns') ? 'rpz' : 'list';
 }
 
-function parseKind(value: unknown): RuleKind {
+function parseKind(value: unknown): ListKind {
   if (value === undefined || value === null || value === 'block') return 'block';
-  if (value === 'allow') return 'allow';
-  throw new HttpError(400, 'E_BAD_REQUEST', `kind must be "block" or "allow", got ${JSON.stringify(value)}`);
+  if (value === 'allow' || value === 'protect') return value;
+  throw new HttpError(400, 'E_BAD_REQUEST', `kind must be "block", "allow" or "protect", got ${JSON.stringify(value)}`);
 }
 
 /** Entries from JSON must be strings of one line each; they become the lines of a list text. */
@@ -107,7 +107,7 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
   http.route('PUT', '/v1/lists/{name}', async (req, res, { name = '' }) => {
     const who = auth.authorize(req, true);
     const body = await readBody(req, deps.adminMaxBodyBytes);
-    let kind: RuleKind;
+    let kind: ListKind;
     let category: string;
     let text: string;
     let format: ListFormat = 'list';
@@ -150,7 +150,7 @@ export function registerAdminApi(http: HttpServer, deps: AdminApiDeps): void {
     auth.authorize(req, false);
     const name = queryParams(req).get('name');
     if (!name) throw new HttpError(400, 'E_BAD_REQUEST', 'give the name to explain: /v1/explain?name=example.com');
-    const explanation = explainName(name, { policy: registry.store.current, localZones: deps.localZones });
+    const explanation = explainName(name, { policy: registry.store.current, localZones: deps.localZones, lookalikeSettings: registry.store.lookalikeSettings });
     sendJson(res, explanation.valid ? 200 : 400, { ...explanation, generation: registry.generation });
   });
 

@@ -161,11 +161,14 @@ export async function startControlPlane(
     const started = performance.now();
     // Leftovers of writes a crash interrupted before their rename: the targets hold the old content.
     await state.removeInterruptedWrites();
-    const initial = await loadListSources(config.lists, state, urlSources);
+    const initial = await loadListSources(config.lists, state, urlSources, config.protect);
     for (const warning of initial.warnings) logger.warn(warning);
     const verdictCache = new VerdictCache({ verdictCacheSize: options.verdictCacheSize });
     // splice: the closures below keep `initial` alive; the first lists must not stay pinned after a reload.
-    const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger);
+    const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger, {
+      lookalike: config.lookalike,
+      protectTldSwaps: config.protectTldSwaps,
+    });
     const onApiChange = (result: 'accepted' | 'rejected'): void => void metrics.listUpdates.labels('api', result).inc();
     const redisUrl = await readRedisUrl(config).catch((error: unknown) => {
       throw error instanceof RedisConfigError ? new StartupError('E_REDIS_CONFIG', error.message) : error;
@@ -211,6 +214,10 @@ export async function startControlPlane(
       entries,
       ms: Math.round(performance.now() - started),
     });
+    const protectedDomains = registry.store.current.lookalikes?.size ?? 0;
+    if (protectedDomains > 0) {
+      logger.info('lookalike detection', { protectedDomains, mode: config.lookalike, protectTldSwaps: config.protectTldSwaps });
+    }
     if (entries === 0) logger.warn(`no blocklist entries loaded: fraudwall will resolve every name; add NAME.txt files to ${config.lists}`);
 
     http.route('GET', '/metrics', async (_req, res) => {
@@ -219,7 +226,7 @@ export async function startControlPlane(
     });
 
     const reload = async (): Promise<{ generation: number; warnings: readonly string[] }> => {
-      const result = await reloadFileLists(registry, config.lists, logger);
+      const result = await reloadFileLists(registry, config.lists, logger, config.protect);
       metrics.listUpdates.labels('file', 'accepted').inc();
       await Promise.all(urlSources.map((source) => source.refresh(registry)));
       return { generation: registry.generation, warnings: result.warnings };
@@ -247,7 +254,7 @@ export async function startControlPlane(
       const watcher = new DirectoryWatcher(
         config.lists,
         300,
-        () => void reloadFileLists(registry, config.lists, logger).catch((error: unknown) => logger.error('list reload failed; the previous lists stay in effect', { err: error })),
+        () => void reloadFileLists(registry, config.lists, logger, config.protect).catch((error: unknown) => logger.error('list reload failed; the previous lists stay in effect', { err: error })),
         logger,
       );
       stoppers.push(() => watcher.close());

@@ -11,7 +11,7 @@ export type EdeTextPlaceholder = (typeof EDE_TEXT_PLACEHOLDERS)[number];
 
 /** The built-in text, as before this setting existed; the hotline is appended when one is set. */
 export const DEFAULT_EDE_TEXT = 'blocked by fraudwall list {list} ({category})';
-const DEFAULT_HOTLINE_SUFFIX = '; anti-fraud hotline {hotline}';
+export const DEFAULT_HOTLINE_SUFFIX = '; anti-fraud hotline {hotline}';
 
 /** The template in effect: `--ede-text`, or the built-in one (with the hotline when there is one). */
 export function edeTextTemplate(settings: { readonly edeText: string; readonly hotline: string }): string {

@@ -136,6 +136,15 @@ function convert(spec: OptionSpec, raw: unknown, where: string, baseDir: string,
     }
     case 'url-lists':
       return convertUrlLists(raw, fail);
+    case 'paths': {
+      const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : [raw];
+      const out: string[] = [];
+      for (const item of items) {
+        if (typeof item !== 'string') return fail(`each path must be a string, got ${JSON.stringify(item)}`);
+        if (item.trim() !== '') out.push(path.resolve(baseDir, item.trim()));
+      }
+      return out;
+    }
     case 'cidrs': {
       const items = typeof raw === 'string' ? raw.split(',') : Array.isArray(raw) ? (raw as unknown[]) : [raw];
       const out: string[] = [];

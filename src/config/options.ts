@@ -27,6 +27,7 @@ export type OptionKind =
   | 'string'
   | 'text'
   | 'path'
+  | 'paths'
   | 'int'
   | 'bool'
   | 'enum'
@@ -517,6 +518,22 @@ export const SERVE_OPTIONS = [
     default: [],
     defaultPort: 53,
   },
+  // Lookalike detection of protected domains (#13).
+  {
+    key: 'protect',
+    kind: 'paths',
+    metavar: 'FILE|DIR',
+    description: 'protect list file or directory: registrable domains whose lookalikes are caught (repeatable; also *.protect.txt in the lists directory)',
+    default: [],
+  },
+  {
+    key: 'lookalike',
+    kind: 'enum',
+    values: ['observe', 'block', 'off'],
+    description: 'names imitating a protected domain: observe (count and log), block, or off',
+    default: 'observe',
+  },
+  { key: 'protect-tld-swaps', kind: 'bool', description: 'also flag a protected name under another public suffix (paypal.com.co)', default: false },
   {
     key: 'log-level',
     kind: 'enum',
@@ -556,6 +573,7 @@ interface KindValues {
   string: string;
   text: string;
   path: string;
+  paths: readonly string[];
   int: number;
   bool: boolean;
   address: HostPort;

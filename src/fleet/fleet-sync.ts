@@ -5,7 +5,7 @@ import type { StateStore } from '../lists/state-store.js';
 import type { Logger } from '../log/logger.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
-import type { RuleKind } from '../query/rule.js';
+import type { ListKind } from '../query/rule.js';
 import { applyPackedDeltas, packedCanonicalText, type Delta } from './packed-delta.js';
 import { applyDelta, RECORD_FORMAT, SharedWriteError, type RedisListStore, type StreamChange } from './redis-list-store.js';
 

@@ -1,7 +1,7 @@
 // The fleet's shared list state in Redis: one record per list (a snapshot plus the deltas made since
 // it) and one change stream for all lists. Every write is one Lua script, so Redis serializes
 // concurrent writers from any instance and each change gets the next version of its list.
-import type { RuleKind } from '../query/rule.js';
+import type { ListKind } from '../query/rule.js';
 
 /**
  * Version of the record layout. Written into every record and stream entry; a reader refuses a
@@ -35,7 +35,7 @@ export interface SharedList {
   readonly name: string;
   readonly version: number;
   readonly deleted: boolean;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
   readonly updatedAt: number;
   /** Canonical entries; `text` is set instead when no delta followed the snapshot (no Set of a million strings). */
@@ -187,7 +187,7 @@ export class RedisListStore {
   }
 
   /** Replaces (or creates) a list; returns its new version. */
-  async put(name: string, kind: RuleKind, category: string, entries: readonly string[], updatedAt: number, origin: string): Promise<number> {
+  async put(name: string, kind: ListKind, category: string, entries: readonly string[], updatedAt: number, origin: string): Promise<number> {
     const reply = await this.script(PUT, this.keys(name), [RECORD_FORMAT, name, kind, category, updatedAt, entries.join('\n'), origin, STREAM_MAX, 0]).catch(
       (error: unknown) => refusal(error, name),
     );
@@ -195,13 +195,13 @@ export class RedisListStore {
   }
 
   /** Writes a list at `version` only if Redis has an older one (or none): re-seeding an emptied Redis. 0 when refused. */
-  async seed(name: string, version: number, kind: RuleKind, category: string, entries: readonly string[], updatedAt: number, origin: string): Promise<number> {
+  async seed(name: string, version: number, kind: ListKind, category: string, entries: readonly string[], updatedAt: number, origin: string): Promise<number> {
     const args = [RECORD_FORMAT, name, kind, category, updatedAt, entries.join('\n'), origin, STREAM_MAX, version];
     return Number(await this.script(PUT, this.keys(name), args).catch((error: unknown) => refusal(error, name)));
   }
 
   /** Adds and removes canonical entries of a list of kind `kind`; returns the version and how many deltas await compaction. */
-  async delta(name: string, kind: RuleKind, add: readonly string[], remove: readonly string[], updatedAt: number, origin: string): Promise<{ version: number; pending: number }> {
+  async delta(name: string, kind: ListKind, add: readonly string[], remove: readonly string[], updatedAt: number, origin: string): Promise<{ version: number; pending: number }> {
     const reply = (await this.script(DELTA, this.keys(name), [RECORD_FORMAT, name, kind, updatedAt, add.join('\n'), remove.join('\n'), origin, STREAM_MAX]).catch(
       (error: unknown) => refusal(error, name),
     )) as unknown[];
@@ -229,7 +229,8 @@ export class RedisListStore {
       name,
       version,
       deleted: hash['deleted'] === '1',
-      kind: (hash['kind'] === 'allow' ? 'allow' : 'block') as RuleKind,
+      // A protect list (#13) must stay one on every instance: read back as a block list it would block the brand.
+      kind: (hash['kind'] === 'allow' || hash['kind'] === 'protect' ? hash['kind'] : 'block') as ListKind,
       category: hash['category'] ?? 'uncategorized',
       updatedAt: Number(hash['updatedAt']) || Date.now(),
     };

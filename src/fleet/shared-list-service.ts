@@ -13,7 +13,7 @@ import {
 } from '../lists/list-service.js';
 import type { Logger } from '../log/logger.js';
 import type { ListFormat } from '../config/options.js';
-import type { RuleKind } from '../query/rule.js';
+import type { ListKind } from '../query/rule.js';
 import { entryLines, type FleetSync } from './fleet-sync.js';
 import { SharedWriteError, type RedisListStore } from './redis-list-store.js';
 
@@ -61,7 +61,7 @@ export class SharedListService implements ListChanges {
     private readonly options: SharedListServiceOptions,
   ) {}
 
-  async put(who: string, name: string, kind: RuleKind, category: string, text: string, format: ListFormat = 'list'): Promise<ListChangeResult> {
+  async put(who: string, name: string, kind: ListKind, category: string, text: string, format: ListFormat = 'list'): Promise<ListChangeResult> {
     return this.tracked(async () => {
       checkListName(name);
       checkCategory(category);

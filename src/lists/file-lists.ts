@@ -18,9 +18,14 @@ export function fileListRecords(lists: readonly ParsedList[], dir: string, gener
  * the live lists and policy plus one new set (a 10M-entry directory parsed twice at once would be a
  * third copy).
  */
-export async function reloadFileLists(registry: ListRegistry, dir: string, logger: Logger): Promise<{ generation: number; warnings: string[] }> {
+export async function reloadFileLists(
+  registry: ListRegistry,
+  dir: string,
+  logger: Logger,
+  protectFiles: readonly string[] = [],
+): Promise<{ generation: number; warnings: string[] }> {
   const { result, generation } = await registry.update(async (records, nextGeneration) => {
-    const { lists, warnings } = await loadListsDir(dir);
+    const { lists, warnings } = await loadListsDir(dir, protectFiles);
     for (const [name, record] of records) if (record.source === 'file') records.delete(name);
     for (const record of fileListRecords(lists, dir, nextGeneration)) {
       const taken = records.get(record.list.name);

@@ -3,6 +3,7 @@ import type { ParsedList } from '../policy/parse-list.js';
 import { Policy } from '../policy/policy.js';
 import { PolicyStore } from '../policy/policy-store.js';
 import type { VerdictCache } from '../policy/verdict-cache.js';
+import { LOOKALIKES_OFF, type LookalikeSettings } from '../policy/lookalike-verdict.js';
 
 export type ListSource = 'file' | 'api' | 'url';
 
@@ -60,9 +61,14 @@ export class ListRegistry {
   private readonly observers: ListsObserver[] = [];
   private readonly propagators: PolicyPropagator[] = [];
 
-  constructor(initial: readonly ListRecord[], cache: VerdictCache, private readonly logger: Logger) {
+  constructor(
+    initial: readonly ListRecord[],
+    cache: VerdictCache,
+    private readonly logger: Logger,
+    lookalikeSettings: LookalikeSettings = LOOKALIKES_OFF,
+  ) {
     this.records = new Map(initial.map((record) => [record.list.name, record]));
-    this.store = new PolicyStore(new Policy(sortedLists(this.records), 1), cache);
+    this.store = new PolicyStore(new Policy(sortedLists(this.records), 1), cache, lookalikeSettings);
   }
 
   get generation(): number {

@@ -2,7 +2,8 @@ import type { Logger } from '../log/logger.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
 import { parseRpz } from '../policy/parse-rpz.js';
 import type { ListFormat } from '../config/options.js';
-import { isValidName, NAME_RULE, type RuleKind } from '../query/rule.js';
+import { protectEntryProblem } from '../lookalike/protected-domain.js';
+import { isValidName, NAME_RULE, type ListKind, type RuleKind } from '../query/rule.js';
 import type { ListRecord, ListRegistry } from './list-registry.js';
 import type { StateStore, StoredList } from './state-store.js';
 
@@ -28,7 +29,7 @@ export class ListChangeError extends Error {
 
 export interface ListChangeResult {
   readonly name: string;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
   readonly entries: number;
   readonly generation: number;
@@ -41,7 +42,7 @@ export interface ListChangeResult {
 
 /** List changes as the admin API makes them: a local ListService, or the fleet's shared one (--redis). */
 export interface ListChanges {
-  put(who: string, name: string, kind: RuleKind, category: string, text: string, format?: ListFormat): Promise<ListChangeResult>;
+  put(who: string, name: string, kind: ListKind, category: string, text: string, format?: ListFormat): Promise<ListChangeResult>;
   delta(who: string, name: string, addText: string, removeText: string): Promise<ListChangeResult>;
   delete(who: string, name: string): Promise<{ name: string; generation: number; version?: number }>;
 }
@@ -54,8 +55,8 @@ export interface ListServiceOptions {
 }
 
 /** The text form of a rule that parses back to the same rule inside a list of kind `listKind`. */
-function canonicalEntry(domain: string, scope: string, kind: RuleKind, listKind: RuleKind): string {
-  if (kind !== listKind) return `@@||${domain}^`;
+function canonicalEntry(domain: string, scope: string, kind: RuleKind, listKind: ListKind): string {
+  if (kind !== (listKind === 'allow' ? 'allow' : 'block')) return `@@||${domain}^`;
   return scope === 'subdomains' ? `*.${domain}` : domain;
 }
 
@@ -71,13 +72,30 @@ export function canonicalEntries(list: ParsedList): string[] {
  * Parses entries the API received, refusing the whole set if any entry is not a rule. An RPZ zone
  * is refused the same way for any line it would skip ($INCLUDE, unsupported triggers…).
  */
-export function parseEntries(name: string, kind: RuleKind, category: string, text: string, format: ListFormat = 'list'): ParsedList {
-  const list = format === 'rpz' ? parseRpz(text, { name, kind, category }) : parseList(text, { name, kind, category });
-  if (list.skipped.length > 0) {
-    const problems = list.skipped.map((s) => ({ line: s.line, entry: s.text, reason: s.reason }));
+export function parseEntries(name: string, kind: ListKind, category: string, text: string, format: ListFormat = 'list'): ParsedList {
+  if (kind === 'protect' && format === 'rpz') throw new ListChangeError('invalid', 'a protect list is a list of domains, not an RPZ zone; push it with format=list');
+  const list = format === 'rpz' && kind !== 'protect' ? parseRpz(text, { name, kind, category }) : parseList(text, { name, kind, category });
+  const problems: EntryProblem[] = list.skipped.map((s) => ({ line: s.line, entry: s.text, reason: s.reason }));
+  if (kind === 'protect') problems.push(...protectProblems(list));
+  if (problems.length > 0) {
+    problems.sort((a, b) => a.line - b.line);
     throw new ListChangeError('invalid', `${problems.length} entr${problems.length === 1 ? 'y is' : 'ies are'} not valid; nothing was changed`, problems);
   }
   return list;
+}
+
+/** Entries of a protect list that are not registrable domains (`com`, `www.paypal.com`, `*.x.com`). */
+function protectProblems(list: ParsedList): EntryProblem[] {
+  const problems: EntryProblem[] = [];
+  const packed = list.packed;
+  for (let i = 0; i < packed.size; i++) {
+    const reason = protectEntryProblem(packed.domain(i), packed.scope(i), packed.ruleKind(i));
+    if (reason !== undefined) {
+      const rule = list.rule(i);
+      problems.push({ line: rule.line, entry: rule.text, reason });
+    }
+  }
+  return problems;
 }
 
 /** Lists from files or URLs have their source of truth elsewhere: the API refuses to change them. */
@@ -115,7 +133,7 @@ export class ListService implements ListChanges {
     private readonly options: ListServiceOptions,
   ) {}
 
-  async put(who: string, name: string, kind: RuleKind, category: string, text: string, format: ListFormat = 'list'): Promise<ListChangeResult> {
+  async put(who: string, name: string, kind: ListKind, category: string, text: string, format: ListFormat = 'list'): Promise<ListChangeResult> {
     return this.tracked(async () => {
       checkListName(name);
       checkCategory(category);

@@ -28,7 +28,13 @@ export interface LoadedSources {
   readonly storedVersions: Map<string, number>;
 }
 
-export async function loadListSources(listsDir: string, state: StateStore, urlSources: readonly UrlListSource[]): Promise<LoadedSources> {
+/** `protectFiles`: the --protect files and directories (#13), loaded with the list files. */
+export async function loadListSources(
+  listsDir: string,
+  state: StateStore,
+  urlSources: readonly UrlListSource[],
+  protectFiles: readonly string[] = [],
+): Promise<LoadedSources> {
   const warnings: string[] = [];
   const failures: string[] = [];
   const byName = new Map<string, ListRecord>();
@@ -43,7 +49,7 @@ export async function loadListSources(listsDir: string, state: StateStore, urlSo
   };
   const names = (records: readonly ListRecord[]): string[] => records.filter(add).map((record) => record.list.name);
 
-  const files = await loadListsDir(listsDir);
+  const files = await loadListsDir(listsDir, protectFiles);
   warnings.push(...files.warnings);
   failures.push(...files.unreadable);
   const read: SourceRead[] = [{ kind: 'files', path: listsDir, lists: names(fileListRecords(files.lists, listsDir, 1)) }];

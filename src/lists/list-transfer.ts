@@ -12,12 +12,12 @@
 import { open } from 'node:fs/promises';
 import { PackedRules, type PackedStorage } from '../policy/packed-rules.js';
 import { listFromPacked, type ParsedList, type SkippedLine } from '../policy/parse-list.js';
-import type { RuleKind } from '../query/rule.js';
+import type { ListKind } from '../query/rule.js';
 import { region } from '../policy/typed-memory.js';
 
 export interface EncodedList {
   readonly name: string;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
   readonly skipped: readonly SkippedLine[];
   readonly size: number;

@@ -8,7 +8,8 @@ import { ListParser } from '../policy/parse-list.js';
 import { parseRpz } from '../policy/parse-rpz.js';
 import { PUBLIC_SUFFIX_REASON } from '../policy/public-suffix.js';
 import type { ParsedList, ParseListOptions } from '../policy/parse-list.js';
-import { isValidName, NAME_RULE, type RuleKind } from '../query/rule.js';
+import { protectEntryProblem } from '../lookalike/protected-domain.js';
+import { isValidName, NAME_RULE, type ListKind } from '../query/rule.js';
 
 // Re-exported so callers of loadListsDir can catch its error from the same module.
 
@@ -35,6 +36,7 @@ const LIST_EXTENSIONS = new Set(['.txt', '.hosts', '.list', '.rpz']);
 /** Response-policy zones (zone-file syntax, RPZ semantics): `NAME.rpz` and `NAME.rpz.txt`. */
 const RPZ_SUFFIXES = ['.rpz', '.rpz.txt'];
 const ALLOW_SUFFIX = '.allow';
+const PROTECT_SUFFIX = '.protect';
 const MAX_SHOWN_TEXT = 100;
 /** Read size: the parser takes the file a chunk at a time, so a list's text is never held whole. */
 const READ_CHUNK = 256 * 1024;
@@ -42,10 +44,11 @@ const READ_CHUNK = 256 * 1024;
 /**
  * Reads `*.txt`, `*.hosts` and `*.list` files (not recursive, sorted by file name). The list name is
  * the file name without its extension, lowercased, dots turned into '-'; `*.allow.<ext>` files are
- * allowlists. Dot-files are ignored (Kubernetes ConfigMap mounts keep `..data` there); symlinked
- * files are followed.
+ * allowlists, `*.protect.<ext>` files protect lists (#13). Dot-files are ignored (Kubernetes ConfigMap
+ * mounts keep `..data` there); symlinked files are followed. `protectFiles` (--protect) are protect
+ * lists from anywhere, named like the directory's files; a directory there stands for its list files.
  */
-export async function loadListsDir(dir: string): Promise<LoadedLists> {
+export async function loadListsDir(dir: string, protectFiles: readonly string[] = []): Promise<LoadedLists> {
   let entries: Dirent[];
   try {
     entries = await readdir(dir, { withFileTypes: true });
@@ -63,12 +66,17 @@ export async function loadListsDir(dir: string): Promise<LoadedLists> {
   const unreadable: string[] = [];
   const seen = new Map<string, string>();
 
+  const candidates: { file: string; full: string; kind?: ListKind }[] = [];
   for (const entry of files) {
-    const file = entry.name;
-    const full = path.join(dir, file);
-    if (!(await isRegularFile(entry, full))) continue;
+    const full = path.join(dir, entry.name);
+    if (await isRegularFile(entry, full)) candidates.push({ file: entry.name, full });
+  }
+  for (const given of protectFiles) {
+    for (const full of await protectPaths(given, warnings, unreadable)) candidates.push({ file: path.basename(full), full, kind: 'protect' });
+  }
 
-    const naming = listNaming(file);
+  for (const { file, full, kind } of candidates) {
+    const naming = listNaming(file, kind);
     if (typeof naming === 'string') {
       warnings.push(`${file}: ${naming}; the file was skipped`);
       unreadable.push(full);
@@ -90,6 +98,10 @@ export async function loadListsDir(dir: string): Promise<LoadedLists> {
     }
     seen.set(naming.name, file);
     lists.push(list);
+    if (list.kind === 'protect') {
+      const unusable = unusableProtectEntries(list);
+      if (unusable.length > 0) warnings.push(`${file}: ${unusable.length} entr${unusable.length === 1 ? 'y is' : 'ies are'} not protected (first: line ${unusable[0]})`);
+    }
     warnings.push(...skippedWarnings(file, list));
   }
 
@@ -151,24 +163,53 @@ export function publicSuffixWarning(source: string, list: ParsedList): string | 
 }
 
 /** Name and kind from a file name, or the reason it cannot name a list. */
-function listNaming(file: string): { name: string; kind: RuleKind; rpz: boolean } | string {
+function listNaming(file: string, given?: ListKind): { name: string; kind: ListKind; rpz: boolean } | string {
   const lower = file.toLowerCase();
   const rpzSuffix = RPZ_SUFFIXES.find((suffix) => lower.endsWith(suffix) && lower.length > suffix.length);
-  if (rpzSuffix !== undefined) {
+  if (rpzSuffix !== undefined && given === undefined) {
     const name = lower.slice(0, lower.length - rpzSuffix.length).replaceAll('.', '-');
     if (!isValidName(name)) return `list name "${name}" is not valid (use ${NAME_RULE}); rename the file`;
     return { name, kind: 'block', rpz: true };
   }
   let base = file.slice(0, file.length - path.extname(file).length).toLowerCase();
-  let kind: RuleKind = 'block';
-  if (base.endsWith(ALLOW_SUFFIX) && base.length > ALLOW_SUFFIX.length) {
+  let kind: ListKind = given ?? 'block';
+  if (given === undefined && base.endsWith(ALLOW_SUFFIX) && base.length > ALLOW_SUFFIX.length) {
     kind = 'allow';
+  } else if (base.endsWith(PROTECT_SUFFIX) && base.length > PROTECT_SUFFIX.length) {
+    kind = 'protect';
   }
   base = base.replaceAll('.', '-');
   if (!isValidName(base)) {
     return `list name "${base}" is not valid (use ${NAME_RULE}); rename the file`;
   }
   return { name: base, kind, rpz: false };
+}
+
+/** A --protect path: the file itself, or the list files of a directory (sorted). */
+async function protectPaths(given: string, warnings: string[], unreadable: string[]): Promise<string[]> {
+  try {
+    if (!(await stat(given)).isDirectory()) return [given];
+    const names = (await readdir(given)).filter((name) => !name.startsWith('.') && LIST_EXTENSIONS.has(path.extname(name).toLowerCase()));
+    return names.sort().map((name) => path.join(given, name));
+  } catch (err) {
+    warnings.push(`--protect ${given}: cannot be read (${errorCode(err)}); check the path (nothing from it is protected)`);
+    unreadable.push(given);
+    return [];
+  }
+}
+
+/** "N: reason: entry" of each protect-list entry that is not a registrable domain. */
+function unusableProtectEntries(list: ParsedList): string[] {
+  const out: string[] = [];
+  const packed = list.packed;
+  for (let i = 0; i < packed.size; i++) {
+    const reason = protectEntryProblem(packed.domain(i), packed.scope(i), packed.ruleKind(i));
+    if (reason !== undefined) {
+      const rule = list.rule(i);
+      out.push(`${rule.line}: ${reason}: ${shorten(rule.text)}`);
+    }
+  }
+  return out;
 }
 
 async function isRegularFile(entry: Dirent, full: string): Promise<boolean> {

@@ -1,13 +1,13 @@
 import { constants } from 'node:fs';
 import { access, open, readdir, readFile, rm, stat } from 'node:fs/promises';
 import path from 'node:path';
-import type { RuleKind } from '../query/rule.js';
+import type { ListKind } from '../query/rule.js';
 import { removeFileDurably, writeFileAtomic } from './atomic-file.js';
 
 /** A list pushed through the admin API, as persisted. Entries are in canonical text form. */
 export interface StoredList {
   readonly name: string;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
   readonly entries: readonly string[];
   /** An RPZ list: its zone text as pushed (entries then stay empty: RPZ actions have no list-line form). */
@@ -130,7 +130,7 @@ function parseStoredList(text: string, expectedName: string): StoredList {
   const { name, kind, category, entries, updatedAt, zone, version } = data;
   if (zone !== undefined && typeof zone !== 'string') throw new Error('zone must be text');
   if (name !== expectedName) throw new Error(`holds list "${String(name)}", not "${expectedName}"`);
-  if (kind !== 'block' && kind !== 'allow') throw new Error(`bad kind ${String(kind)}`);
+  if (kind !== 'block' && kind !== 'allow' && kind !== 'protect') throw new Error(`bad kind ${String(kind)}`);
   if (typeof category !== 'string') throw new Error('missing category');
   if (!Array.isArray(entries) || !entries.every((e) => typeof e === 'string')) throw new Error('entries must be strings');
   const time = typeof updatedAt === 'string' ? Date.parse(updatedAt) : Number.NaN;

@@ -86,6 +86,9 @@ export class Metrics {
 
   private readonly queries: FastCounter;
   private readonly blocked: FastCounter;
+  /** #13: names imitating a protected domain, by the protect list's category and the test that fired. */
+  private readonly lookalikes: FastCounter;
+  private readonly lookalikeChildren = new Map<string, number>();
   private readonly responses: FastCounter;
   private readonly queryDuration: FastHistogram;
   private readonly upstreamDuration: FastHistogram;
@@ -130,7 +133,7 @@ export class Metrics {
     this.queries = new FastCounter('fraudwall_queries_total', 'DNS queries that reached the resolver chain, by transport and query type.');
     this.blocked = new FastCounter(
       'fraudwall_blocked_total',
-      'Queries answered with a block, by the list and category of the rule that matched and the reason (name, cname, ip).',
+      'Queries answered with a block, by the list and category of the rule that matched and the reason (name, cname, ip, lookalike).',
     );
     this.responses = new FastCounter('fraudwall_responses_total', 'Responses sent, by rcode and by where the answer came from.');
     this.queryDuration = new FastHistogram(
@@ -144,7 +147,11 @@ export class Metrics {
       LATENCY_BUCKETS,
     );
     this.upstreamErrors = new FastCounter('fraudwall_upstream_errors_total', 'Failed upstream attempts, by upstream and reason.');
-    for (const metric of [this.queries, this.blocked, this.responses, this.queryDuration, this.upstreamDuration, this.upstreamErrors]) {
+    this.lookalikes = new FastCounter(
+      'fraudwall_lookalikes_total',
+      'Queries for names imitating a protected domain (observed or blocked), by protect-list category and test.',
+    );
+    for (const metric of [this.queries, this.blocked, this.lookalikes, this.responses, this.queryDuration, this.upstreamDuration, this.upstreamErrors]) {
       this.register(metric);
     }
     this.malformed = new Counter({
@@ -292,6 +299,17 @@ export class Metrics {
     // Series appear on first use, so an unused qtype or reason of a list costs no series.
     if (children[index] === -1) children[index] = this.blocked.series({ list, category, qtype: QTYPE_NAMES[qtypeIndex]!, reason });
     this.blocked.inc(children[index]!);
+  }
+
+  /** One query for a lookalike name; categories come from protect lists, tests are a closed set. */
+  countLookalike(category: string, test: string): void {
+    const key = `${category}\u0000${test}`;
+    let series = this.lookalikeChildren.get(key);
+    if (series === undefined) {
+      series = this.lookalikes.series({ category, test });
+      this.lookalikeChildren.set(key, series);
+    }
+    this.lookalikes.inc(series);
   }
 
   countGated(decision: string): void {

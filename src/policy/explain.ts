@@ -11,7 +11,9 @@ import { LocalZoneTable, type LocalZone, type LocalZoneKind, type LocalZoneOptio
 import { normalizeListDomain } from './normalize-domain.js';
 import { registrableDomain } from './public-suffix.js';
 import type { Policy } from './policy.js';
-import type { RuleKind, RuleScope } from '../query/rule.js';
+import type { LookalikeTest, RuleKind, RuleScope } from '../query/rule.js';
+import { describeLookalike } from '../lookalike/lookalike-index.js';
+import { LOOKALIKES_OFF, withLookalike, type LookalikeSettings } from './lookalike-verdict.js';
 
 export interface ExplainedRule {
   readonly list: string;
@@ -29,6 +31,20 @@ export interface ExplainedRule {
 export interface ExplainSources {
   readonly policy: Policy;
   readonly localZones: LocalZoneTable;
+  /** How names imitating a protected domain are treated (#13); off when not given. */
+  readonly lookalikeSettings?: LookalikeSettings;
+}
+
+/** Which protected domain a name imitates (#13). */
+export interface ExplainedLookalike {
+  readonly test: LookalikeTest;
+  readonly protectedDomain: string;
+  readonly list: string;
+  readonly category: string;
+  readonly distance?: number;
+  readonly token?: string;
+  /** e.g. `lookalike of paypal.com (edit distance 1)`, the EDE text of a block. */
+  readonly text: string;
 }
 
 /** The local zones `options` turn on, as the judgement needs them (built once per server or command). */
@@ -39,9 +55,11 @@ export function explainLocalZones(options: LocalZoneOptions): LocalZoneTable {
 /**
  * blocked: a block rule decides (the answer is the block answer); allowed / not-listed: forwarded
  * upstream; local: answered by fraudwall from a local zone (an allow rule may have let it that far);
- * canary: a browser DoH canary, answered NXDOMAIN so browsers keep using this resolver.
+ * canary: a browser DoH canary, answered NXDOMAIN so browsers keep using this resolver;
+ * lookalike: imitates a protected domain, observed only (forwarded); blocked with `lookalike` set
+ * when --lookalike block.
  */
-export type ExplainVerdict = 'blocked' | 'allowed' | 'not-listed' | 'local' | 'canary';
+export type ExplainVerdict = 'blocked' | 'allowed' | 'not-listed' | 'local' | 'canary' | 'lookalike';
 
 export type Explanation =
   | { readonly name: string; readonly valid: false; readonly error: string }
@@ -53,6 +71,7 @@ export type Explanation =
       readonly registrableDomain?: string;
       readonly rule?: ExplainedRule;
       readonly zone?: LocalZone;
+      readonly lookalike?: ExplainedLookalike;
     };
 
 export function explainName(input: string, sources: ExplainSources): Explanation {
@@ -60,7 +79,15 @@ export function explainName(input: string, sources: ExplainSources): Explanation
   if (isIP(address) !== 0) return explainAddress(address, sources.policy);
   const name = normalizeListDomain(input);
   if (typeof name !== 'string') return { name: input, valid: false, error: name.error };
-  const { rule } = sources.policy.evaluate(name);
+  const verdict = withLookalike(sources.policy, name, sources.policy.evaluate(name), sources.lookalikeSettings ?? LOOKALIKES_OFF);
+  const finding = verdict.lookalike;
+  if (finding !== undefined) {
+    // Judged only when no list decided, in the chain's order: before local zones (like a list block).
+    const { test, protectedDomain, list, category, distance, token } = finding;
+    const lookalike = { test, protectedDomain, list, category, ...(distance === undefined ? {} : { distance }), ...(token === undefined ? {} : { token }), text: describeLookalike(finding) };
+    return { name, valid: true, verdict: verdict.action === 'block' ? 'blocked' : 'lookalike', lookalike };
+  }
+  const { rule } = verdict;
   const ruleSite = rule && registrableDomain(rule.domain);
   const explained: ExplainedRule | undefined = rule && {
     list: rule.list,
@@ -119,6 +146,12 @@ function covers(rule: ExplainedRule): string {
 /** One readable line, e.g. `a.evil.com: BLOCKED by list "fraud" (category phishing), rule "evil.com" at line 12 (...)`. */
 export function formatExplanation(e: Explanation): string {
   if (!e.valid) return `${e.name}: not a valid domain name (${e.error})`;
+  const lookalike = e.lookalike;
+  if (lookalike !== undefined) {
+    const where = `protect list "${lookalike.list}" (category ${lookalike.category}), test ${lookalike.test}`;
+    if (e.verdict === 'blocked') return `${e.name}: BLOCKED as a ${lookalike.text}; ${where}`;
+    return `${e.name}: LOOKALIKE: ${lookalike.text}; ${where}; observed only, resolved normally (--lookalike block would block it)`;
+  }
   const rule = e.rule;
   if (e.verdict === 'canary') {
     return `${e.name}: answered NXDOMAIN by fraudwall: a browser DoH canary (block-doh-canaries), so browsers keep their DNS on this filtering resolver`;

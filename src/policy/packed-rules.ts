@@ -22,7 +22,7 @@
 // A Rule is materialised only when something asks for one (a match, explain, the admin API), and
 // the verdict LRU in front of the policy keeps the few that queries need. Instances are immutable
 // after `PackedRulesBuilder.finish`: policies share them across swaps instead of copying.
-import type { Rule, RuleKind, RuleScope } from '../query/rule.js';
+import type { ListKind, Rule, RuleKind, RuleScope } from '../query/rule.js';
 import { region, u32WithRoom, u8WithRoom } from './typed-memory.js';
 import { RPZ_EXACT, rpzActionName } from './rpz-actions.js';
 
@@ -110,7 +110,7 @@ export class PackedRules {
   /** @internal Use PackedRulesBuilder. */
   constructor(
     readonly name: string,
-    readonly kind: RuleKind,
+    readonly kind: ListKind,
     readonly category: string,
     storage: PackedStorage,
   ) {
@@ -357,7 +357,7 @@ export class PackedRulesBuilder {
   }
 
   /** `rpz`: the RPZ side table (one action per entry, local data), for lists parsed from a zone. */
-  finish(name: string, kind: RuleKind, category: string, rpz?: Pick<PackedStorage, 'rpzActions' | 'localOffsets' | 'localBytes'>): PackedRules {
+  finish(name: string, kind: ListKind, category: string, rpz?: Pick<PackedStorage, 'rpzActions' | 'localOffsets' | 'localBytes'>): PackedRules {
     const size = this.count;
     const storage: PackedStorage = {
       size,

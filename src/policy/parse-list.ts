@@ -26,7 +26,7 @@ import {
   type TextPrefix,
   type TextSuffix,
 } from './packed-rules.js';
-import { isValidName, type Rule, type RuleKind, type RuleScope } from '../query/rule.js';
+import { isValidName, type ListKind, type Rule, type RuleKind, type RuleScope } from '../query/rule.js';
 
 export interface SkippedLine {
   line: number;
@@ -42,7 +42,7 @@ export interface RuleSequence extends Iterable<Rule> {
 
 export interface ParsedList {
   readonly name: string;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
   readonly skipped: readonly SkippedLine[];
   /** Number of rules parsed (duplicates included; merging is the matcher's job). */
@@ -60,7 +60,7 @@ export interface ParsedList {
 
 export interface ParseListOptions {
   name: string;
-  kind: RuleKind;
+  kind: ListKind;
   category?: string;
 }
 
@@ -131,7 +131,8 @@ export function listFromPacked(packed: PackedRules, skipped: readonly SkippedLin
  */
 export class ListParser {
   private readonly name: string;
-  private readonly kind: RuleKind;
+  private readonly kind: ListKind;
+  private readonly entryKind: RuleKind;
   private category: string;
   private readonly builder: PackedRulesBuilder;
   private readonly skipped: SkippedLine[] = [];
@@ -152,6 +153,8 @@ export class ListParser {
     this.fastPath = internal.fastPath ?? true;
     this.name = opts.name;
     this.kind = opts.kind;
+    // A protect list's entries are plain domains; as rules they read like block entries (never matched).
+    this.entryKind = opts.kind === 'allow' ? 'allow' : 'block';
     this.category = opts.category ?? 'uncategorized';
     this.builder = new PackedRulesBuilder(sizeHint);
   }
@@ -333,7 +336,7 @@ export class ListParser {
 
   /** The string path: every line shape, with the reasons for skipped lines. */
   private slowLine(trimmed: string, lineNo: number): void {
-    const kind = this.kind;
+    const kind = this.entryKind;
     let line = trimmed;
     const c0 = line.charCodeAt(0);
 
@@ -436,7 +439,7 @@ export class ListParser {
         this.skip(lineNo, line, `hosts entry maps to ${address}, not to a blocking address (0.0.0.0, 127.0.0.1, :: or ::1)`);
         return;
       }
-      if (typeof domain === 'string') this.add(domain, 'domain', this.kind, lineNo, entry);
+      if (typeof domain === 'string') this.add(domain, 'domain', this.entryKind, lineNo, entry);
       else this.skip(lineNo, line, domain.error);
     }
   }
@@ -460,7 +463,7 @@ export class ListParser {
 
 class PackedParsedList implements ParsedList {
   readonly name: string;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
 
   constructor(

@@ -4,12 +4,18 @@ import { PolicyError } from './policy-error.js';
 import type { Policy } from './policy.js';
 import type { Verdict } from '../query/rule.js';
 import type { VerdictCache } from './verdict-cache.js';
+import { LOOKALIKES_OFF, withLookalike, type LookalikeSettings } from './lookalike-verdict.js';
 
 export class PolicyStore {
   private policy: Policy;
   private readonly cache: VerdictCache;
 
-  constructor(initial: Policy, cache: VerdictCache) {
+  constructor(
+    initial: Policy,
+    cache: VerdictCache,
+    /** How names imitating a protected domain are treated (#13). */
+    readonly lookalikeSettings: LookalikeSettings = LOOKALIKES_OFF,
+  ) {
     this.policy = initial;
     this.cache = cache;
   }
@@ -36,7 +42,7 @@ export class PolicyStore {
     const policy = this.policy;
     const cached = this.cache.get(name, policy.generation);
     if (cached !== undefined) return cached;
-    const verdict = policy.evaluate(name);
+    const verdict = withLookalike(policy, name, policy.evaluate(name), this.lookalikeSettings);
     this.cache.set(name, policy.generation, verdict);
     return verdict;
   }

@@ -8,11 +8,13 @@ import { RuleIndex } from './rule-index.js';
 import { IpIndex } from './ip-index.js';
 import { PolicyError } from './policy-error.js';
 import type { ParsedList } from './parse-list.js';
-import type { RuleKind, Verdict } from '../query/rule.js';
+import { LookalikeIndex } from '../lookalike/lookalike-index.js';
+import { protectedDomainOf, type ProtectedDomain } from '../lookalike/protected-domain.js';
+import type { ListKind, Verdict } from '../query/rule.js';
 
 export interface ListSummary {
   readonly name: string;
-  readonly kind: RuleKind;
+  readonly kind: ListKind;
   readonly category: string;
   /** Rules parsed from the list (before merging duplicates across lists). */
   readonly entries: number;
@@ -28,6 +30,8 @@ export class Policy {
   readonly lists: readonly ListSummary[];
   /** Bytes of the matcher and the packed lists it reads (the policy's share of memory). */
   readonly byteSize: number;
+  /** The protected domains of every protect list (#13); undefined when nothing is protected. */
+  readonly lookalikes: LookalikeIndex | undefined;
   private readonly trie: RuleIndex;
   private readonly addresses: IpIndex;
 
@@ -36,8 +40,11 @@ export class Policy {
       throw new PolicyError('E_POLICY_GENERATION', `policy generation must be a non-negative integer, got ${generation}`);
     }
     this.generation = generation;
-    this.trie = RuleIndex.build(lists);
-    this.addresses = IpIndex.build(lists.map((l) => l.packed));
+    // Protect lists name domains to imitate-check, not rules: they stay out of the matchers.
+    const ruleLists = lists.filter((list) => list.kind !== 'protect');
+    this.trie = RuleIndex.build(ruleLists);
+    this.addresses = IpIndex.build(ruleLists.map((l) => l.packed));
+    this.lookalikes = lookalikeIndexOf(lists.filter((list) => list.kind === 'protect'));
     this.byteSize = this.trie.byteSize + this.addresses.byteSize + lists.reduce((sum, list) => sum + list.packed.byteSize, 0);
     // Keep only counts: the matcher already holds the packed entries; the skipped lines stay with the list.
     this.lists = Object.freeze(
@@ -72,4 +79,38 @@ export class Policy {
     const rule = this.addresses.match(bytes, offset, length);
     return rule === undefined ? ADDRESS_NOT_LISTED : { action: rule.kind, rule, reason: 'ip' };
   }
+}
+
+/**
+ * The last index built and the protect lists it was built from. Lists are immutable and a policy
+ * swap keeps the ParsedList objects of lists that did not change, so a change to a block or allow
+ * list reuses the index instead of rebuilding it (tens of milliseconds for 1,000 domains, and in
+ * every worker). One entry: it pins at most the protect lists of the previous policy.
+ */
+let memo: { readonly lists: readonly ParsedList[]; readonly index: LookalikeIndex | undefined } | undefined;
+
+function lookalikeIndexOf(protectLists: readonly ParsedList[]): LookalikeIndex | undefined {
+  if (memo !== undefined && memo.lists.length === protectLists.length && memo.lists.every((list, i) => list === protectLists[i])) return memo.index;
+  const protectedDomains = protectedDomainsOf(protectLists);
+  const index = protectedDomains.length > 0 ? new LookalikeIndex(protectedDomains) : undefined;
+  memo = { lists: protectLists, index };
+  return index;
+}
+
+/**
+ * The usable entries of every protect list, in list order. Entries that are not registrable domains
+ * are left out here (a file gets a warning when it loads; a push is refused with line numbers).
+ */
+function protectedDomainsOf(lists: readonly ParsedList[]): ProtectedDomain[] {
+  const out: ProtectedDomain[] = [];
+  for (const list of lists) {
+    if (list.kind !== 'protect') continue;
+    const packed = list.packed;
+    for (let i = 0; i < packed.size; i++) {
+      if (packed.scope(i) !== 'domain' || packed.ruleKind(i) !== 'block') continue;
+      const entry = protectedDomainOf(packed.domain(i), list.name, list.category);
+      if (!('error' in entry)) out.push(entry);
+    }
+  }
+  return out;
 }

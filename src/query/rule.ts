@@ -42,11 +42,12 @@ export type VerdictAction = 'block' | 'allow' | 'none';
  * theirs here, e.g. 'lookalike'):
  *  - 'name': the question name itself;
  *  - 'cname': a name the upstream answer points to (CNAME or DNAME target, SVCB/HTTPS TargetName);
- *  - 'ip': an address in the upstream answer (A/AAAA, SVCB/HTTPS ipv4hint/ipv6hint).
+ *  - 'ip': an address in the upstream answer (A/AAAA, SVCB/HTTPS ipv4hint/ipv6hint);
+ *  - 'lookalike': no list decided, but the name imitates a protected domain (#13).
  */
-export type VerdictReason = 'name' | 'cname' | 'ip';
+export type VerdictReason = 'name' | 'cname' | 'ip' | 'lookalike';
 
-export const VERDICT_REASONS: readonly VerdictReason[] = ['name', 'cname', 'ip'];
+export const VERDICT_REASONS: readonly VerdictReason[] = ['name', 'cname', 'ip', 'lookalike'];
 
 export interface Verdict {
   readonly action: VerdictAction;
@@ -57,6 +58,8 @@ export interface Verdict {
    * the address as text (reason 'ip'). Undefined for reason 'name'.
    */
   readonly target?: string | undefined;
+  /** Set when the name imitates a protected domain (#13; reason 'lookalike'; also in observe mode, where action stays 'none'). */
+  readonly lookalike?: LookalikeFinding;
 }
 
 /** A list or category name: what metric labels, state file names and API paths may carry. */
@@ -67,4 +70,29 @@ export const NAME_RULE = "a-z, 0-9, '-' and '_', start with a letter or digit, a
 
 export function isValidName(name: string): boolean {
   return NAME_PATTERN.test(name);
+}
+
+/**
+ * What kind of list a list is: block and allow lists hold rules; a protect list holds the
+ * registrable domains whose lookalikes are caught (#13), and is never matched as rules.
+ */
+export type ListKind = RuleKind | 'protect';
+
+/** Which lookalike test fired (a metric label value, so the set is closed). */
+export type LookalikeTest = 'homoglyph' | 'edit-distance' | 'token' | 'tld-swap';
+
+/** A name that imitates a protected domain: which test said so, and which domain it imitates. */
+export interface LookalikeFinding {
+  readonly test: LookalikeTest;
+  /** The protected registrable domain, e.g. 'paypal.com'. */
+  readonly protectedDomain: string;
+  /** The protect list it came from, and that list's category (bank, payment, …). */
+  readonly list: string;
+  readonly category: string;
+  /** The registrable domain of the judged name, e.g. 'paypa1.com' (the SOA owner of a block). */
+  readonly registrableDomain: string;
+  /** edit-distance: the distance (transpositions count 1). */
+  readonly distance?: number;
+  /** token: the token of the name that equals the protected label. */
+  readonly token?: string;
 }

@@ -52,7 +52,9 @@ export class AnswerInspection {
     for (let i = 0; i < targets.names.length; i++) {
       const name = targets.names[i]!;
       const verdict = this.policy.verdict(name);
-      if (verdict.action === 'block' && verdict.rule !== undefined) {
+      // Only list rules judge answer targets, never the lookalike test (#13): a brand's own chains run
+      // through CDN names that spell its domain (www.paypal.com.edgekey.net), which the token test flags.
+      if (verdict.action === 'block' && verdict.rule !== undefined && verdict.lookalike === undefined) {
         // The question's own allow is asked only now: clean answers (nearly all) never pay for it.
         if (this.questionAllowed(query)) return undefined;
         return { verdict: { action: 'block', rule: verdict.rule, reason: 'cname', target: name }, via: `${targets.records[i]} ${name}` };

@@ -1,5 +1,5 @@
 import type { Config } from '../config/options.js';
-import { edeTextTemplate, renderEdeText } from '../config/ede-text.js';
+import { DEFAULT_HOTLINE_SUFFIX, edeTextTemplate, renderEdeText } from '../config/ede-text.js';
 import { ipv4Bytes, ipv6Bytes } from '../config/ip-address.js';
 import { LRUCache } from 'lru-cache';
 import { EDE_BLOCKED, encodeRecord, QUESTION_NAME_POINTER, writeResponse, type EncodedRecord } from '../dns/response-writer.js';
@@ -51,7 +51,9 @@ interface BlockOpts {
  *    NOERROR without data (and the SOA) for other types and for a family with no address;
  *  - refused: REFUSED.
  * Every variant carries EDE 15 "Blocked" when the client sent EDNS (RFC 8914): the `--ede-text`
- * text, or, when the query carries the SDE option, the Structured DNS Error JSON.
+ * text, or, when the query carries the SDE option, the Structured DNS Error JSON. A lookalike block
+ * (#13) says what the name imitates: its rule's text, `lookalike of paypal.com (edit distance 1)`,
+ * is the whole built-in text and the {reason} of a custom one.
  */
 export class BlockAnswers {
   private readonly addressA: EncodedRecord | undefined;
@@ -192,10 +194,13 @@ export class BlockAnswers {
       perList = { category: rule.category, byReason: new Map() };
       this.opts.set(rule.list, perList);
     }
-    let opts = perList.byReason.get(reason);
+    // Lookalike texts differ per protected domain and test: keyed by the text, bounded all the same.
+    const key = reason === 'lookalike' ? `lookalike ${rule.text}` : reason;
+    let opts = perList.byReason.get(key);
     if (opts === undefined) {
+      if (perList.byReason.size >= MAX_TEXT_ENTRIES) perList.byReason.clear();
       opts = this.encodeOpts(rule, reason);
-      perList.byReason.set(reason, opts);
+      perList.byReason.set(key, opts);
     }
     return opts;
   }
@@ -205,11 +210,14 @@ export class BlockAnswers {
       const ede = { infoCode: EDE_BLOCKED, text, maxTextBytes };
       return [this.synthesizer.optFor(false, ede), this.synthesizer.optFor(true, ede)];
     };
-    const text = renderEdeText(this.edeTemplate, { list: rule.list, category: rule.category, reason, hotline: this.settings.hotline });
+    const lookalike = reason === 'lookalike';
+    const template = lookalike && this.settings.edeText === '' ? rule.text.replace(/[{}]/g, '') + (this.settings.hotline === '' ? '' : DEFAULT_HOTLINE_SUFFIX) : this.edeTemplate;
+    const shownReason = lookalike ? rule.text : reason;
+    const text = renderEdeText(template, { list: rule.list, category: rule.category, reason: shownReason, hotline: this.settings.hotline });
     if (this.settings.sdeOptionCode === 0) return { ede: both(text), sde: [] };
     const variants = structuredErrorTexts({
       contact: this.settings.hotline,
-      justification: `blocked by fraudwall list ${rule.list} (${rule.category}, ${reason})`,
+      justification: `blocked by fraudwall list ${rule.list} (${rule.category}, ${shownReason})`,
       subError: subErrorFor(rule.category),
       organization: this.settings.operator,
       language: 'en',

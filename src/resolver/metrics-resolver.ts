@@ -24,6 +24,8 @@ export class MetricsResolver implements Resolver {
     const verdict = answer.verdict;
     const rule = verdict?.rule;
     if (answer.source === 'blocked' && rule !== undefined) this.metrics.countBlocked(rule.list, rule.category, ctx.query.type, verdict!.reason);
+    const lookalike = verdict?.lookalike;
+    if (lookalike !== undefined) this.metrics.countLookalike(lookalike.category, lookalike.test);
     return answer;
   }
 }

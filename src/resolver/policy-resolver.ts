@@ -14,15 +14,16 @@ export class PolicyResolver implements Resolver {
     const verdict = this.policy.verdict(ctx.query.name);
     if (verdict.action === 'block' && verdict.rule !== undefined) {
       const rule = verdict.rule;
-      if (rule.rpz === undefined) return { bytes: this.blockAnswers.answer(ctx, rule), source: 'blocked', verdict };
+      if (rule.rpz === undefined) return { bytes: this.blockAnswers.answer(ctx, rule, verdict.reason), source: 'blocked', verdict };
       // An RPZ rule says how to answer; tcp-only over a stream (TCP, DoT, DoH) resolves normally.
       const bytes = this.blockAnswers.rpzAnswer(ctx, rule);
       if (bytes !== undefined) return { bytes, source: 'blocked', verdict };
       return this.next.resolve(ctx);
     }
     const result = this.next.resolve(ctx);
-    if (verdict.action !== 'allow') return result;
-    // Only when an allow rule decided: carry it so logs and explain can say which rule let the name through.
+    if (verdict.action !== 'allow' && verdict.lookalike === undefined) return result;
+    // Only when an allow rule decided, or a lookalike was observed: carry the verdict so metrics and
+    // logs can say which rule let the name through or which protected domain it imitates.
     if (result instanceof Promise) return result.then((answer) => ({ ...answer, verdict }));
     return { ...result, verdict };
   }

@@ -22,7 +22,7 @@ export class QueryLogResolver implements Resolver {
   }
 
   private record(ctx: QueryContext, answer: Answer): Answer {
-    if (this.options.queryLogBlockedOnly && answer.source !== 'blocked') return answer;
+    if (this.options.queryLogBlockedOnly && answer.source !== 'blocked' && answer.verdict?.lookalike === undefined) return answer;
     const rule = answer.verdict?.rule;
     const rcode = answer.bytes[3]! & 0xf;
     const entry = {
@@ -40,6 +40,8 @@ export class QueryLogResolver implements Resolver {
       list: rule?.list,
       category: rule?.category,
       rule: rule?.text,
+      // #13: the protected domain a name imitates and the test that said so (observe and block).
+      lookalike: answer.verdict?.lookalike ? { of: answer.verdict.lookalike.protectedDomain, test: answer.verdict.lookalike.test } : undefined,
       rcode: RCODE_NAMES[rcode < 6 ? rcode : 6],
       source: answer.source,
       ms: Math.round((performance.now() - ctx.receivedAt) * 1000) / 1000,

@@ -12,7 +12,8 @@ function packagesImportedBy(dir: string): Set<string> {
   for (const entry of readdirSync(dir, { withFileTypes: true, recursive: true })) {
     if (!entry.isFile() || !entry.name.endsWith('.ts')) continue;
     const text = readFileSync(path.join(entry.parentPath, entry.name), 'utf8');
-    for (const match of text.matchAll(/(?:from\s*|import\(\s*)'([^'.][^']*)'/g)) {
+    // `require('pkg/…')` counts too: data loaded on first use through createRequire (lookalike confusables).
+    for (const match of text.matchAll(/(?:from\s*|import\(\s*|[rR]equire\(import\.meta\.url\)\(\s*)'([^'.][^']*)'/g)) {
       const spec = match[1]!;
       if (spec.startsWith('node:')) continue;
       found.add(spec.startsWith('@') ? spec.split('/').slice(0, 2).join('/') : spec.split('/')[0]!);

@@ -13,6 +13,7 @@ export const LAYERS: readonly (readonly string[])[] = [
   ['dns'], // wire codec: parse, write, EDNS, EDE; imports nothing of ours but the foundation
   ['query'], // the query contract: QueryContext, Answer, Resolver, Rule, Verdict
   ['config'], // the settings table, Config, addresses and CIDRs
+  ['lookalike'], // protected domains and the lookalike judge: skeletons, edit distance, index (#13)
   ['policy'], // pure matching: list parsers, rule index, policy, verdict cache, explain
   ['admission', 'cache', 'querylog', 'upstream', 'warning-page'], // client gate, response cache, query log, upstream clients, warning page server
   ['events'], // early-warning events: dedupe, CloudEvents, signing, spool, delivery (issue #12)

@@ -195,7 +195,7 @@ describe('fraudwall push', () => {
   it('exits 2 on a usage error, with one line naming the missing or wrong argument', async () => {
     const usage = (command: 'push' | 'explain' | 'lists'): string =>
       ({
-        push: 'fraudwall push NAME FILE|- [--category C] [--allow] [--format list|rpz] [--url URL] [--token-file FILE]',
+        push: 'fraudwall push NAME FILE|- [--category C] [--allow|--protect] [--format list|rpz] [--url URL] [--token-file FILE]',
         explain: 'fraudwall explain NAME [--json] [--url URL] [--token-file FILE]',
         lists: 'fraudwall lists [--json] [--url URL] [--token-file FILE]',
       })[command];

@@ -76,6 +76,21 @@ describe.skipIf(!hasRedis)('fleet follower against a real Redis', () => {
     expect(await redis.command('EXISTS', '{fraudwall}:v1:list:zone')).toContain(':0');
   });
 
+  it('a protect list read back from Redis stays a protect list: the brand is never blocked (#13)', async () => {
+    const reply = await admin(fw.httpPort, 'PUT', '/v1/lists/brands?kind=protect&category=payment', { ...token, body: 'paypal.com\n' });
+    expect(reply.status).toBe(201);
+    expect(await redis.command('HGET', '{fraudwall}:v1:list:brands', 'kind')).toContain('protect');
+    // Another writer's version 3, seen only as a gap: the instance reads the list whole from Redis.
+    const before = await counter('fraudwall_redis_snapshot_reloads_total', 'gap');
+    await redis.command('HSET', '{fraudwall}:v1:list:brands', 'version', '3', 'snapshotVersion', '3', 'entries', 'paypal.com\nchase.com');
+    await redis.command('XADD', '{fraudwall}:v1:changes', '*', 'format', '1', 'list', 'brands', 'version', '3', 'op', 'delta', 'origin', 'elsewhere', 'add', 'chase.com', 'remove', '');
+    expect(await waitFor(async () => (await counter('fraudwall_redis_snapshot_reloads_total', 'gap')) > before, 3000, 20)).toBe(true);
+    expect(await blocked('paypal.com')).toBe(false);
+    expect(await blocked('www.chase.com')).toBe(false);
+    const explained = await admin(fw.httpPort, 'GET', '/v1/explain?name=chasse.com', token);
+    expect(explained.body).toMatchObject({ verdict: 'lookalike', lookalike: { protectedDomain: 'chase.com', list: 'brands' } });
+  });
+
   it('a list a file already names is not replaced by the fleet', async () => {
     await redis.command('HSET', '{fraudwall}:v1:list:local', 'format', '1', 'name', 'local', 'version', '1', 'snapshotVersion', '1', 'kind', 'block', 'category', 'x', 'entries', 'shared-only.test', 'deleted', '0');
     await redis.command('XADD', '{fraudwall}:v1:changes', '*', 'format', '1', 'list', 'local', 'version', '1', 'op', 'put', 'origin', 'elsewhere');

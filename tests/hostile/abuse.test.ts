@@ -586,7 +586,9 @@ describe('(i) a random-subdomain flood against the response cache', () => {
     const accounted = metricValue(metrics, 'fraudwall_cache_bytes');
     const entries = metricValue(metrics, 'fraudwall_cache_entries');
     const during = liveHeapAfterFullGc(fw.stdout.slice(gcLinesBefore));
-    const maxLive = Math.max(...during);
+    // Whether V8 runs a full GC during the flood depends on how the heap grew before it. Without one,
+    // the old space never reached its limit; the heap in use now (garbage included) bounds the live heap.
+    const maxLive = during.length > 0 ? Math.max(...during) : metricValue(metrics, 'nodejs_heap_size_used_bytes') / MB;
     console.log(
       `random-subdomain flood: ${answered} answered in ${((performance.now() - started) / 1000).toFixed(1)} s; cache ${entries} entries, ` +
         `${(accounted / MB).toFixed(1)} MB accounted (${(accounted / Math.max(1, entries)).toFixed(0)} B/entry); live heap ${baselineLive.toFixed(1)} MB before, ` +
@@ -595,7 +597,6 @@ describe('(i) a random-subdomain flood against the response cache', () => {
     expect(fw.exit).toBeUndefined();
     expect(answered).toBeGreaterThan(40_000);
     expect(accounted).toBeGreaterThan(CACHE_BYTES * 0.9); // the flood did fill the cache
-    expect(during.length, 'no full GC ran during the flood: nothing to measure').toBeGreaterThan(0);
     expect(maxLive - baselineLive).toBeLessThan((CACHE_BYTES * 1.25) / MB + 8);
   });
 });

@@ -284,3 +284,26 @@ describe('canonicalEntries', () => {
     expect(canonicalEntries(parseList('b.example\na.example\nB.Example.\n||b.example^', { name: 'x', kind: 'block' }))).toEqual(['b.example', 'a.example']);
   });
 });
+
+describe('protect lists (#13)', () => {
+  it('accepts registrable domains, persists the kind, and feeds the lookalike index', async () => {
+    const result = await service.put(WHO, 'brands', 'protect', 'payment', 'paypal.com\nicbc.com.cn\n');
+    expect(result).toMatchObject({ kind: 'protect', entries: 2 });
+    expect(registry.store.current.lookalikes?.judge('paypa1.com', { protectTldSwaps: false })).toMatchObject({ protectedDomain: 'paypal.com', list: 'brands' });
+    expect(await stored('brands')).toMatchObject({ kind: 'protect', entries: ['paypal.com', 'icbc.com.cn'] });
+    const restarted = new ListRegistry(storedListRecords((await new StateStore(dir).loadLists()).lists), new VerdictCache(), silentLogger);
+    expect(restarted.store.current.lookalikes?.size).toBe(2);
+  });
+
+  it('refuses the whole list, line by line, when an entry is not a registrable domain', async () => {
+    const error = await refused(service.put(WHO, 'brands', 'protect', 'payment', 'paypal.com\ncom\nwww.chase.com\n*.hsbc.com\n'), 'invalid');
+    expect(error.problems.map((p) => [p.line, p.entry])).toEqual([
+      [2, 'com'],
+      [3, 'www.chase.com'],
+      [4, '*.hsbc.com'],
+    ]);
+    expect(error.problems[1]!.reason).toContain('protect "chase.com"');
+    expect(registry.get('brands')).toBeUndefined();
+    expect(await storedNames()).toEqual([]);
+  });
+});

@@ -65,6 +65,15 @@ describe('list transfer to workers', () => {
     expect(copied.evaluate('not-listed.example').action).toBe('none');
   });
 
+  it('keeps a protect list a protect list, so a worker judges lookalikes like the primary (#13)', async () => {
+    const list = parseList('# category: bank\nchase.com\nicbc.com.cn\n', { name: 'banks', kind: 'protect' });
+    const copy = await overIpc(list);
+    expect([copy.kind, copy.category, copy.size]).toEqual(['protect', 'bank', 2]);
+    const policy = new Policy([copy], 1);
+    expect(policy.ruleCount).toBe(0);
+    expect(policy.lookalikes?.judge('chasse.com', { protectTldSwaps: false })).toMatchObject({ protectedDomain: 'chase.com', category: 'bank', list: 'banks' });
+  });
+
   it('writes the data, not the memory regions behind it, and sends only a description over IPC', async () => {
     const names = Array.from({ length: 60_000 }, (_, i) => `n${i}-fraud.example`).join('\n');
     const list = parseList(names, { name: 'big', kind: 'block' });

@@ -107,7 +107,10 @@ class Worker {
     const verdictCache = new VerdictCache({ verdictCacheSize: config.verdictCacheSize });
     const mayRelay = perSecondLimit(PROBE_RELAYS_PER_SECOND);
     try {
-      this.store = new PolicyStore(await this.lists.apply(policy), verdictCache);
+      this.store = new PolicyStore(await this.lists.apply(policy), verdictCache, {
+        lookalike: config.lookalike,
+        protectTldSwaps: config.protectTldSwaps,
+      });
       metrics.generation.set(policy.generation);
       this.data = await startDataPlane(config, this.logger, metrics, { store: this.store, verdictCache }, {
         onForeignProbe: (name) => {
