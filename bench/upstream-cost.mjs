@@ -188,10 +188,15 @@ async function runWorker(dist, transport, port, silentPort, queries, concurrency
 
 function buildBaseline(ref) {
   const dir = mkdtempSync(path.join(tmpdir(), 'fw-upstream-cost-'));
-  execFileSync('sh', ['-c', `git -C "${ROOT}" archive "${ref}" src tsconfig.json package.json | tar -x -C "${dir}"`]);
-  symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
-  execFileSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', path.join(dir, 'tsconfig.json')], { stdio: 'inherit' });
-  return dir;
+  try {
+    execFileSync('sh', ['-c', `git -C "${ROOT}" archive "${ref}" src tsconfig.json package.json | tar -x -C "${dir}"`]);
+    symlinkSync(path.join(ROOT, 'node_modules'), path.join(dir, 'node_modules'));
+    execFileSync(path.join(ROOT, 'node_modules/.bin/tsc'), ['-p', path.join(dir, 'tsconfig.json')], { stdio: 'inherit' });
+    return dir;
+  } catch (error) {
+    rmSync(dir, { recursive: true, force: true });
+    throw new Error(`upstream-cost: could not compile ${ref} for the baseline (${error.message.split('\n')[0]})`);
+  }
 }
 
 function runChild(argv) {
