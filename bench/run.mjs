@@ -337,42 +337,23 @@ async function main() {
     }
     if (opts.onlyEncrypted) continue;
     const common = { upstreamPort: upstream.port, blockedName: lists.lastBlocked };
+    /** fraudwall on this size's lists; `variant` adds what one row measures (a profile, an extra flag). */
+    const fraudwallWith = (variant) =>
+      startFraudwall({
+        root: ROOT,
+        lists: path.relative(ROOT, lists.listsDir) || lists.listsDir,
+        stateDir: path.join('.bench', 'state'),
+        logLevel: opts.fwLogLevel,
+        heapMB: n >= BIG_SIZE ? 16384 : undefined,
+        workers: opts.fwWorkers,
+        baseNodeArgs: opts.fwNodeArgs,
+        ...variant,
+        ...common,
+      });
     const servers = [
-      [
-        'fraudwall',
-        () =>
-          startFraudwall({
-            root: ROOT,
-            lists: path.relative(ROOT, lists.listsDir) || lists.listsDir,
-            stateDir: path.join('.bench', 'state'),
-            logLevel: opts.fwLogLevel,
-            heapMB: n >= BIG_SIZE ? 16384 : undefined,
-            profileDir: opts.profile ? path.join(BENCH_DIR, `profile-${stamp}-${n}`) : undefined,
-            workers: opts.fwWorkers,
-            baseNodeArgs: opts.fwNodeArgs,
-            ...common,
-          }),
-      ],
+      ['fraudwall', () => fraudwallWith({ profileDir: opts.profile ? path.join(BENCH_DIR, `profile-${stamp}-${n}`) : undefined })],
       // The same fraudwall without answer inspection: the difference is what inspection costs.
-      ...(opts.inspectCompare
-        ? [
-            [
-              'fraudwall, --inspect-answers=false',
-              () =>
-                startFraudwall({
-                  root: ROOT,
-                  lists: path.relative(ROOT, lists.listsDir) || lists.listsDir,
-                  stateDir: path.join('.bench', 'state'),
-                  logLevel: opts.fwLogLevel,
-                  heapMB: n >= BIG_SIZE ? 16384 : undefined,
-                  workers: opts.fwWorkers,
-                  baseNodeArgs: opts.fwNodeArgs,
-                  extraFlags: ['--inspect-answers=false'],
-                  ...common,
-                }),
-            ],
-          ]
-        : []),
+      ...(opts.inspectCompare ? [['fraudwall, --inspect-answers=false', () => fraudwallWith({ extraFlags: ['--inspect-answers=false'] })]] : []),
       ...opts.peers.map((peer) => [
         peer,
         () => (peer === 'unbound' ? startUnboundPeer({ workDir: runDir, include: lists.unbound, ...common }) : startDnsmasqPeer({ workDir: runDir, include: lists.dnsmasq, ...common })),

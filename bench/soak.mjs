@@ -37,6 +37,9 @@ const { values: args } = parseArgs({
     'cold-share': { type: 'string', default: '0.4' },
     'node-args': { type: 'string' },
     'max-rss-growth': { type: 'string', default: '0.2' },
+    'cache-size': { type: 'string', default: '100000' },
+    'verdict-cache-size': { type: 'string', default: '100000' },
+    'cache-max-bytes': { type: 'string', default: String(64 * 1024 * 1024) },
     help: { type: 'boolean', short: 'h' },
   },
 });
@@ -52,7 +55,16 @@ const BLOCKED_SHARE = Number(args['blocked-share']);
 const COLD_SHARE = Number(args['cold-share']);
 const NODE_ARGS = args['node-args'] === undefined ? FW_NODE_FLAGS : args['node-args'].split(' ').filter(Boolean);
 const MAX_RSS_GROWTH = Number(args['max-rss-growth']);
-for (const [name, value] of Object.entries({ SECONDS, RATE, TCP_SHARE, MALFORMED_SHARE, BLOCKED_SHARE, COLD_SHARE, MAX_RSS_GROWTH })) {
+// The server's cache bounds (its defaults unless given): growth is judged only once the caches
+// are full, because until then RSS rises by design (the caches filling up to these bounds).
+const CACHE_SIZE = Number(args['cache-size']);
+const VERDICT_CACHE_SIZE = Number(args['verdict-cache-size']);
+const CACHE_MAX_BYTES = Number(args['cache-max-bytes']);
+/** A cache this close to its bound counts as full (LRU eviction keeps it just under). */
+const FULL = 0.98;
+/** The response cache's memory this close to cache-max-bytes counts as full (the last segment may not fit). */
+const FULL_MEMORY = 0.95;
+for (const [name, value] of Object.entries({ SECONDS, RATE, TCP_SHARE, MALFORMED_SHARE, BLOCKED_SHARE, COLD_SHARE, MAX_RSS_GROWTH, CACHE_SIZE, VERDICT_CACHE_SIZE, CACHE_MAX_BYTES })) {
   if (!Number.isFinite(value) || value < 0) {
     process.stderr.write(`soak: ${name.toLowerCase()} must be a non-negative number\n`);
     process.exit(2);
@@ -194,7 +206,8 @@ function slope(points) {
 function startFraudwall(upstreamPort, listsDir) {
   const child = spawn(
     process.execPath,
-    [...NODE_ARGS, CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lists', listsDir, '--upstream', `127.0.0.1:${upstreamPort}`, '--watch-lists', 'false'],
+    [...NODE_ARGS, CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lists', listsDir, '--upstream', `127.0.0.1:${upstreamPort}`, '--watch-lists', 'false',
+     '--cache-size', String(CACHE_SIZE), '--verdict-cache-size', String(VERDICT_CACHE_SIZE), '--cache-max-bytes', String(CACHE_MAX_BYTES)],
     { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
   );
   const state = { child, exit: undefined, errors: [] };
@@ -392,7 +405,26 @@ async function main() {
   let counter = 0;
   let nextSample = started + SAMPLE_EVERY_MS;
   let maxLagMs = 0;
-  const warmupUntil = started + Math.max(10_000, SECONDS * 150); // 15 % of the run (the caches fill), at least 10 s
+  // Warm-up ends when both caches are full (sampled from /metrics with each RSS sample); if they
+  // never fill (a short run), after 15 % of the run, at least 10 s, as before.
+  const fallbackWarmupUntil = started + Math.max(10_000, SECONDS * 150);
+  let cachesFullAt; // seconds into the run
+  let lastFill = { entries: 0, bytes: 0, memory: 0, verdicts: 0, heapUsed: 0, heapTotal: 0, external: 0 };
+  const readFill = async () => {
+    try {
+      const text = await (await fetch(`http://127.0.0.1:${fw.httpPort}/metrics`, { signal: AbortSignal.timeout(2000) })).text();
+      const gauge = (name) => Number(text.match(new RegExp(`^${name}(?:\\{[^}]*\\})? (\\S+)$`, 'm'))?.[1] ?? NaN);
+      return { entries: gauge('fraudwall_cache_entries'), bytes: gauge('fraudwall_cache_bytes'), memory: gauge('fraudwall_cache_memory_bytes'), verdicts: gauge('fraudwall_verdict_cache_entries'),
+        heapUsed: gauge('fraudwall_process_heap_used_bytes'), heapTotal: gauge('fraudwall_process_heap_total_bytes'), external: gauge('fraudwall_process_external_memory_bytes') };
+    } catch {
+      return undefined;
+    }
+  };
+  // The response cache keeps answers in Buffer segments that it allocates one by one until segments
+  // plus index reach cache-max-bytes, and only then reuses the oldest: with the entry count at its
+  // bound long before (100,000 small answers take ~16 MB), its memory keeps growing to the byte
+  // bound. So "full" is the memory it has taken, not its entries.
+  const isFull = (fill) => fill.memory >= FULL_MEMORY * CACHE_MAX_BYTES && fill.verdicts >= FULL * VERDICT_CACHE_SIZE;
 
   await new Promise((resolve) => {
     let lastTick = performance.now();
@@ -429,8 +461,18 @@ async function main() {
         nextSample += SAMPLE_EVERY_MS;
         try {
           const rss = rssMb(fw.child.pid);
-          samples.push({ at: (now - started) / 1000, rss, warm: now >= warmupUntil });
-          process.stdout.write(`  t=${((now - started) / 1000).toFixed(0).padStart(4)} s  RSS ${rss.toFixed(1)} MB  sent ${stats.validSent + stats.malformedSent}  answered ${stats.validAnswered}  lost ${stats.lost}\n`);
+          const at = (now - started) / 1000;
+          samples.push({ at, rss });
+          const fill = lastFill;
+          if (cachesFullAt === undefined && isFull(fill)) cachesFullAt = at;
+          process.stdout.write(
+            `  t=${at.toFixed(0).padStart(4)} s  RSS ${rss.toFixed(1)} MB  sent ${stats.validSent + stats.malformedSent}  answered ${stats.validAnswered}  lost ${stats.lost}` +
+              `  cache ${fill.entries} (${(fill.bytes / 2 ** 20).toFixed(1)} MB in ${(fill.memory / 2 ** 20).toFixed(1)} MB)  verdicts ${fill.verdicts}  heap ${(fill.heapUsed / 2 ** 20).toFixed(0)}/${(fill.heapTotal / 2 ** 20).toFixed(0)} MB  external ${(fill.external / 2 ** 20).toFixed(0)} MB${cachesFullAt === at ? '  <- caches full' : ''}\n`,
+          );
+          // For the next sample: a scrape takes a moment, and the load loop must not wait for it.
+          void readFill().then((next) => {
+            if (next !== undefined) lastFill = next;
+          });
         } catch {
           // the process is gone; the exit handler records it
         }
@@ -459,6 +501,8 @@ async function main() {
       .filter((line) => line.startsWith(`${name}{`) || line.startsWith(`${name} `))
       .reduce((total, line) => total + Number(line.slice(line.lastIndexOf(' ') + 1)), 0);
 
+  const warmFrom = cachesFullAt ?? (fallbackWarmupUntil - started) / 1000;
+  for (const sample of samples) sample.warm = sample.at >= warmFrom;
   const sorted = stats.latencies.slice(0, stats.latencyCount).sort();
   const rssValues = samples.map((s) => s.rss);
   const firstRss = rssValues[0] ?? NaN;
@@ -488,6 +532,7 @@ async function main() {
   console.log(`  malformed replies   ${stats.malformedReplies} (FORMERR/NOTIMP; short headers and responses get none)`);
   console.log(`  latency             p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, p99.9 ${percentile(sorted, 99.9).toFixed(2)} ms, max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1)} ms`);
   console.log(`  RSS                 first ${firstRss.toFixed(1)} MB, after warm-up ${warmRss.toFixed(1)} MB, last ${lastRss.toFixed(1)} MB, max ${maxRss.toFixed(1)} MB, peak (VmHWM) ${peakRss.toFixed(1)} MB, growth after warm-up ${(growth * 100).toFixed(1)} %`);
+  console.log(`  warm-up             ${cachesFullAt === undefined ? `caches never full (run too short?): judged from ${warmFrom.toFixed(0)} s (15 % of the run)` : `caches full at ${cachesFullAt.toFixed(0)} s (response cache memory ≥ ${FULL_MEMORY * 100} % of ${(CACHE_MAX_BYTES / 2 ** 20).toFixed(0)} MB, verdicts ≥ ${FULL * 100} % of ${VERDICT_CACHE_SIZE}); growth judged from there`}`);
   console.log(`  RSS slope           ${rssSlope.toFixed(3)} MB/min after warm-up (${samples.filter((s) => s.warm).length} samples), ${lateSlope.toFixed(3)} MB/min over the second half`);
   console.log(`  unique cold names   ${stats.coldSent} (each forwarded once, then cached)`);
   console.log(`  upstream answered   ${upstream.answered()} UDP queries`);

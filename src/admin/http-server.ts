@@ -3,6 +3,7 @@ import http from 'node:http';
 import type { HostPort } from '../config/host-port.js';
 import { FraudwallError, type ErrorCode } from '../errors.js';
 import type { Logger } from '../log/logger.js';
+import { listen } from '../net/listen.js';
 
 export type RouteParams = Readonly<Record<string, string>>;
 export type RouteHandler = (req: http.IncomingMessage, res: http.ServerResponse, params: RouteParams) => void | Promise<void>;
@@ -66,15 +67,8 @@ export class HttpServer {
     server.headersTimeout = 10_000;
     server.requestTimeout = 60_000;
     server.maxHeadersCount = 100;
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: address.port, host: address.host }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const bound = server.address();
-    instance = new HttpServer(server, address.host, typeof bound === 'object' && bound ? bound.port : address.port, logger);
+    const port = await listen(server, { port: address.port, host: address.host });
+    instance = new HttpServer(server, address.host, port, logger);
     instance.route('GET', '/healthz', (_req, res) => sendText(res, 200, 'ok\n'));
     instance.route('GET', '/readyz', (_req, res) =>
       health.ready ? sendText(res, 200, 'ready\n') : sendText(res, 503, 'not ready: loading blocklists\n'),

@@ -42,7 +42,7 @@ export async function hangup({ server, running, readConfig, logger }: HangupCont
   );
   const files = server.reopenFiles().then(({ results, workers }) => {
     for (const result of results) {
-      if (result.error) logger.error(`SIGHUP: ${result.name} could not be reopened; writing on to the old file`, { err: result.error });
+      if (result.error) logger.error(`SIGHUP: ${result.name} could not be reopened; writing on to the old file (check that its directory exists and is writable, then send SIGHUP again)`, { err: result.error });
       else logger.info(`SIGHUP: ${result.name} reopened`);
     }
     if (workers !== undefined) logger.info(`SIGHUP: ${workers}`);

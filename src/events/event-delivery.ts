@@ -264,7 +264,7 @@ export class EventDelivery {
       head.persisted = false;
       this.persistedBytes -= head.bytes;
       this.counters.spoolBytes(this.persistedBytes);
-      await this.spool.remove(head).catch((error: unknown) => this.logger.warn('events: a delivered batch could not be removed from the spool', { err: error }));
+      await this.spool.remove(head).catch((error: unknown) => this.logger.warn('events: a finished batch could not be removed from the spool; it is sent again after a restart (same webhook-id): check that STATE/events is writable', { err: error }));
     }
   }
 

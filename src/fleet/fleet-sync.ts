@@ -372,7 +372,7 @@ export class FleetSync {
         if (record === undefined) await this.deps.state.deleteList(name);
         else if (record.source === 'api') await this.persist(record.list, entryLines(record.list), record.updatedAt, this.versionOf(name));
       } catch (error) {
-        this.deps.logger.error('could not save a shared list to the state directory; it serves, but a restart without Redis would not have it', { list: name, err: error });
+        this.deps.logger.error('could not save a shared list to the state directory; it serves, but a restart without Redis would not have it: check that --state is writable (saving is tried again with the next change and at shutdown)', { list: name, err: error });
         this.unsaved.add(name);
       }
     }

@@ -4,10 +4,12 @@ import type { ListRegistry } from '../lists/list-registry.js';
 import {
   canonicalEntries,
   checkCategory,
+  checkEntryCount,
   checkListName,
   checkWritable,
   ListChangeError,
   parseEntries,
+  trackedChange,
   type ListChangeResult,
   type ListChanges,
 } from '../lists/list-service.js';
@@ -182,20 +184,11 @@ export class SharedListService implements ListChanges {
   }
 
   private checkSize(entries: number): void {
-    if (entries > this.options.adminMaxEntries) {
-      throw new ListChangeError('too-large', `${entries} entries is over the limit of ${this.options.adminMaxEntries} per list; split the list or raise --admin-max-entries`);
-    }
+    checkEntryCount(entries, this.options.adminMaxEntries);
   }
 
-  private async tracked<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      const result = await work();
-      this.options.onChange?.('accepted');
-      return result;
-    } catch (error) {
-      this.options.onChange?.('rejected');
-      throw error;
-    }
+  private tracked<T>(work: () => Promise<T>): Promise<T> {
+    return trackedChange(work, this.options.onChange);
   }
 
   private audit(who: string, action: string, list: string, fields: Record<string, unknown>): void {

@@ -120,6 +120,25 @@ export function checkCategory(category: string): void {
   }
 }
 
+/** Refuses a list of more than `adminMaxEntries` entries (--admin-max-entries). */
+export function checkEntryCount(entries: number, adminMaxEntries: number): void {
+  if (entries > adminMaxEntries) {
+    throw new ListChangeError('too-large', `${entries} entries is over the limit of ${adminMaxEntries} per list; split the list or raise --admin-max-entries`);
+  }
+}
+
+/** Runs one change and reports it to `onChange` as accepted (it returned) or rejected (it threw). */
+export async function trackedChange<T>(work: () => Promise<T>, onChange: ((result: 'accepted' | 'rejected') => void) | undefined): Promise<T> {
+  try {
+    const result = await work();
+    onChange?.('accepted');
+    return result;
+  } catch (error) {
+    onChange?.('rejected');
+    throw error;
+  }
+}
+
 /**
  * List changes made through the admin API: validate everything first, persist atomically, then
  * swap the policy — so a refused change leaves no trace and an accepted one survives a restart.
@@ -193,21 +212,12 @@ export class ListService implements ListChanges {
     });
   }
 
-  private async tracked<T>(work: () => Promise<T>): Promise<T> {
-    try {
-      const result = await work();
-      this.options.onChange?.('accepted');
-      return result;
-    } catch (error) {
-      this.options.onChange?.('rejected');
-      throw error;
-    }
+  private tracked<T>(work: () => Promise<T>): Promise<T> {
+    return trackedChange(work, this.options.onChange);
   }
 
   private checkSize(entries: number): void {
-    if (entries > this.options.adminMaxEntries) {
-      throw new ListChangeError('too-large', `${entries} entries is over the limit of ${this.options.adminMaxEntries} per list; split the list or raise --admin-max-entries`);
-    }
+    checkEntryCount(entries, this.options.adminMaxEntries);
   }
 
   private async persist(list: ParsedList, records: Map<string, ListRecord>, generation: number, zone?: string): Promise<void> {

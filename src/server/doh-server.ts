@@ -5,6 +5,8 @@ import type { Config } from '../config/options.js';
 import { cacheLifetimeSeconds } from '../dns/cache-lifetime.js';
 import { padResponse, queryAsksForPadding } from '../dns/padding.js';
 import { HEADER_SIZE } from '../dns/wire.js';
+import { ClientConnections } from '../net/client-connections.js';
+import { listen } from '../net/listen.js';
 import { clientNameFromPath } from './client-name.js';
 import type { QueryHandler } from './query-handler.js';
 import type { TlsCertificates } from './tls-certificates.js';
@@ -50,15 +52,17 @@ function sendStatus(res: Response, status: number, text: string, headers: Record
  * (400, 404, 405, 413, 415), never an exception.
  */
 export class DohServer {
-  private readonly sockets = new Set<net.Socket>();
-  private readonly perClient = new Map<string, number>();
+  private readonly connections: ClientConnections;
 
   private constructor(
     private readonly server: http2.Http2SecureServer,
     readonly port: number,
-  ) {}
+    maxConnectionsPerClient: number,
+  ) {
+    this.connections = new ClientConnections(maxConnectionsPerClient);
+  }
 
-  static bind(address: HostPort, handler: QueryHandler, certificates: TlsCertificates, options: DohServerOptions, observer: DohObserver = {}): Promise<DohServer> {
+  static async bind(address: HostPort, handler: QueryHandler, certificates: TlsCertificates, options: DohServerOptions, observer: DohObserver = {}): Promise<DohServer> {
     const server = http2.createSecureServer({
       ...certificates.current,
       allowHTTP1: true,
@@ -77,46 +81,27 @@ export class DohServer {
     let instance: DohServer | undefined;
     server.on('connection', (socket: net.Socket) => {
       if (instance === undefined) socket.destroy();
-      else instance.accept(socket, options);
+      else instance.accept(socket);
     });
     const handle = new RequestHandler(handler, options.dohPath, observer);
     server.on('request', (req: Request, res: Response) => handle.request(req, res));
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: address.port, host: address.host, ipv6Only: address.family === 6 }, () => {
-        server.off('error', reject);
-        server.on('error', () => {});
-        const bound = server.address();
-        instance = new DohServer(server, typeof bound === 'object' && bound ? bound.port : address.port);
-        resolve(instance);
-      });
-    });
+    const port = await listen(server, { port: address.port, host: address.host, ipv6Only: address.family === 6 });
+    server.on('error', () => {});
+    instance = new DohServer(server, port, options.tcpMaxConnectionsPerClient);
+    return instance;
   }
 
-  private accept(socket: net.Socket, options: DohServerOptions): void {
+  private accept(socket: net.Socket): void {
     socket.on('error', () => socket.destroy());
-    const client = socket.remoteAddress ?? '';
-    const count = this.perClient.get(client) ?? 0;
-    if (count >= options.tcpMaxConnectionsPerClient) {
-      socket.destroy();
-      return;
-    }
-    this.perClient.set(client, count + 1);
-    this.sockets.add(socket);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      const left = (this.perClient.get(client) ?? 1) - 1;
-      if (left <= 0) this.perClient.delete(client);
-      else this.perClient.set(client, left);
-    });
+    if (!this.connections.admit(socket)) socket.destroy();
   }
 
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.end();
+      for (const socket of this.connections.sockets) socket.end();
       setTimeout(() => {
-        for (const socket of this.sockets) socket.destroy();
+        for (const socket of this.connections.sockets) socket.destroy();
       }, CLOSE_GRACE_MS).unref();
     });
   }

@@ -2,6 +2,8 @@ import net from 'node:net';
 import tls from 'node:tls';
 import type { HostPort } from '../config/host-port.js';
 import { padResponse, queryAsksForPadding } from '../dns/padding.js';
+import { ClientConnections } from '../net/client-connections.js';
+import { listen } from '../net/listen.js';
 import type { QueryHandler } from './query-handler.js';
 import type { Config } from '../config/options.js';
 import type { TlsCertificates } from './tls-certificates.js';
@@ -162,36 +164,27 @@ class TcpConnection {
  * per client address. DoT is the same framing, pipelining, limits and idle timeouts inside TLS 1.2+.
  */
 export class TcpServer {
-  private readonly sockets = new Set<net.Socket>();
   /** DoT: the TCP connections under TLS, from accept until they close (the handshake included). */
   private readonly handshaking = new Set<net.Socket>();
-  /** Open connections per client address; entries are removed at zero, so the map is bounded by tcpMaxConnections. */
-  private readonly perClient = new Map<string, number>();
+  private readonly connections: ClientConnections;
 
   private constructor(
     private readonly server: net.Server,
     readonly port: number,
-  ) {}
+    maxConnectionsPerClient: number,
+  ) {
+    this.connections = new ClientConnections(maxConnectionsPerClient);
+  }
 
   private accept(socket: net.Socket, handler: QueryHandler, options: TcpServerOptions, certificates: TlsCertificates | undefined): void {
-    const client = socket.remoteAddress ?? '';
-    const count = this.perClient.get(client) ?? 0;
-    if (count >= options.tcpMaxConnectionsPerClient) {
+    if (!this.connections.admit(socket)) {
       socket.destroy();
       return;
     }
-    this.perClient.set(client, count + 1);
-    this.sockets.add(socket);
-    socket.on('close', () => {
-      this.sockets.delete(socket);
-      const left = (this.perClient.get(client) ?? 1) - 1;
-      if (left <= 0) this.perClient.delete(client);
-      else this.perClient.set(client, left);
-    });
     new TcpConnection(socket, handler, options, certificates);
   }
 
-  static bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions, dot?: DotServing): Promise<TcpServer> {
+  static async bind(address: HostPort, handler: QueryHandler, options: TcpServerOptions, dot?: DotServing): Promise<TcpServer> {
     let instance: TcpServer | undefined;
     const onSocket = (socket: net.Socket): void => {
       if (instance) instance.accept(socket, handler, options, dot?.certificates);
@@ -228,25 +221,19 @@ export class TcpServer {
       server = tlsServer;
     }
     server.maxConnections = options.tcpMaxConnections;
-    return new Promise((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: address.port, host: address.host, ipv6Only: address.family === 6 }, () => {
-        server.off('error', reject);
-        server.on('error', () => {});
-        const bound = server.address();
-        instance = new TcpServer(server, typeof bound === 'object' && bound ? bound.port : address.port);
-        resolve(instance);
-      });
-    });
+    const port = await listen(server, { port: address.port, host: address.host, ipv6Only: address.family === 6 });
+    server.on('error', () => {});
+    instance = new TcpServer(server, port, options.tcpMaxConnectionsPerClient);
+    return instance;
   }
 
   /** Stops accepting; open connections flush briefly, then a client that does not read is cut off. */
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.end();
+      for (const socket of this.connections.sockets) socket.end();
       setTimeout(() => {
-        for (const socket of this.sockets) socket.destroy();
+        for (const socket of this.connections.sockets) socket.destroy();
         for (const socket of this.handshaking) socket.destroy();
       }, CLOSE_GRACE_MS).unref();
     });

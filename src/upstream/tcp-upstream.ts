@@ -2,6 +2,7 @@ import net from 'node:net';
 import type tls from 'node:tls';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
 import { FLAG_QR, HEADER_SIZE, sameQuestion } from '../dns/wire.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import type { MessageIdSource } from './message-id.js';
 import { UpstreamError } from './upstream-error.js';
 
@@ -54,7 +55,8 @@ interface Pending {
   readonly deadline: number;
   readonly resolve: (answer: Buffer) => void;
   readonly reject: (error: UpstreamError) => void;
-  timer: NodeJS.Timeout | undefined;
+  /** Its place in the upstream's deadline queue (one timer for all queries), -1 once finished. */
+  slot: number;
   /** The connection it was written on; undefined while queued. */
   conn: Connection | undefined;
   /** When the current attempt was written (performance.now()). */
@@ -122,6 +124,9 @@ export class TcpUpstream {
   /** Queries waiting for a slot when every connection is full and the pool is at its cap (FIFO). */
   private readonly queue = new Set<Pending>();
   private closed = false;
+  /** Every query's deadline, retry included (the deadline never moves); queries by slot. */
+  private readonly deadlines: DeadlineQueue;
+  private readonly slotPending: (Pending | undefined)[] = [];
 
   private readonly connectTls: (() => tls.TLSSocket) | undefined;
 
@@ -137,6 +142,13 @@ export class TcpUpstream {
     // Capped well below the 65,536 IDs so that picking a free one never takes long.
     this.maxInFlight = Math.min(4096, Math.max(1, options.maxInFlightPerConnection ?? DEFAULT_MAX_IN_FLIGHT));
     this.maxQueued = QUEUE_FACTOR * this.maxConnections * this.maxInFlight;
+    // A query is in flight on a connection or queued: never more than that many at once.
+    this.deadlines = new DeadlineQueue(this.maxConnections * this.maxInFlight + this.maxQueued, (slot) => {
+      const pending = this.slotPending[slot]!;
+      this.slotPending[slot] = undefined;
+      pending.slot = -1;
+      this.timedOut(pending);
+    });
   }
 
   /** `message` is a private copy: its ID is overwritten with a fresh random one. */
@@ -159,14 +171,20 @@ export class TcpUpstream {
         deadline: now + timeoutMs,
         resolve,
         reject,
-        timer: undefined,
+        slot: -1,
         conn: undefined,
         sentAt: now,
         attempts: 1,
         done: false,
       };
-      // One timer for the whole query, retry included: the deadline never moves.
-      pending.timer = setTimeout(onQueryTimeout, timeoutMs, this, pending);
+      // One deadline for the whole query, retry included: it never moves.
+      pending.slot = this.deadlines.add(pending.deadline);
+      if (pending.slot < 0) {
+        pending.done = true;
+        reject(new UpstreamError('network', this.label, `more than ${this.deadlines.capacity} TCP queries in flight or waiting`));
+        return;
+      }
+      this.slotPending[pending.slot] = pending;
       const conn = this.pick();
       if (conn === undefined) this.enqueue(pending);
       else this.send(pending, conn);
@@ -329,9 +347,8 @@ export class TcpUpstream {
     this.afterRemoval(conn);
   }
 
-  /** Called by the query's timer. */
+  /** Called by the deadline queue. */
   private timedOut(pending: Pending): void {
-    pending.timer = undefined;
     const conn = pending.conn;
     if (conn === undefined) {
       this.queue.delete(pending);
@@ -412,8 +429,11 @@ export class TcpUpstream {
   private finish(pending: Pending, outcome: Buffer | UpstreamError): void {
     if (pending.done) return;
     pending.done = true;
-    if (pending.timer !== undefined) clearTimeout(pending.timer);
-    pending.timer = undefined;
+    if (pending.slot >= 0) {
+      this.deadlines.cancel(pending.slot);
+      this.slotPending[pending.slot] = undefined;
+      pending.slot = -1;
+    }
     if (outcome instanceof UpstreamError) pending.reject(outcome);
     else pending.resolve(outcome);
   }
@@ -425,12 +445,8 @@ export function isTlsError(error: NodeJS.ErrnoException): boolean {
   return code.startsWith('ERR_TLS') || code.startsWith('ERR_SSL') || /CERT|SELF_SIGNED|UNABLE_TO|HOSTNAME|ALTNAME/.test(code);
 }
 
-// Module-level timer callbacks, so a query costs no closure for its timer (bracket access reaches
-// the private methods).
-function onQueryTimeout(upstream: TcpUpstream, pending: Pending): void {
-  upstream['timedOut'](pending);
-}
-
+// A module-level timer callback, so a connection costs no closure for its idle timer (bracket
+// access reaches the private method).
 function onIdleTimeout(upstream: TcpUpstream, conn: Connection): void {
   upstream['idle'](conn);
 }

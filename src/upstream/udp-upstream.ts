@@ -1,22 +1,22 @@
 import dgram from 'node:dgram';
 import { formatHostPort, type HostPort } from '../config/host-port.js';
 import { FLAG_QR, HEADER_SIZE, sameQuestion } from '../dns/wire.js';
+import { DeadlineQueue } from './deadline-queue.js';
 import type { MessageIdSource } from './message-id.js';
 import { UpstreamError } from './upstream-error.js';
 
-interface Pending {
-  readonly message: Buffer;
-  readonly questionEnd: number;
-  readonly resolve: (answer: Buffer) => void;
-  readonly reject: (error: UpstreamError) => void;
-  readonly timer: NodeJS.Timeout;
-}
+/**
+ * Queries in flight to one upstream at most (all its sockets together); beyond, a query fails at
+ * once with 'network'. Each socket holds at most 30,000 (it rotates beyond), retired ones drain.
+ */
+const MAX_IN_FLIGHT = 65_536;
 
 /** One connected UDP socket: the kernel drops datagrams from any other address or port. */
 interface UpstreamSocket {
   readonly socket: dgram.Socket;
   readonly ready: Promise<void>;
-  readonly pending: Map<number, Pending>;
+  /** Wire ID -> slot of the query in flight (see UdpUpstream's slot arrays). */
+  readonly pending: Map<number, number>;
   connected: boolean;
   sent: number;
   retired: boolean;
@@ -47,6 +47,19 @@ export class UdpUpstream {
   readonly stats: UdpUpstreamStats = { mismatched: 0, late: 0 };
   private current: UpstreamSocket | undefined;
   private closed = false;
+  /**
+   * A query in flight is a slot: its deadline in the shared queue (one timer for all), and its
+   * state in these arrays indexed by slot, so that a query costs no Timeout, timer closure or
+   * record object of its own; only its promise.
+   */
+  private readonly deadlines = new DeadlineQueue(MAX_IN_FLIGHT, (slot) => this.timedOut(slot));
+  private readonly slotSocket: (UpstreamSocket | undefined)[] = [];
+  private readonly slotMessage: (Buffer | undefined)[] = [];
+  private readonly slotResolve: (((answer: Buffer) => void) | undefined)[] = [];
+  private readonly slotReject: (((error: UpstreamError) => void) | undefined)[] = [];
+  private readonly slotQuestionEnd: number[] = [];
+  private readonly slotId: number[] = [];
+  private readonly slotTimeoutMs: number[] = [];
 
   constructor(
     readonly address: HostPort,
@@ -59,31 +72,58 @@ export class UdpUpstream {
   /** `message` is a private copy: its ID is overwritten with a fresh random one. */
   query(message: Buffer, questionEnd: number, timeoutMs: number): Promise<Buffer> {
     if (this.closed) return Promise.reject(new UpstreamError('network', this.label, 'client closed'));
+    if (this.deadlines.size >= MAX_IN_FLIGHT) {
+      return Promise.reject(new UpstreamError('network', this.label, `more than ${MAX_IN_FLIGHT} UDP queries in flight`));
+    }
     const upstreamSocket = this.socketForQuery();
     let id = this.ids.take();
     while (upstreamSocket.pending.has(id)) id = this.ids.take();
     message.writeUInt16BE(id, 0);
-    return new Promise<Buffer>((resolve, reject) => {
-      const timer = setTimeout(() => {
-        upstreamSocket.pending.delete(id);
-        this.closeIfDrained(upstreamSocket);
-        reject(new UpstreamError('timeout', this.label, `no answer within ${timeoutMs} ms`));
-      }, timeoutMs);
-      upstreamSocket.pending.set(id, { message, questionEnd, resolve, reject, timer });
-      if (upstreamSocket.connected) this.send(upstreamSocket, id, message);
-      else void upstreamSocket.ready.then(() => this.send(upstreamSocket, id, message));
+    // Cannot be -1: checked above, and nothing in between takes a slot.
+    const slot = this.deadlines.add(performance.now() + timeoutMs);
+    const { promise, resolve, reject } = Promise.withResolvers<Buffer>();
+    this.slotSocket[slot] = upstreamSocket;
+    this.slotMessage[slot] = message;
+    this.slotResolve[slot] = resolve;
+    this.slotReject[slot] = reject;
+    this.slotQuestionEnd[slot] = questionEnd;
+    this.slotId[slot] = id;
+    this.slotTimeoutMs[slot] = timeoutMs;
+    upstreamSocket.pending.set(id, slot);
+    if (upstreamSocket.connected) this.send(upstreamSocket, slot, id, message);
+    else void upstreamSocket.ready.then(() => this.send(upstreamSocket, slot, id, message));
+    return promise;
+  }
+
+  private send(upstreamSocket: UpstreamSocket, slot: number, id: number, message: Buffer): void {
+    if (upstreamSocket.closed || upstreamSocket.pending.get(id) !== slot) return;
+    upstreamSocket.socket.send(message, (error) => {
+      if (error && upstreamSocket.pending.get(id) === slot) this.settle(slot, new UpstreamError('network', this.label, error.message));
     });
   }
 
-  private send(upstreamSocket: UpstreamSocket, id: number, message: Buffer): void {
-    if (upstreamSocket.closed || !upstreamSocket.pending.has(id)) return;
-    upstreamSocket.socket.send(message, (error) => {
-      if (error) this.settle(upstreamSocket, id, new UpstreamError('network', this.label, error.message));
-    });
+  /** Called by the deadline queue; the slot is already out of it. */
+  private timedOut(slot: number): void {
+    const upstreamSocket = this.slotSocket[slot]!;
+    upstreamSocket.pending.delete(this.slotId[slot]!);
+    const reject = this.slotReject[slot]!;
+    const timeoutMs = this.slotTimeoutMs[slot]!;
+    this.release(slot);
+    this.closeIfDrained(upstreamSocket);
+    reject(new UpstreamError('timeout', this.label, `no answer within ${timeoutMs} ms`));
+  }
+
+  /** Drops the slot's references, so a settled query's buffers and promise can be collected. */
+  private release(slot: number): void {
+    this.slotSocket[slot] = undefined;
+    this.slotMessage[slot] = undefined;
+    this.slotResolve[slot] = undefined;
+    this.slotReject[slot] = undefined;
   }
 
   close(): void {
     this.closed = true;
+    // Queries still waiting keep their timeout (as before): the queue's timer fails them on time.
     if (this.current) this.retire(this.current);
     this.current = undefined;
   }
@@ -103,7 +143,7 @@ export class UdpUpstream {
   private openSocket(): UpstreamSocket {
     // A burst of answers must not overflow the kernel's default ~200 KB receive buffer.
     const socket = dgram.createSocket({ type: this.address.family === 6 ? 'udp6' : 'udp4', recvBufferSize: 4 * 1024 * 1024 });
-    const pending = new Map<number, Pending>();
+    const pending = new Map<number, number>();
     let upstreamSocket: UpstreamSocket | undefined = undefined;
     const ready = new Promise<void>((resolve) =>
       socket.connect(this.address.port, this.address.host, () => {
@@ -118,8 +158,8 @@ export class UdpUpstream {
     // every query waiting on this socket fails now instead of at its timeout.
     socket.on('error', (error: NodeJS.ErrnoException) => {
       const reason = error.code === 'ECONNREFUSED' ? 'connection-refused' : 'network';
-      for (const id of [...pending.keys()]) {
-        this.settle(self, id, new UpstreamError(reason, this.label, `${error.code ?? error.message} on UDP`));
+      for (const slot of [...pending.values()]) {
+        this.settle(slot, new UpstreamError(reason, this.label, `${error.code ?? error.message} on UDP`));
       }
     });
     return self;
@@ -130,26 +170,29 @@ export class UdpUpstream {
       this.stats.mismatched++;
       return;
     }
-    const id = answer.readUInt16BE(0);
-    const pending = upstreamSocket.pending.get(id);
-    if (pending === undefined) {
+    const slot = upstreamSocket.pending.get(answer.readUInt16BE(0));
+    if (slot === undefined) {
       this.stats.late++;
       return;
     }
-    if (!sameQuestion(pending.message, pending.questionEnd, answer)) {
+    if (!sameQuestion(this.slotMessage[slot]!, this.slotQuestionEnd[slot]!, answer)) {
       this.stats.mismatched++;
       return;
     }
-    this.settle(upstreamSocket, id, answer);
+    this.settle(slot, answer);
   }
 
-  private settle(upstreamSocket: UpstreamSocket, id: number, outcome: Buffer | UpstreamError): void {
-    const pending = upstreamSocket.pending.get(id);
-    if (pending === undefined) return;
-    upstreamSocket.pending.delete(id);
-    clearTimeout(pending.timer);
-    if (outcome instanceof UpstreamError) pending.reject(outcome);
-    else pending.resolve(outcome);
+  /** Ends a query in flight (answered, or failed before its deadline). */
+  private settle(slot: number, outcome: Buffer | UpstreamError): void {
+    const upstreamSocket = this.slotSocket[slot];
+    if (upstreamSocket === undefined) return;
+    upstreamSocket.pending.delete(this.slotId[slot]!);
+    this.deadlines.cancel(slot);
+    const resolve = this.slotResolve[slot]!;
+    const reject = this.slotReject[slot]!;
+    this.release(slot);
+    if (outcome instanceof UpstreamError) reject(outcome);
+    else resolve(outcome);
     this.closeIfDrained(upstreamSocket);
   }
 

@@ -30,6 +30,8 @@ interface State {
  */
 export class UpstreamHealth {
   private readonly states: State[];
+  /** rotations[first] = every index starting at first: the order while all are healthy. */
+  private readonly rotations: (readonly number[] | undefined)[] = [];
 
   constructor(
     count: number,
@@ -39,11 +41,24 @@ export class UpstreamHealth {
     this.states = Array.from({ length: count }, () => ({ failures: 0, downUntil: 0, backoffMs: options.baseBackoffMs, looping: false }));
   }
 
-  /** Indices to try, starting at `first`: the healthy ones; only when none is healthy, the down ones; looping ones never. */
-  order(first: number, now: number): number[] {
+  /**
+   * Indices to try, starting at `first`: the healthy ones; only when none is healthy, the down ones;
+   * looping ones never. Read-only: while every upstream is healthy (the usual case) it is a shared
+   * array per `first`, so a forwarded query allocates nothing here.
+   */
+  order(first: number, now: number): readonly number[] {
+    const count = this.states.length;
+    let allHealthy = true;
+    for (let i = 0; i < count; i++) {
+      const state = this.states[i]!;
+      if (state.looping || state.downUntil > now) {
+        allHealthy = false;
+        break;
+      }
+    }
+    if (allHealthy) return (this.rotations[first] ??= Object.freeze(Array.from({ length: count }, (_, i) => (first + i) % count)));
     const healthy: number[] = [];
     const down: number[] = [];
-    const count = this.states.length;
     for (let i = 0; i < count; i++) {
       const index = (first + i) % count;
       const state = this.states[index]!;

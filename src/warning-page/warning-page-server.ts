@@ -6,6 +6,8 @@
 import http from 'node:http';
 import type { Socket } from 'node:net';
 import type { HostPort } from '../config/host-port.js';
+import { ClientConnections } from '../net/client-connections.js';
+import { listen } from '../net/listen.js';
 import type { Policy } from '../policy/policy.js';
 import { pickLanguage } from './accept-language.js';
 import { blockedSite } from './blocked-host.js';
@@ -66,15 +68,16 @@ export interface WarningPageOptions {
 }
 
 export class WarningPageServer {
-  private readonly sockets = new Set<Socket>();
-  /** Open connections per client address; an entry exists only while it has one, so it is bounded by maxConnections. */
-  private readonly perClient = new Map<string, number>();
+  private readonly connections: ClientConnections;
 
   private constructor(
     private readonly server: http.Server,
     readonly host: string,
     readonly port: number,
-  ) {}
+    maxConnectionsPerClient: number,
+  ) {
+    this.connections = new ClientConnections(maxConnectionsPerClient);
+  }
 
   static async start(address: HostPort, options: WarningPageOptions): Promise<WarningPageServer> {
     const limits = { ...DEFAULT_WARNING_PAGE_LIMITS, ...options.limits };
@@ -102,31 +105,12 @@ export class WarningPageServer {
       }
       socket.destroy();
     });
-    await new Promise<void>((resolve, reject) => {
-      server.once('error', reject);
-      server.listen({ port: address.port, host: address.host }, () => {
-        server.off('error', reject);
-        resolve();
-      });
-    });
-    const bound = server.address();
-    const instance = new WarningPageServer(server, address.host, typeof bound === 'object' && bound ? bound.port : address.port);
+    const port = await listen(server, { port: address.port, host: address.host });
+    const instance = new WarningPageServer(server, address.host, port, limits.maxConnectionsPerClient);
     server.on('connection', (socket: Socket) => {
-      const client = socket.remoteAddress ?? '';
-      const open = instance.perClient.get(client) ?? 0;
-      if (open >= limits.maxConnectionsPerClient) {
-        options.onRequest?.('rejected');
-        socket.destroy();
-        return;
-      }
-      instance.perClient.set(client, open + 1);
-      instance.sockets.add(socket);
-      socket.once('close', () => {
-        instance.sockets.delete(socket);
-        const left = (instance.perClient.get(client) ?? 1) - 1;
-        if (left > 0) instance.perClient.set(client, left);
-        else instance.perClient.delete(client);
-      });
+      if (instance.connections.admit(socket)) return;
+      options.onRequest?.('rejected');
+      socket.destroy();
     });
     return instance;
   }
@@ -134,7 +118,7 @@ export class WarningPageServer {
   close(): Promise<void> {
     return new Promise((resolve) => {
       this.server.close(() => resolve());
-      for (const socket of this.sockets) socket.destroy();
+      for (const socket of this.connections.sockets) socket.destroy();
     });
   }
 }

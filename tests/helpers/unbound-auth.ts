@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import { startDaemon } from './daemon.js';
 import { buildQuery, decode, udpQuery } from './dns-client.js';
 import { findTool } from './require-tool.js';
+import { unboundServerBase } from './unbound.js';
 
 export interface AuthZone {
   /** Zone apex without trailing dot, e.g. 'cloak.test'. */
@@ -34,24 +35,8 @@ export interface AuthUnboundOpts {
 
 export function authUnboundConfig(port: number, dir: string, opts: AuthUnboundOpts): string {
   const lines = [
-    'server:',
-    '    interface: 127.0.0.1',
-    `    port: ${port}`,
-    '    do-ip4: yes',
-    '    do-ip6: no',
-    '    do-udp: yes',
-    '    do-tcp: yes',
-    '    username: ""',
-    '    chroot: ""',
-    `    directory: "${dir}"`,
-    '    pidfile: ""',
-    '    use-syslog: no',
-    '    logfile: ""',
-    '    verbosity: 0',
-    '    access-control: 127.0.0.0/8 allow',
-    '    num-threads: 1',
+    ...unboundServerBase(port, dir),
     `    module-config: "${opts.rpz === undefined ? 'iterator' : 'respip iterator'}"`,
-    '    so-reuseport: no',
     '    do-not-query-localhost: no',
     // Unbound answers test. and invalid. locally unless told otherwise.
     '    local-zone: "test." nodefault',

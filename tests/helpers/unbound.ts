@@ -59,8 +59,12 @@ function localData(record: string): string {
   return `local-data: '${record.replaceAll("'", '\\039')}'`;
 }
 
-export function unboundConfig(port: number, dir: string, opts: StartUnboundOpts = {}): string {
-  const lines = [
+/**
+ * The `server:` clause every test Unbound starts with: IPv4 on 127.0.0.1:`port` only, no user,
+ * chroot, pid file or syslog, one thread, files under `dir`. Shared with unbound-auth.ts.
+ */
+export function unboundServerBase(port: number, dir: string): string[] {
+  return [
     'server:',
     '    interface: 127.0.0.1',
     `    port: ${port}`,
@@ -75,11 +79,17 @@ export function unboundConfig(port: number, dir: string, opts: StartUnboundOpts 
     '    use-syslog: no',
     '    logfile: ""',
     '    verbosity: 0',
-    '    log-time-ascii: yes',
     '    access-control: 127.0.0.0/8 allow',
     '    num-threads: 1',
-    '    module-config: "iterator"',
     '    so-reuseport: no',
+  ];
+}
+
+export function unboundConfig(port: number, dir: string, opts: StartUnboundOpts = {}): string {
+  const lines = [
+    ...unboundServerBase(port, dir),
+    '    log-time-ascii: yes',
+    '    module-config: "iterator"',
     '    local-zone: "." static',
     '    local-zone: "example.test." static',
     '    local-zone: "example.org." static',

@@ -38,3 +38,29 @@ describe('UpstreamHealth observer', () => {
     expect(events).toEqual(['down 0 3 network 2000 some', 'down 1 3 timeout 2000 all']);
   });
 });
+
+describe('UpstreamHealth order', () => {
+  const options = { failureThreshold: 1, baseBackoffMs: 1000, maxBackoffMs: 1000 };
+
+  it('while every upstream is healthy, shares one read-only rotation per starting index (no array per query)', () => {
+    const health = new UpstreamHealth(3, options);
+    const first = health.order(1, 0);
+    expect(first).toEqual([1, 2, 0]);
+    expect(health.order(1, 5)).toBe(first);
+    expect(Object.isFrozen(first)).toBe(true);
+    expect(health.order(0, 5)).toEqual([0, 1, 2]);
+  });
+
+  it('once one is down, a fresh order without it, and the shared rotation again after its backoff', () => {
+    const health = new UpstreamHealth(3, options);
+    const shared = health.order(0, 0);
+    health.failure(1, 100, 'timeout');
+    expect(health.order(0, 200)).toEqual([0, 2]);
+    expect(shared).toEqual([0, 1, 2]); // the shared array was not touched
+    expect(health.order(0, 100 + 1000)).toBe(shared);
+    health.setLooping(2, true);
+    expect(health.order(0, 5000)).toEqual([0, 1]);
+    health.setLooping(2, false);
+    expect(health.order(0, 5000)).toBe(shared);
+  });
+});
