@@ -124,6 +124,8 @@ export class Metrics {
   private readonly malformedChildren: Map<string, Counter.Internal>;
   /** Blocked series by list and category, then reason index * qtypes + qtype index; bounded by the configured lists. */
   private readonly blockedChildren = new Map<string, number[]>();
+  /** Client group names by index when groups are configured (the `group` label of blocked counts). */
+  private groupNames: readonly string[] | undefined;
   private readonly blockedCategory = new Map<string, string>();
   private readonly upstreamSeries = new Map<string, { duration: number; errors: Map<string, number> }>();
 
@@ -293,8 +295,6 @@ export class Metrics {
     this.groupNames = names;
     this.blockedChildren.clear();
   }
-
-  private groupNames: readonly string[] | undefined;
 
   countBlocked(list: string, category: string, qtype: number, reason: VerdictReason = 'name', group = 0): void {
     let children = this.blockedChildren.get(list);
