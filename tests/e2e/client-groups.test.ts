@@ -132,6 +132,11 @@ describe.skipIf(!haveTools).each([
     expect(await ask('127.0.0.2', 'evil.fraud.test')).toBe('REFUSED');
   });
 
+  it('says at start which group lists are not loaded (yet)', () => {
+    const warnings = serve.logEntries().filter((entry) => String(entry['msg']).includes('that are not loaded'));
+    expect(warnings.map((entry) => entry['msg'])).toEqual([expect.stringContaining('group "office" names list(s) "office-extra"')]);
+  });
+
   it("a client name counts only from inside its group's addresses", async () => {
     // office-laptop is a name of office (127.0.0.3 only): from 127.0.0.1 it selects nothing, the address decides (lan).
     const pushed = await runCli(['push', 'office-extra', '-', '--url', `http://127.0.0.1:${serve.httpPort}`], {
