@@ -201,7 +201,7 @@ describe.skipIf(!haveTools).each([
     expect(JSON.parse(asTablet.stdout)).toMatchObject({ verdict: 'blocked', group: 'tablet' });
   });
 
-  it.runIf(mode === 'one process')('check --client judges offline as that client would be', async () => {
+  it('check --client judges offline as that client would be (the same config file, whatever --workers serve runs with)', async () => {
     const kids = await runCli(['check', 'casino.test', '--config', configFile, '--client', '127.0.0.2']);
     expect(kids.status, kids.stderr).toBe(3);
     expect(kids.stdout).toContain('[client group "kids"]');
