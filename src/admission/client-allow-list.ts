@@ -1,5 +1,5 @@
 import { BlockList } from 'node:net';
-import { ipv4ToNumber, parseCidr } from '../config/ip-address.js';
+import { ipv4Range, parseCidr } from '../config/ip-address.js';
 
 /** The client networks allowed to query (allow-clients). */
 export class ClientAllowList {
@@ -16,9 +16,8 @@ export class ClientAllowList {
       if ('error' in parsed) throw new Error(parsed.error);
       this.others.addSubnet(parsed.address, parsed.prefix, parsed.family);
       if (parsed.family === 'ipv4') {
-        const size = 2 ** (32 - parsed.prefix);
-        const first = Math.floor(ipv4ToNumber(parsed.address) / size) * size;
-        this.ipv4Ranges.push(first, first + size - 1);
+        const { first, last } = ipv4Range(parsed.address, parsed.prefix);
+        this.ipv4Ranges.push(first, last);
       }
     }
   }

@@ -77,6 +77,13 @@ export function parseCidr(cidr: string): { address: string; prefix: number; fami
   return { address, prefix, family: family === 4 ? 'ipv4' : 'ipv6' };
 }
 
+/** The IPv4 addresses a prefix covers, as numbers (ipv4ToNumber): host bits of `address` ignored. */
+export function ipv4Range(address: string, prefix: number): { first: number; last: number } {
+  const size = 2 ** (32 - prefix);
+  const first = Math.floor(ipv4ToNumber(address) / size) * size;
+  return { first, last: first + size - 1 };
+}
+
 /** True when `cidrs` lets the whole internet in (an open resolver if also bound publicly). */
 export function allowsEveryone(cidrs: readonly string[]): boolean {
   return cidrs.some((cidr) => {

@@ -7,7 +7,7 @@
 // specific first, so the first range that holds the address is the most specific CIDR. IPv6
 // clients are compared byte-wise against their own (usually short) table.
 import { DEFAULT_GROUP, isAddressEntry } from '../config/group-specs.js';
-import { ipv4ToNumber, ipv6Bytes, parseCidr } from '../config/ip-address.js';
+import { ipv4Range, ipv4ToNumber, ipv6Bytes, parseCidr } from '../config/ip-address.js';
 import type { GroupSpec } from '../config/options.js';
 
 interface Ipv6Range {
@@ -51,9 +51,7 @@ export class ClientGroups {
         const parsed = parseCidr(entry);
         if ('error' in parsed) throw new Error(`group "${spec.name}": ${parsed.error}`);
         if (parsed.family === 'ipv4') {
-          const size = 2 ** (32 - parsed.prefix);
-          const first = Math.floor(ipv4ToNumber(parsed.address) / size) * size;
-          v4.push({ first, last: first + size - 1, prefix: parsed.prefix, group });
+          v4.push({ ...ipv4Range(parsed.address, parsed.prefix), prefix: parsed.prefix, group });
         } else {
           v6.push({ bytes: ipv6Bytes(parsed.address), prefix: parsed.prefix, group });
         }

@@ -1,5 +1,5 @@
 import { describe, expect, it } from 'vitest';
-import { allowsEveryone, ipv4Bytes, ipv4ToNumber, ipv6Bytes, parseCidr } from '../../src/config/ip-address.js';
+import { allowsEveryone, ipv4Bytes, ipv4Range, ipv4ToNumber, ipv6Bytes, parseCidr } from '../../src/config/ip-address.js';
 import { PRIVATE_CLIENT_RANGES } from '../../src/config/options.js';
 
 describe('ipv4ToNumber', () => {
@@ -62,6 +62,14 @@ describe('ipv4Bytes', () => {
 
   it.each(['', '1.2.3', '1.2.3.4.5', '256.0.0.1', '-1.0.0.0', 'a.b.c.d', '1.2.3.4.', '1.2.3.', '0x7f.0.0.1'])('rejects "%s"', (address) => {
     expect(() => ipv4Bytes(address)).toThrow(/invalid IPv4 address/);
+  });
+});
+
+describe('ipv4Range', () => {
+  it('covers the whole prefix whatever host bits the address carries', () => {
+    expect(ipv4Range('10.1.2.3', 16)).toEqual({ first: ipv4ToNumber('10.1.0.0'), last: ipv4ToNumber('10.1.255.255') });
+    expect(ipv4Range('192.0.2.7', 32)).toEqual({ first: ipv4ToNumber('192.0.2.7'), last: ipv4ToNumber('192.0.2.7') });
+    expect(ipv4Range('203.0.113.9', 0)).toEqual({ first: 0, last: 2 ** 32 - 1 });
   });
 });
 
