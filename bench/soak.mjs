@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FW_NODE_FLAGS } from './lib/servers.mjs';
+import { FW_ENV, FW_NODE_FLAGS } from './lib/servers.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
@@ -208,7 +208,7 @@ function startFraudwall(upstreamPort, listsDir) {
     process.execPath,
     [...NODE_ARGS, CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lists', listsDir, '--upstream', `127.0.0.1:${upstreamPort}`, '--watch-lists', 'false',
      '--cache-size', String(CACHE_SIZE), '--verdict-cache-size', String(VERDICT_CACHE_SIZE), '--cache-max-bytes', String(CACHE_MAX_BYTES)],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', ...FW_ENV } },
   );
   const state = { child, exit: undefined, errors: [] };
   child.on('exit', (code, signal) => (state.exit = { code, signal }));
