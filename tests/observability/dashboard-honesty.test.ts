@@ -3,6 +3,11 @@
  * a live /metrics, every expression parses in a real Prometheus, and, with that Prometheus scraping
  * the live fraudwall, every expression returns data. The required topics each have a panel.
  */
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import https from 'node:https';
+import net from 'node:net';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from '../helpers/require-tool.js';
 import {
@@ -20,7 +25,9 @@ import { sampleNames, scrape } from '../helpers/metrics-text.js';
 import { sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
 import { startPrometheus, type PrometheusServer } from './prometheus-server.js';
 import { RedisServer } from '../helpers/redis-server.js';
+import { newSecret, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { TEST_TOKEN } from '../e2e/harness.js';
+import { buildQuery, udpQuery } from '../helpers/dns-client.js';
 
 const dashboard: Dashboard = loadDashboard();
 const exprs: PanelExpr[] = panelExprs(dashboard);
@@ -113,6 +120,25 @@ describe('dashboard expressions (static)', () => {
         ts.some((t) => t.expr.includes('fraudwall_redis_list_lag_versions') && groupingLabels(t.expr, t.legend).has('instance')),
     },
     {
+      topic: 'blocks by how they matched (name, cname, ip, lookalike)',
+      matches: (ts) => ts.some((t) => /rate\(fraudwall_blocked_total\b/.test(t.expr) && groupingLabels(t.expr, t.legend).has('reason')),
+    },
+    {
+      topic: 'lookalikes by category and test',
+      matches: (ts) => ts.some((t) => t.expr.includes('fraudwall_lookalikes_total') && groupingLabels(t.expr, t.legend).has('test')),
+    },
+    {
+      topic: 'early-warning events emitted and delivered',
+      matches: (ts) => ts.some((t) => t.expr.includes('fraudwall_events_emitted_total')) && ts.some((t) => t.expr.includes('fraudwall_events_delivered_total')),
+    },
+    {
+      topic: 'early-warning events lost by reason, and the receiver refusing',
+      matches: (ts) =>
+        ts.some((t) => t.expr.includes('fraudwall_events_dropped_total') && groupingLabels(t.expr, t.legend).has('reason')) &&
+        ts.some((t) => t.expr.includes('fraudwall_events_receiver_refusing')),
+    },
+    { topic: 'warning page visits', matches: (ts) => ts.some((t) => t.expr.includes('fraudwall_warning_page_requests_total')) },
+    {
       topic: 'fleet: shared list version per instance',
       matches: (ts) => ts.some((t) => t.expr.includes('fraudwall_redis_list_version') && groupingLabels(t.expr, t.legend).has('list')),
     },
@@ -134,10 +160,31 @@ describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redi
   let prometheus: PrometheusServer | undefined;
   let exported = new Set<string>();
   let variables: Record<string, string> = {};
+  let receiver: WebhookReceiver | undefined;
+  let dir = '';
 
   beforeAll(async () => {
     redis = await RedisServer.start();
-    live = await startLiveFraudwall({ redis: redis.url }, { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN });
+    // Every feature a panel shows is on: the fleet (Redis), early-warning events (a receiver that
+    // verifies signatures), lookalikes of a protected domain, the warning page, DoT and DoH.
+    const secret = newSecret();
+    receiver = await startWebhookReceiver(secret);
+    dir = mkdtempSync(join(tmpdir(), 'fraudwall-dashboard-'));
+    writeFileSync(join(dir, 'events-secret'), `${secret}\n`, { mode: 0o600 });
+    writeFileSync(join(dir, 'brands.txt'), '# category: payments\npaypal.com\n');
+    live = await startLiveFraudwall(
+      {
+        redis: redis.url,
+        'events-url': receiver.url,
+        'events-secret-file': join(dir, 'events-secret'),
+        protect: join(dir, 'brands.txt'),
+        'warning-page': '127.0.0.1:0',
+        dot: '127.0.0.1:0',
+        doh: '127.0.0.1:0',
+        'tls-self-signed': 'true',
+      },
+      { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN },
+    );
     // A shared list, so the per-list fleet series exist.
     const pushed = await fetch(`http://127.0.0.1:${live.fraudwall.httpPort}/v1/lists/shared`, {
       method: 'PUT',
@@ -152,6 +199,7 @@ describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redi
     // with an increase between them, so rate() over them is positive.
     for (let round = 0; round < 2; round++) {
       await sendMixedTraffic(live.fraudwall.port);
+      await sendFraudDefenceTraffic(live);
       await prometheus.waitForScrapeAfter(Date.now());
     }
     exported = sampleNames(await scrape(live.fraudwall.httpPort));
@@ -161,7 +209,9 @@ describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redi
   afterAll(async () => {
     await prometheus?.stop();
     await live?.close();
+    await receiver?.close();
     await redis?.stop();
+    if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it('names only metrics that the live fraudwall exports', () => {
@@ -210,3 +260,29 @@ describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redi
     expect(list.map((v) => v.name)).toEqual(expect.arrayContaining(['job', 'instance']));
   });
 });
+
+/**
+ * Traffic for the fraud-defence row: a lookalike of the protected domain, a visit to the warning
+ * page for a blocked name, a failed DoT handshake and a DoH request for a path that does not exist.
+ */
+async function sendFraudDefenceTraffic(live: LiveFraudwall): Promise<void> {
+  const { server } = live.fraudwall;
+  await udpQuery(live.fraudwall.port, buildQuery('paypa1.com', 'A'));
+  const page = server.warningPage!;
+  await fetch(`http://127.0.0.1:${page.port}/`, { headers: { host: 'a.evil.test' } }).then((r) => r.text());
+  await new Promise<void>((resolve) => {
+    // Not TLS at all: the server's handshake fails.
+    const socket = net.connect(server.encrypted.dot[0]!.port, '127.0.0.1', () => socket.end('GET / HTTP/1.0\r\n\r\n'));
+    socket.on('error', () => resolve());
+    socket.on('close', () => resolve());
+    socket.resume();
+  });
+  await new Promise<void>((resolve, reject) => {
+    const request = https.get({ host: '127.0.0.1', port: server.encrypted.doh[0]!.port, path: '/no-such-path', rejectUnauthorized: false }, (response) => {
+      response.resume();
+      response.on('end', () => (response.statusCode === 404 ? resolve() : reject(new Error(`DoH answered ${response.statusCode}, expected 404`))));
+    });
+    request.on('error', reject);
+  });
+}
+
