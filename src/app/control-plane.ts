@@ -169,6 +169,7 @@ export async function startControlPlane(
     const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger, {
       lookalike: config.lookalike,
       protectTldSwaps: config.protectTldSwaps,
+      protectEmbedded: config.protectEmbedded,
     }, new ClientGroups(config.groups));
     warnOfUnloadedGroupLists(config, registry, logger);
     const onApiChange = (result: 'accepted' | 'rejected'): void => void metrics.listUpdates.labels('api', result).inc();
@@ -218,7 +219,7 @@ export async function startControlPlane(
     });
     const protectedDomains = registry.store.current.lookalikes?.size ?? 0;
     if (protectedDomains > 0) {
-      logger.info('lookalike detection', { protectedDomains, mode: config.lookalike, protectTldSwaps: config.protectTldSwaps });
+      logger.info('lookalike detection', { protectedDomains, mode: config.lookalike, protectTldSwaps: config.protectTldSwaps, protectEmbedded: config.protectEmbedded });
     }
     if (entries === 0) logger.warn(`no blocklist entries loaded: fraudwall will resolve every name; add NAME.txt files to ${config.lists}`);
 
