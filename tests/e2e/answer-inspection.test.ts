@@ -11,6 +11,7 @@ import { runDig } from '../helpers/dig.js';
 import { requireTool } from '../helpers/require-tool.js';
 import { startAuthUnbound, type AuthUnbound } from '../helpers/unbound-auth.js';
 import { admin } from './admin-helpers.js';
+import { metricSum, scrape } from '../helpers/metrics-text.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from './harness.js';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -42,6 +43,7 @@ good.hops IN A 192.0.2.82
 through2 IN CNAME good2.hops
 good2.hops IN CNAME www.0xproject.io.
 cached IN CNAME later
+again IN CNAME hop
 later IN A 192.0.2.90
 ${bigTxt}
 `;
@@ -145,6 +147,26 @@ describe.skipIf(!haveTools)('answer inspection against a real Unbound (auth zone
     const again = await runDig(fw.port, ['cached.cloak.test', 'A']);
     expect(again.status).toBe('NOERROR');
     expect(again.answers.map((a) => a.data)).toEqual(['later.cloak.test.', '192.0.2.90']);
+  });
+
+  it('a cloaked name asked again is blocked from the response cache, not asked upstream again; lifting the block serves the cached answer', async () => {
+    const upstreamAttempts = async (): Promise<number> => metricSum(await scrape(fw.httpPort), 'fraudwall_upstream_duration_seconds_count');
+    const before = await upstreamAttempts();
+    for (let i = 0; i < 5; i++) {
+      const r = await runDig(fw.port, ['again.cloak.test', 'A', i % 2 === 0 ? '+notcp' : '+tcp']);
+      expect(r.status).toBe('NXDOMAIN');
+      expect(r.ede?.text).toBe('blocked by fraudwall list fraud (phishing) via CNAME www.0xproject.io');
+    }
+    expect(await upstreamAttempts()).toBe(before + 1);
+    // The cached upstream answer is judged again on each hit: an allow for the question name lets it through.
+    const put = await admin(fw.httpPort, 'PUT', '/v1/lists/lift-again?kind=allow', { token: TEST_TOKEN, body: 'again.cloak.test\n' });
+    expect(put.status).toBe(201);
+    const lifted = await runDig(fw.port, ['again.cloak.test', 'A']);
+    expect(lifted.status).toBe('NOERROR');
+    expect(lifted.answers.map((a) => a.data)).toEqual(['hop.cloak.test.', 'www.0xproject.io.', '198.51.100.10']);
+    expect(await upstreamAttempts()).toBe(before + 1);
+    await admin(fw.httpPort, 'DELETE', '/v1/lists/lift-again', { token: TEST_TOKEN });
+    expect((await runDig(fw.port, ['again.cloak.test', 'A'])).status).toBe('NXDOMAIN');
   });
 
   it('an allow push for the question name lifts an inspection block', async () => {
