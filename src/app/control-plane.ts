@@ -101,6 +101,8 @@ export interface ControlPlane {
   reload(): Promise<{ generation: number; warnings: readonly string[] }>;
   /** Re-reads the admin token file (SIGHUP); says what happened, in one line for the log. */
   reloadAdminToken(): Promise<string>;
+  /** Re-reads the warning page template (SIGHUP); undefined when no warning page is served. */
+  reloadWarningPageTemplate(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -263,13 +265,15 @@ export async function startControlPlane(
       stoppers.push(() => watcher.close());
     }
     let warningPage: { host: string; port: number } | undefined;
+    let reloadWarningPageTemplate = (): Promise<string | undefined> => Promise.resolve(undefined);
     if (config.warningPage !== undefined) {
       const page = await startWarningPage(config, config.warningPage, registry, metrics, logger);
-      stoppers.push(() => page.close());
-      warningPage = { host: page.host, port: page.port };
+      stoppers.push(() => page.server.close());
+      warningPage = { host: page.server.host, port: page.server.port };
+      reloadWarningPageTemplate = () => page.reloadTemplate();
     }
     for (const source of urlSources) source.start(registry);
-    return { http, registry, verdictCache, warningPage, adminEnabled: token !== undefined, reload, reloadAdminToken, close: stopAll };
+    return { http, registry, verdictCache, warningPage, adminEnabled: token !== undefined, reload, reloadAdminToken, reloadWarningPageTemplate, close: stopAll };
   } catch (error) {
     await stopAll();
     throw error;
