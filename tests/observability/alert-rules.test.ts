@@ -11,15 +11,12 @@ import { parse, parseAllDocuments, stringify } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { findTool, requireTool } from '../helpers/require-tool.js';
 import { runProgram, type ProgramResult } from '../helpers/run-program.js';
-import { RedisServer } from '../helpers/redis-server.js';
-import { newSecret, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { scrape } from '../helpers/metrics-text.js';
 import { DOCKER_DIR, referencedMetrics } from './dashboard.js';
-import { sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
+import { startFeaturedFraudwall, trafficScrapedTwice, type FeaturedFraudwall } from './live-fraudwall.js';
 import { startPrometheus, type PrometheusServer } from './prometheus-server.js';
 
 const RULES_PATH = join(DOCKER_DIR, 'prometheus-alerts.yml');
-const TEST_TOKEN = 'alert-rules-test-token-0123456789abcdef';
 
 interface Rule {
   readonly alert: string;
@@ -220,32 +217,17 @@ describe.skipIf(!requireTool('promtool', 'prometheus'))('alerting rules under pr
 
 const hasTools = requireTool('prometheus', 'prometheus') && requireTool('redis-server', 'redis-server');
 
-describe.skipIf(!hasTools)('alerting rules in a real Prometheus scraping a live fraudwall (events and fleet on)', () => {
-  let redis: RedisServer | undefined;
-  let receiver: WebhookReceiver | undefined;
-  let live: LiveFraudwall | undefined;
+describe.skipIf(!hasTools)('alerting rules in a real Prometheus scraping a live fraudwall (every feature on)', () => {
+  let live: FeaturedFraudwall | undefined;
   let prometheus: PrometheusServer | undefined;
   let exposition = '';
-  let dir = '';
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    const secret = newSecret();
-    receiver = await startWebhookReceiver(secret);
-    dir = mkdtempSync(join(tmpdir(), 'fraudwall-alerts-live-'));
-    writeFileSync(join(dir, 'events-secret'), `${secret}\n`, { mode: 0o600 });
-    live = await startLiveFraudwall(
-      { redis: redis.url, 'events-url': receiver.url, 'events-secret-file': join(dir, 'events-secret') },
-      { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN },
-    );
+    live = await startFeaturedFraudwall();
     const target = `127.0.0.1:${live.fraudwall.httpPort}`;
     prometheus = await startPrometheus({ targets: [target], jobName: 'fraudwall', scrapeInterval: '1s', ruleFiles: [RULES_PATH] });
     await prometheus.waitForTargetsUp();
-    // Two rounds of traffic with a scrape after each, so rate() over the new series is positive.
-    for (let round = 0; round < 2; round++) {
-      await sendMixedTraffic(live.fraudwall.port);
-      await prometheus.waitForScrapeAfter(Date.now());
-    }
+    await trafficScrapedTwice(live, (since) => prometheus!.waitForScrapeAfter(since));
     // A wrong token, so the auth-failure family has a series.
     await fetch(`http://${target}/v1/lists/x`, { method: 'DELETE', headers: { authorization: 'Bearer wrong' } }).then((r) => r.text());
     exposition = await scrape(live.fraudwall.httpPort);
@@ -254,9 +236,6 @@ describe.skipIf(!hasTools)('alerting rules in a real Prometheus scraping a live 
   afterAll(async () => {
     await prometheus?.stop();
     await live?.close();
-    await receiver?.close();
-    await redis?.stop();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it('names only metric families that fraudwall exports', () => {

@@ -3,11 +3,6 @@
  * a live /metrics, every expression parses in a real Prometheus, and, with that Prometheus scraping
  * the live fraudwall, every expression returns data. The required topics each have a panel.
  */
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import https from 'node:https';
-import net from 'node:net';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { requireTool } from '../helpers/require-tool.js';
 import {
@@ -22,12 +17,9 @@ import {
   type PanelExpr,
 } from './dashboard.js';
 import { sampleNames, scrape } from '../helpers/metrics-text.js';
-import { sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
+import { startFeaturedFraudwall, trafficScrapedTwice, type FeaturedFraudwall } from './live-fraudwall.js';
 import { startPrometheus, type PrometheusServer } from './prometheus-server.js';
-import { RedisServer } from '../helpers/redis-server.js';
-import { newSecret, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { TEST_TOKEN } from '../e2e/harness.js';
-import { buildQuery, udpQuery } from '../helpers/dns-client.js';
 
 const dashboard: Dashboard = loadDashboard();
 const exprs: PanelExpr[] = panelExprs(dashboard);
@@ -155,36 +147,13 @@ describe('dashboard expressions (static)', () => {
 const hasTools = requireTool('prometheus', 'prometheus') && requireTool('redis-server', 'redis-server');
 
 describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redis for the fleet panels) and a real Prometheus', () => {
-  let live: LiveFraudwall | undefined;
-  let redis: RedisServer | undefined;
+  let live: FeaturedFraudwall | undefined;
   let prometheus: PrometheusServer | undefined;
   let exported = new Set<string>();
   let variables: Record<string, string> = {};
-  let receiver: WebhookReceiver | undefined;
-  let dir = '';
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    // Every feature a panel shows is on: the fleet (Redis), early-warning events (a receiver that
-    // verifies signatures), lookalikes of a protected domain, the warning page, DoT and DoH.
-    const secret = newSecret();
-    receiver = await startWebhookReceiver(secret);
-    dir = mkdtempSync(join(tmpdir(), 'fraudwall-dashboard-'));
-    writeFileSync(join(dir, 'events-secret'), `${secret}\n`, { mode: 0o600 });
-    writeFileSync(join(dir, 'brands.txt'), '# category: payments\npaypal.com\n');
-    live = await startLiveFraudwall(
-      {
-        redis: redis.url,
-        'events-url': receiver.url,
-        'events-secret-file': join(dir, 'events-secret'),
-        protect: join(dir, 'brands.txt'),
-        'warning-page': '127.0.0.1:0',
-        dot: '127.0.0.1:0',
-        doh: '127.0.0.1:0',
-        'tls-self-signed': 'true',
-      },
-      { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN },
-    );
+    live = await startFeaturedFraudwall();
     // A shared list, so the per-list fleet series exist.
     const pushed = await fetch(`http://127.0.0.1:${live.fraudwall.httpPort}/v1/lists/shared`, {
       method: 'PUT',
@@ -195,13 +164,7 @@ describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redi
     const target = `127.0.0.1:${live.fraudwall.httpPort}`;
     prometheus = await startPrometheus({ targets: [target], jobName: 'fraudwall', scrapeInterval: '1s' });
     await prometheus.waitForTargetsUp();
-    // Two rounds of traffic with a scrape after each: lazily created series then have two samples
-    // with an increase between them, so rate() over them is positive.
-    for (let round = 0; round < 2; round++) {
-      await sendMixedTraffic(live.fraudwall.port);
-      await sendFraudDefenceTraffic(live);
-      await prometheus.waitForScrapeAfter(Date.now());
-    }
+    await trafficScrapedTwice(live, (since) => prometheus!.waitForScrapeAfter(since));
     exported = sampleNames(await scrape(live.fraudwall.httpPort));
     variables = { __rate_interval: '1m', __interval: '1m', job: 'fraudwall', instance: target };
   }, 30_000);
@@ -209,9 +172,6 @@ describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redi
   afterAll(async () => {
     await prometheus?.stop();
     await live?.close();
-    await receiver?.close();
-    await redis?.stop();
-    if (dir !== '') rmSync(dir, { recursive: true, force: true });
   });
 
   it('names only metrics that the live fraudwall exports', () => {
@@ -260,29 +220,3 @@ describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redi
     expect(list.map((v) => v.name)).toEqual(expect.arrayContaining(['job', 'instance']));
   });
 });
-
-/**
- * Traffic for the fraud-defence row: a lookalike of the protected domain, a visit to the warning
- * page for a blocked name, a failed DoT handshake and a DoH request for a path that does not exist.
- */
-async function sendFraudDefenceTraffic(live: LiveFraudwall): Promise<void> {
-  const { server } = live.fraudwall;
-  await udpQuery(live.fraudwall.port, buildQuery('paypa1.com', 'A'));
-  const page = server.warningPage!;
-  await fetch(`http://127.0.0.1:${page.port}/`, { headers: { host: 'a.evil.test' } }).then((r) => r.text());
-  await new Promise<void>((resolve) => {
-    // Not TLS at all: the server's handshake fails.
-    const socket = net.connect(server.encrypted.dot[0]!.port, '127.0.0.1', () => socket.end('GET / HTTP/1.0\r\n\r\n'));
-    socket.on('error', () => resolve());
-    socket.on('close', () => resolve());
-    socket.resume();
-  });
-  await new Promise<void>((resolve, reject) => {
-    const request = https.get({ host: '127.0.0.1', port: server.encrypted.doh[0]!.port, path: '/no-such-path', rejectUnauthorized: false }, (response) => {
-      response.resume();
-      response.on('end', () => (response.statusCode === 404 ? resolve() : reject(new Error(`DoH answered ${response.statusCode}, expected 404`))));
-    });
-    request.on('error', reject);
-  });
-}
-
