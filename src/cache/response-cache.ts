@@ -392,7 +392,12 @@ export class ResponseCache {
       if (!swept) continue; // it still holds records not looked at: it stays the oldest
       this.orderHead = (this.orderHead + 1) % segmentCount;
       this.orderLength--;
-      if (oldest !== this.write && this.used[oldest] === 0) this.free[this.freeCount++] = oldest;
+      // A segment left at most half full goes to the free list with its survivors at its front, and
+      // new answers are written after them: without this, when the entry bound binds first (small
+      // answers), every swept segment kept a few hit survivors, stayed in use, and new segments
+      // were allocated until the arena reached cacheMaxBytes whatever the entries needed (a soak
+      // held 16 MB of answers in 64 MB).
+      if (oldest !== this.write && this.used[oldest]! <= this.segmentBytes / 2) this.free[this.freeCount++] = oldest;
       else this.pushOrder(oldest);
     }
     if (this.count >= this.maxCount) return false;
@@ -400,9 +405,13 @@ export class ResponseCache {
     for (let guard = 0; guard <= 2 * segmentCount; guard++) {
       let seg: number;
       if (this.freeCount > 0) {
+        // The most recently freed first: a segment with survivors is written after them; a
+        // segment never used yet is allocated only when no freed one is left.
         seg = this.free[--this.freeCount]!;
-        this.segments[seg] ??= Buffer.allocUnsafeSlow(this.segmentBytes);
-        this.used[seg] = 0;
+        if (this.segments[seg] === undefined) {
+          this.segments[seg] = Buffer.allocUnsafeSlow(this.segmentBytes);
+          this.used[seg] = 0;
+        }
         this.sweepFrom[seg] = 0;
       } else {
         seg = this.order[this.orderHead]!;
