@@ -127,6 +127,7 @@ async function main() {
     ];
     for (const [name, run] of runs) {
       phase = name;
+      stdoutLog.write(`== phase ${name} starts\n`); // between the --trace-gc lines of fraudwall's stdout
       const before = samples.length;
       const ticksBefore = processTicks(server.pid);
       const result = await run();
