@@ -6,7 +6,7 @@ import type { Logger } from '../log/logger.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
 import type { ListKind } from '../query/rule.js';
-import { applyPackedDeltas, packedCanonicalText, type Delta } from './packed-delta.js';
+import { applyPackedDeltas, packedCanonicalText, type Delta } from '../lists/packed-delta.js';
 import { applyDelta, RECORD_FORMAT, SharedWriteError, type RedisListStore, type StreamChange } from './redis-list-store.js';
 
 /** A put this instance made: its own push is applied from memory instead of read back from Redis. */
@@ -244,7 +244,8 @@ export class FleetSync {
   /**
    * Applies a batch in one policy swap. `reason` says why whole lists are read (resync), else a
    * put reads the list unless it is this instance's own, and a gap reads it too. Deltas are folded
-   * into the packed list in one pass per list and batch (src/fleet/packed-delta.ts).
+   * into the packed list once per list and batch (src/lists/packed-delta.ts), and the policy patches
+   * its matchers instead of rebuilding them (src/policy/packed-edit.ts).
    */
   private async apply(changes: readonly StreamChange[], reason: 'resync' | undefined): Promise<void> {
     for (const change of changes) this.noteRemote(change.list, change.version);
@@ -334,7 +335,8 @@ export class FleetSync {
   /** The base list with the batch's deltas folded in; each delta's outcome is kept for its push. */
   private fold(name: string, next: Extract<Working, { deleted: false }>): ParsedList {
     if (next.deltas.length === 0) return next.base;
-    const packed = applyPackedDeltas(next.base, next.deltas);
+    const policy = this.deps.registry.store.current;
+    const packed = applyPackedDeltas(next.base, next.deltas, (bytes, start, end, flags) => policy.mayHold(next.base, bytes, start, end, flags));
     if (packed !== undefined) {
       next.deltas.forEach((delta, i) => this.noteDeltaStats(name, delta.version, packed.stats[i]!));
       return packed.list;

@@ -4,7 +4,7 @@
  * per-delta counts. Checked on hand-picked cases and on random sequences against the Set path.
  */
 import { describe, expect, it } from 'vitest';
-import { applyPackedDeltas, packedCanonicalText, type Delta } from '../../src/fleet/packed-delta.js';
+import { applyPackedDeltas, packedCanonicalText, type Delta } from '../../src/lists/packed-delta.js';
 import { applyDelta } from '../../src/fleet/redis-list-store.js';
 import { canonicalEntries } from '../../src/lists/list-service.js';
 import { parseList } from '../../src/policy/parse-list.js';

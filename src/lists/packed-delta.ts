@@ -1,10 +1,20 @@
-// Applying a fleet delta to a big list without turning it into strings. The list's entries lie back
-// to back in one byte array; a delta of a hundred names is found in it by hashing each entry's bytes
-// (no string per entry), and the new list is the old bytes copied minus the removals plus the
-// additions. On a million-entry list this takes tens of milliseconds where rebuilding it from a Set
-// of a million strings took seconds, and every instance of the fleet does it for every delta.
-import { FLAG_ADDRESS, FLAG_ALLOW, FLAG_RAW_TEXT, FLAG_SUBDOMAINS, PackedRulesBuilder } from '../policy/packed-rules.js';
+// Applying a delta (entries to remove, entries to add) to a big list without turning it into strings,
+// for the admin API's POST /v1/lists/NAME/entries and for every instance of a fleet.
+//
+// Finding the delta's entries in the list: when the caller can say that no list names an entry's
+// domain at all (the live policy's matcher knows: `mayHold`), it is certainly absent, which is the
+// common case for additions. Only when some entry may be present is the list walked, hashing just the
+// entries whose length and first byte match a wanted one (no string per entry). The new list is then
+// the old one's arrays copied in a few pieces with the removals left out and the additions appended
+// (policy/packed-edit.ts), remembered as an edit so the next policy patches its matchers instead of
+// rebuilding them. On a million-entry list an addition costs milliseconds, where rebuilding the list
+// from a Set of a million strings took seconds.
+import { FLAG_ADDRESS, FLAG_ALLOW, FLAG_RAW_TEXT, FLAG_SUBDOMAINS } from '../policy/packed-rules.js';
+import { editPacked } from '../policy/packed-edit.js';
 import { listFromPacked, parseList, type ParsedList } from '../policy/parse-list.js';
+
+/** Whether the list may hold the entry with canonical domain bytes[start, end) and `flags` (false: certainly not). */
+export type MayHold = (bytes: Uint8Array, start: number, end: number, flags: number) => boolean;
 
 /** The bits that make two entries the same rule (the rest only say how the entry was written). */
 const IDENTITY = FLAG_SUBDOMAINS | FLAG_ALLOW | FLAG_ADDRESS;
@@ -90,14 +100,13 @@ interface Touched extends Wanted {
 /**
  * `list` with `deltas` applied in order, with exactly the result of applying each to a Set of the
  * list's canonical entries (entries keep their place unless removed; new ones are appended in the
- * order added), in two passes over the packed bytes whatever the number of deltas. Undefined when
- * the list has entries kept as raw text (the caller then takes the string path).
+ * order added). Undefined when the list has entries kept as raw text or is an RPZ zone (the caller
+ * then takes the string path). `mayHold` (optional) rules entries out without a pass over the list.
  */
-export function applyPackedDeltas(list: ParsedList, deltas: readonly Delta[]): PackedDeltaResult | undefined {
+export function applyPackedDeltas(list: ParsedList, deltas: readonly Delta[], mayHold?: MayHold): PackedDeltaResult | undefined {
   const base = list.packed.storage();
   // RPZ zones (per-entry actions) are never changed by deltas; raw-text entries take the string path.
-  if (base.rpzActions.length > 0) return undefined;
-  for (let i = 0; i < base.size; i++) if ((base.flags[i]! & FLAG_RAW_TEXT) !== 0) return undefined;
+  if (base.rpzActions.length > 0 || base.rawIndex.length > 0) return undefined;
   // Every entry any delta names, once; then each delta as references into that set.
   const universe = wanted(list, deltas.flatMap((d) => [...d.remove, ...d.add]));
   const touched = universe.order.map((item): Touched => Object.assign(item, { inBase: false, present: false, inPlace: false, insertedAt: -1 }));
@@ -105,26 +114,9 @@ export function applyPackedDeltas(list: ParsedList, deltas: readonly Delta[]): P
     remove: wanted(list, d.remove).order.map((w) => match(universe.byHash, w.bytes, 0, w.bytes.length, w.identity) as Touched),
     add: wanted(list, d.add).order.map((w) => match(universe.byHash, w.bytes, 0, w.bytes.length, w.identity) as Touched),
   }));
-  // Pass 1: which touched entries the base holds, and where. Only entries of a length some touched
-  // entry has are hashed (a byte-table lookup skips the rest).
-  const lengthTouched = new Uint8Array(256);
-  for (const t of touched) lengthTouched[t.bytes.length] = 1;
-  const hits = new Map<number, Touched>();
-  let offset = 0;
-  if (touched.length > 0) {
-    for (let i = 0; i < base.size; i++) {
-      const n = base.lengths[i]!;
-      const end = offset + n;
-      if (lengthTouched[n] === 1) {
-        const hit = match(universe.byHash, base.bytes, offset, end, base.flags[i]! & IDENTITY) as Touched | undefined;
-        if (hit) {
-          hit.inBase = true;
-          hits.set(i, hit);
-        }
-      }
-      offset = end;
-    }
-  }
+  // Which touched entries the base holds, and where (every copy, should the list repeat one).
+  const hits = findInBase(base, touched.filter((t) => mayHold === undefined || mayHold(t.bytes, 0, t.bytes.length, t.flags)));
+  for (const hit of hits.values()) hit.inBase = true;
   for (const t of touched) {
     t.present = t.inBase;
     t.inPlace = t.inBase;
@@ -148,26 +140,39 @@ export function applyPackedDeltas(list: ParsedList, deltas: readonly Delta[]): P
     }
     return { added, removed };
   });
-  // Pass 2: copy what stays in place, append what was (re)inserted.
-  const builder = new PackedRulesBuilder(base.bytes.length + touched.reduce((sum, t) => sum + t.bytes.length, 0));
-  let line = 0;
-  offset = 0;
-  for (let i = 0; i < base.size; i++) {
-    const n = base.lengths[i]!;
-    const flags = base.flags[i]!;
+  // The new list: the base without the entries that left their place, plus what was (re)inserted.
+  const removed = Int32Array.from([...hits].filter(([, hit]) => !hit.inPlace).map(([i]) => i)).sort();
+  const appended = touched.filter((t) => t.present && !t.inPlace).sort((a, b) => a.insertedAt - b.insertedAt);
+  if (removed.length === 0 && appended.length === 0) return { list, stats };
+  return { list: listFromPacked(editPacked(list.packed, removed, appended), []), stats };
+}
+
+/**
+ * Entry index → touched entry, for every entry of the base that is one of `candidates`. Only entries
+ * whose (length, first byte) some candidate has are hashed: a byte-table lookup skips the rest.
+ */
+function findInBase(base: ReturnType<ParsedList['packed']['storage']>, candidates: readonly Touched[]): Map<number, Touched> {
+  const hits = new Map<number, Touched>();
+  if (candidates.length === 0) return hits;
+  const byHash = new Map<number, Wanted[]>();
+  const shape = new Uint8Array(256 * 256);
+  for (const c of candidates) {
+    const h = hashOf(c.bytes, 0, c.bytes.length, c.identity);
+    byHash.set(h, [...(byHash.get(h) ?? []), c]);
+    shape[(c.bytes.length << 8) | c.bytes[0]!] = 1;
+  }
+  const { bytes, lengths, flags, size } = base;
+  let offset = 0;
+  for (let i = 0; i < size; i++) {
+    const n = lengths[i]!;
     const end = offset + n;
-    const hit = hits.get(i);
-    if (hit === undefined || hit.inPlace) {
-      builder.reserve(n).set(base.bytes.subarray(offset, end), builder.pendingOffset);
-      builder.commit(n, flags, ++line);
+    if (shape[(n << 8) | bytes[offset]!] === 1) {
+      const hit = match(byHash, bytes, offset, end, flags[i]! & IDENTITY) as Touched | undefined;
+      if (hit) hits.set(i, hit);
     }
     offset = end;
   }
-  for (const t of touched.filter((t) => t.present && !t.inPlace).sort((a, b) => a.insertedAt - b.insertedAt)) {
-    builder.reserve(t.bytes.length).set(t.bytes, builder.pendingOffset);
-    builder.commit(t.bytes.length, t.flags, ++line);
-  }
-  return { list: listFromPacked(builder.finish(list.name, list.kind, list.category), []), stats };
+  return hits;
 }
 
 /**
