@@ -6,7 +6,8 @@ import type { Logger } from '../log/logger.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
 import type { ListKind } from '../query/rule.js';
-import { applyPackedDeltas, packedCanonicalText, type Delta } from '../lists/packed-delta.js';
+import { applyPackedDeltas, type Delta } from '../lists/packed-delta.js';
+import { packedCanonicalText } from '../lists/packed-text.js';
 import { applyDelta, RECORD_FORMAT, SharedWriteError, type RedisListStore, type StreamChange } from './redis-list-store.js';
 
 /** A put this instance made: its own push is applied from memory instead of read back from Redis. */
@@ -215,7 +216,7 @@ export class FleetSync {
       const seeded = await store.seed(name, local, record.list.kind, record.list.category, entries, record.updatedAt, this.deps.origin);
       if (seeded > 0) {
         logger.info('wrote a list back to Redis (Redis had an older version or none)', { list: name, version: seeded, redisVersion: theirs?.version ?? 0 });
-        if (this.versionOf(name) !== seeded) await this.persist(record.list, entries, record.updatedAt, seeded);
+        if (this.versionOf(name) !== seeded) await this.persist(record.list, record.updatedAt, seeded);
         this.versions.set(name, seeded);
         this.noteRemote(name, seeded);
       }
@@ -372,7 +373,7 @@ export class FleetSync {
       const record = this.deps.registry.get(name);
       try {
         if (record === undefined) await this.deps.state.deleteList(name);
-        else if (record.source === 'api') await this.persist(record.list, entryLines(record.list), record.updatedAt, this.versionOf(name));
+        else if (record.source === 'api') await this.persist(record.list, record.updatedAt, this.versionOf(name));
       } catch (error) {
         this.deps.logger.error('could not save a shared list to the state directory; it serves, but a restart without Redis would not have it: check that --state is writable (saving is tried again with the next change and at shutdown)', { list: name, err: error });
         this.unsaved.add(name);
@@ -394,9 +395,10 @@ export class FleetSync {
     if (this.deltaStats.size > RECENT_DELTAS) this.deltaStats.delete(this.deltaStats.keys().next().value!);
   }
 
-  private async persist(list: ParsedList, entries: readonly string[], updatedAt: number, version: number): Promise<void> {
+  /** Writes the list to the state directory in slices (a big list never holds the event loop long). */
+  private async persist(list: ParsedList, updatedAt: number, version: number): Promise<void> {
     try {
-      await this.deps.state.saveList({ name: list.name, kind: list.kind, category: list.category, entries, updatedAt, version });
+      await this.deps.state.saveParsedList(list, updatedAt, version);
     } catch (error) {
       this.deps.metrics.syncErrors.labels('persist').inc();
       throw error;

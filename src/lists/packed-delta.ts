@@ -174,31 +174,3 @@ function findInBase(base: ReturnType<ParsedList['packed']['storage']>, candidate
   }
   return hits;
 }
-
-/**
- * The list's entries in canonical text form, one a line, in list order — what `canonicalEntries`
- * gives, built byte by byte instead of one string per entry (a million-entry list in milliseconds).
- * Duplicates are kept: lists that came through the fleet have none.
- */
-export function packedCanonicalText(list: ParsedList): string {
-  const storage = list.packed.storage();
-  const listAllows = list.kind === 'allow';
-  let size = 0;
-  for (let i = 0; i < storage.size; i++) size += storage.lengths[i]! + 6;
-  const out = Buffer.allocUnsafe(size);
-  let at = 0;
-  let offset = 0;
-  for (let i = 0; i < storage.size; i++) {
-    const n = storage.lengths[i]!;
-    const flags = storage.flags[i]!;
-    const allows = (flags & FLAG_ALLOW) !== 0;
-    if (allows !== listAllows) at += out.write('@@||', at, 'latin1');
-    else if ((flags & FLAG_SUBDOMAINS) !== 0) at += out.write('*.', at, 'latin1');
-    out.set(storage.bytes.subarray(offset, offset + n), at);
-    at += n;
-    if (allows !== listAllows) out[at++] = 0x5e; // ^
-    out[at++] = 0x0a;
-    offset += n;
-  }
-  return out.toString('latin1', 0, Math.max(0, at - 1));
-}

@@ -4,7 +4,8 @@
  * per-delta counts. Checked on hand-picked cases and on random sequences against the Set path.
  */
 import { describe, expect, it } from 'vitest';
-import { applyPackedDeltas, packedCanonicalText, type Delta } from '../../src/lists/packed-delta.js';
+import { applyPackedDeltas, type Delta } from '../../src/lists/packed-delta.js';
+import { canonicalChunks, packedCanonicalText } from '../../src/lists/packed-text.js';
 import { applyDelta } from '../../src/fleet/redis-list-store.js';
 import { canonicalEntries } from '../../src/lists/list-service.js';
 import { parseList } from '../../src/policy/parse-list.js';
@@ -69,5 +70,20 @@ describe('packedCanonicalText', () => {
     const list = parseList('a.test\n*.b.test\n||c.test^\n@@||d.test^\n0.0.0.0 e.test\n', { name: 'l', kind: 'block', category: 'c' });
     expect(packedCanonicalText(list).split('\n')).toEqual(canonicalEntries(list));
     expect(packedCanonicalText(parseList('', { name: 'l', kind: 'block', category: 'c' }))).toBe('');
+  });
+});
+
+describe('canonicalChunks', () => {
+  it('gives the same entries in slices, as lines and as the inside of a JSON array', () => {
+    const text = Array.from({ length: 500 }, (_, i) => (i % 3 === 0 ? `*.n${i}.test` : i % 5 === 0 ? `@@||n${i}.test^` : i % 7 === 0 ? `203.0.113.${i % 256}/32` : `n${i}.test`)).join('\n');
+    for (const kind of ['block', 'allow'] as const) {
+      const list = parseList(text, { name: 'l', kind, category: 'c' });
+      const lines = [...canonicalChunks(list, 'lines', 64)];
+      const json = [...canonicalChunks(list, 'json', 64)];
+      expect(lines.length).toBeGreaterThan(10);
+      expect(Buffer.concat(lines).toString('latin1').split('\n')).toEqual(canonicalEntries(list));
+      expect(JSON.parse(`[${Buffer.concat(json).toString('latin1')}]`)).toEqual(canonicalEntries(list));
+    }
+    expect([...canonicalChunks(parseList('', { name: 'l', kind: 'block', category: 'c' }), 'json')]).toEqual([]);
   });
 });
