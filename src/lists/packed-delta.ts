@@ -147,26 +147,33 @@ export function applyPackedDeltas(list: ParsedList, deltas: readonly Delta[], ma
   return { list: listFromPacked(editPacked(list.packed, removed, appended), []), stats };
 }
 
+/** A cheap key of an entry's shape (length, first and middle byte) in SHAPE_BITS bits. */
+const SHAPE_BITS = 20;
+function shapeOf(bytes: Uint8Array, start: number, n: number): number {
+  return (Math.imul(Math.imul(n, 0x9e3779b1) ^ bytes[start]!, 0x85ebca6b) ^ bytes[start + (n >>> 1)]!) >>> (32 - SHAPE_BITS);
+}
+
 /**
  * Entry index → touched entry, for every entry of the base that is one of `candidates`. Only entries
- * whose (length, first byte) some candidate has are hashed: a byte-table lookup skips the rest.
+ * whose shape (length, first and middle byte) some candidate has are hashed: a byte-table lookup
+ * skips nearly all the rest.
  */
 function findInBase(base: ReturnType<ParsedList['packed']['storage']>, candidates: readonly Touched[]): Map<number, Touched> {
   const hits = new Map<number, Touched>();
   if (candidates.length === 0) return hits;
   const byHash = new Map<number, Wanted[]>();
-  const shape = new Uint8Array(256 * 256);
+  const shape = new Uint8Array(1 << SHAPE_BITS);
   for (const c of candidates) {
     const h = hashOf(c.bytes, 0, c.bytes.length, c.identity);
     byHash.set(h, [...(byHash.get(h) ?? []), c]);
-    shape[(c.bytes.length << 8) | c.bytes[0]!] = 1;
+    shape[shapeOf(c.bytes, 0, c.bytes.length)] = 1;
   }
   const { bytes, lengths, flags, size } = base;
   let offset = 0;
   for (let i = 0; i < size; i++) {
     const n = lengths[i]!;
     const end = offset + n;
-    if (shape[(n << 8) | bytes[offset]!] === 1) {
+    if (shape[shapeOf(bytes, offset, n)] === 1) {
       const hit = match(byHash, bytes, offset, end, flags[i]! & IDENTITY) as Touched | undefined;
       if (hit) hits.set(i, hit);
     }
