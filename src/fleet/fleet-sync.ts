@@ -12,8 +12,8 @@ import { applyDelta, RECORD_FORMAT, SharedWriteError, type RedisListStore, type 
 
 /** A put this instance made: its own push is applied from memory instead of read back from Redis. */
 export interface OwnPut {
+  /** The pushed list with every entry once (as Redis has it). */
   readonly list: ParsedList;
-  readonly entries: readonly string[];
 }
 
 /** What a waiting push learns when its version is applied here. */
@@ -212,8 +212,7 @@ export class FleetSync {
       const local = Math.max(this.versionOf(name), 1);
       const theirs = remote.get(name);
       if (theirs !== undefined && theirs.version >= local) continue;
-      const entries = entryLines(record.list);
-      const seeded = await store.seed(name, local, record.list.kind, record.list.category, entries, record.updatedAt, this.deps.origin);
+      const seeded = await store.seed(name, local, record.list.kind, record.list.category, packedCanonicalText(record.list), record.updatedAt, this.deps.origin);
       if (seeded > 0) {
         logger.info('wrote a list back to Redis (Redis had an older version or none)', { list: name, version: seeded, redisVersion: theirs?.version ?? 0 });
         if (this.versionOf(name) !== seeded) await this.persist(record.list, record.updatedAt, seeded);
@@ -290,9 +289,8 @@ export class FleetSync {
         const own = change.op === 'put' ? this.ownPuts.get(change.origin) : undefined;
         if (own !== undefined) {
           this.ownPuts.delete(change.origin);
-          // The pushed text may repeat entries; Redis (and so every other instance) has them once.
-          const base = own.entries.length === own.list.size ? own.list : parseList(own.entries.join('\n'), { name: own.list.name, kind: own.list.kind, category: own.list.category });
-          work.set(change.list, { deleted: false, version: change.version, base, updatedAt: Date.now(), deltas: [] });
+          // Already without repeated entries, as Redis (and so every other instance) has it.
+          work.set(change.list, { deleted: false, version: change.version, base: own.list, updatedAt: Date.now(), deltas: [] });
           metrics.changesApplied.labels('put').inc();
           continue;
         }
@@ -423,10 +421,4 @@ export class FleetSync {
       for (const w of done) w.resolve(this.applied(name, w.version, generation));
     }
   }
-}
-
-/** Canonical entries, built from the packed bytes (fast) — for the state directory and Redis. */
-export function entryLines(list: ParsedList): string[] {
-  const text = packedCanonicalText(list);
-  return text === '' ? [] : text.split('\n');
 }

@@ -12,6 +12,7 @@
 import { FLAG_ADDRESS, FLAG_ALLOW, FLAG_RAW_TEXT, FLAG_SUBDOMAINS } from '../policy/packed-rules.js';
 import { editPacked } from '../policy/packed-edit.js';
 import { listFromPacked, parseList, type ParsedList } from '../policy/parse-list.js';
+import { packedCanonicalText } from './packed-text.js';
 
 /** Whether the list may hold the entry with canonical domain bytes[start, end) and `flags` (false: certainly not). */
 export type MayHold = (bytes: Uint8Array, start: number, end: number, flags: number) => boolean;
@@ -180,4 +181,48 @@ function findInBase(base: ReturnType<ParsedList['packed']['storage']>, candidate
     offset = end;
   }
   return hits;
+}
+
+/**
+ * `list` with every entry once (the first of each repeated (domain, scope, kind) kept, in order) —
+ * what a Set of its canonical entries holds, found by hashing the packed bytes (no string per
+ * entry: a Set of a million strings took seconds on a loaded machine). The same object when nothing
+ * repeats. Entries kept as raw text are first brought to canonical form (as the fleet stores them).
+ */
+export function distinctEntries(list: ParsedList): ParsedList {
+  if (list.packed.rpzActions.length > 0) throw new Error(`list "${list.name}" is an RPZ zone: its entries are not list lines`);
+  const canonical = list.packed.storage().rawIndex.length > 0 ? parseList(packedCanonicalText(list), { name: list.name, kind: list.kind, category: list.category }) : list;
+  const { bytes, lengths, flags, size } = canonical.packed.storage();
+  let capacity = 16;
+  while (capacity < 2 * size) capacity *= 2;
+  const table = new Int32Array(capacity).fill(-1);
+  const starts = new Uint32Array(size);
+  const removed: number[] = [];
+  let offset = 0;
+  for (let i = 0; i < size; i++) {
+    const n = lengths[i]!;
+    const identity = flags[i]! & IDENTITY;
+    starts[i] = offset;
+    let slot = hashOf(bytes, offset, offset + n, identity) & (capacity - 1);
+    for (;;) {
+      const j = table[slot]!;
+      if (j === -1) {
+        table[slot] = i;
+        break;
+      }
+      if (lengths[j] === n && (flags[j]! & IDENTITY) === identity && bytesEqual(bytes, starts[j]!, offset, n)) {
+        removed.push(i);
+        break;
+      }
+      slot = (slot + 1) & (capacity - 1);
+    }
+    offset += n;
+  }
+  if (removed.length === 0) return canonical;
+  return listFromPacked(editPacked(canonical.packed, Int32Array.from(removed), []), canonical.skipped);
+}
+
+function bytesEqual(bytes: Uint8Array, a: number, b: number, n: number): boolean {
+  for (let k = 0; k < n; k++) if (bytes[a + k] !== bytes[b + k]) return false;
+  return true;
 }

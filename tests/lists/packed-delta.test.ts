@@ -4,7 +4,7 @@
  * per-delta counts. Checked on hand-picked cases and on random sequences against the Set path.
  */
 import { describe, expect, it } from 'vitest';
-import { applyPackedDeltas, type Delta } from '../../src/lists/packed-delta.js';
+import { applyPackedDeltas, distinctEntries, type Delta } from '../../src/lists/packed-delta.js';
 import { canonicalChunks, packedCanonicalText } from '../../src/lists/packed-text.js';
 import { applyDelta } from '../../src/fleet/redis-list-store.js';
 import { canonicalEntries } from '../../src/lists/list-service.js';
@@ -85,5 +85,29 @@ describe('canonicalChunks', () => {
       expect(JSON.parse(`[${Buffer.concat(json).toString('latin1')}]`)).toEqual(canonicalEntries(list));
     }
     expect([...canonicalChunks(parseList('', { name: 'l', kind: 'block', category: 'c' }), 'json')]).toEqual([]);
+  });
+});
+
+describe('distinctEntries', () => {
+  it('keeps the first of each repeated entry, in order, like a Set of the canonical entries', () => {
+    let seed = 7;
+    const random = (n: number): number => {
+      seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+      return (seed >>> 8) % n;
+    };
+    const pool = Array.from({ length: 30 }, (_, i) => (i % 5 === 0 ? `*.n${i}.test` : i % 7 === 0 ? `@@||n${i}.test^` : i % 11 === 0 ? `203.0.113.${i}/32` : `n${i}.test`));
+    for (let round = 0; round < 100; round++) {
+      const list = parseList(Array.from({ length: random(60) }, () => pool[random(pool.length)]!).join('\n'), { name: 'l', kind: 'block', category: 'c' });
+      const distinct = distinctEntries(list);
+      expect(canonicalEntries(distinct)).toEqual(canonicalEntries(list));
+      expect(distinct.size).toBe(canonicalEntries(list).length);
+      if (list.size === canonicalEntries(list).length) expect(distinct).toBe(list);
+    }
+  });
+
+  it('brings entries kept as raw text to their canonical form first', () => {
+    const list = parseList('Evil.Example\nevil.example\n||evil.example^\nother.example', { name: 'l', kind: 'block', category: 'c' });
+    expect(canonicalEntries(distinctEntries(list))).toEqual(['evil.example', 'other.example']);
+    expect(distinctEntries(list).size).toBe(2);
   });
 });
