@@ -42,6 +42,26 @@ export async function writeFileAtomic(file: string, data: string | Buffer | Iter
   await syncDirectory(dir);
 }
 
+/**
+ * Appends `data` to `file` (created if missing) and fsyncs it, and the directory when the file is
+ * new, before resolving: what resolved survives a power cut. A crash while appending can leave a
+ * torn last line, which readers must ignore (it was never acknowledged).
+ */
+export async function appendFileDurably(file: string, data: string): Promise<void> {
+  const dir = path.dirname(file);
+  await mkdir(dir, { recursive: true });
+  const handle = await open(file, 'a', 0o600);
+  let created: boolean;
+  try {
+    created = (await handle.stat()).size === 0;
+    await handle.write(data);
+    await handle.sync();
+  } finally {
+    await handle.close();
+  }
+  if (created) await syncDirectory(dir);
+}
+
 /** Removes `file` (if present) durably. */
 export async function removeFileDurably(file: string): Promise<void> {
   await rm(file, { force: true });

@@ -187,7 +187,11 @@ export class ListService implements ListChanges {
         const remove = canonicalEntries(parseEntries(name, kind, category, removeText));
         const { list, added, removed } = applyDeltaTo(existing.list, add, remove, this.registry.store.current);
         this.checkSize(list.size);
-        await this.persist(list, records, nextGeneration);
+        // The delta alone goes to the list's journal (a few hundred bytes, not the whole list); every
+        // so often the state store asks for a new snapshot instead.
+        const updatedAt = Date.now();
+        if (!(await this.state.appendListDelta(name, add, remove, updatedAt))) await this.state.saveParsedList(list, updatedAt);
+        records.set(name, { list, source: 'api', origin: 'api', updatedAt, generation: nextGeneration });
         return { list, added, removed };
       });
       const { list, added, removed } = result;
