@@ -40,7 +40,7 @@ const USAGE = `fraudwall ${VERSION} — a DNS resolver that blocks fraud domains
 Usage:
   fraudwall serve [options]          serve DNS (UDP and TCP) with the blocklists
   fraudwall check NAME [--client ADDR|NAME] [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]...
-                     [--lookalike observe|block|off] [--protect-tld-swaps] [--json]
+                     [--lookalike observe|block|off] [--protect-tld-swaps] [--protect-embedded] [--json]
                                      what would serve answer for NAME, and why? Reads what serve
                                      reads (list files, pushed lists, last good URL copies, local
                                      zones, protect lists) with the same config and FRAUDWALL_*
@@ -90,7 +90,7 @@ const COMMANDS = {
   check: {
     name: 'check',
     usage:
-      'fraudwall check NAME [--client ADDR|NAME] [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]... [--lookalike observe|block|off] [--protect-tld-swaps] [--json]',
+      'fraudwall check NAME [--client ADDR|NAME] [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]... [--lookalike observe|block|off] [--protect-tld-swaps] [--protect-embedded] [--json]',
     positionals: [NAME],
     options: {
       config: { type: 'string' },
@@ -99,6 +99,7 @@ const COMMANDS = {
       protect: { type: 'string', multiple: true },
       lookalike: { type: 'string' },
       'protect-tld-swaps': { type: 'boolean' },
+      'protect-embedded': { type: 'boolean' },
       json: { type: 'boolean' },
       client: { type: 'string' },
     },
@@ -215,6 +216,7 @@ async function check(args: string[]): Promise<number> {
       protect: values['protect'] as string[] | undefined,
       lookalike: flag('lookalike'),
       'protect-tld-swaps': values['protect-tld-swaps'] === undefined ? undefined : String(values['protect-tld-swaps']),
+      'protect-embedded': values['protect-embedded'] === undefined ? undefined : String(values['protect-embedded']),
     },
     env: process.env,
   });
@@ -227,7 +229,7 @@ async function check(args: string[]): Promise<number> {
   for (const warning of loaded.warnings) process.stderr.write(`warning: ${warning}\n`);
   // Built by the registry serve uses, so the lists combine in the same order.
   const policy = new ListRegistry(loaded.records, new VerdictCache({ verdictCacheSize: 1 }), warn, undefined, new ClientGroups(config.groups)).store.current;
-  const lookalikeSettings = { lookalike: config.lookalike, protectTldSwaps: config.protectTldSwaps };
+  const lookalikeSettings = { lookalike: config.lookalike, protectTldSwaps: config.protectTldSwaps, protectEmbedded: config.protectEmbedded };
   const explanation = explainName(positionals[0]!, { policy, localZones: explainLocalZones(config), lookalikeSettings, client: flag('client') });
   if (values['json']) process.stdout.write(`${JSON.stringify({ ...explanation, sources: loaded.read })}\n`);
   else process.stdout.write(`${[formatExplanation(explanation), ...formatSourcesRead(loaded.read)].join('\n')}\n`);

@@ -27,6 +27,7 @@ const { values } = parseArgs({
     protected: { type: 'string', default: '1000' },
     rounds: { type: 'string', default: '10' },
     'cold-us': { type: 'string', default: '28' },
+    embedded: { type: 'boolean', default: false },
   },
 });
 const wanted = Number(values.protected);
@@ -60,7 +61,7 @@ for (const domain of [...protectedSet].slice(0, 200)) {
   for (const { name } of permutations(domain.slice(0, dot), domain.slice(dot + 1))) lookalikes.push(name);
 }
 
-const settings = { protectTldSwaps: false };
+const settings = { protectTldSwaps: false, protectEmbedded: values.embedded };
 function time(names) {
   let best = Infinity;
   let flagged = 0;

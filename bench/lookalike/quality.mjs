@@ -27,10 +27,12 @@ const { values } = parseArgs({
   options: {
     protect: { type: 'string', default: path.join(HERE, '../../blocklists/protect') },
     'tld-swaps': { type: 'boolean', default: false },
+    embedded: { type: 'boolean', default: false },
+    phishing: { type: 'string', default: path.join(HERE, '../../blocklists/fraud.txt') },
     holdout: { type: 'string', default: '4' },
   },
 });
-const settings = { protectTldSwaps: values['tld-swaps'] };
+const settings = { protectTldSwaps: values['tld-swaps'], protectEmbedded: values.embedded };
 const holdout = Number(values.holdout);
 
 const { lists, warnings } = await loadListsDir(mkdtempSync(path.join(tmpdir(), 'lookalike-bench-')), [values.protect]);
@@ -58,7 +60,7 @@ const protectedDomains = lists.flatMap((list) => Array.from({ length: list.size 
 const heldAside = [...new Set(protectedDomains)].filter((d) => fnv(d) % holdout === 0).sort();
 
 // Positives: every permutation of a held-aside domain that is neither protected nor a known legitimate name.
-const TESTS = ['homoglyph', 'edit-distance', 'token', 'tld-swap'];
+const TESTS = ['homoglyph', 'edit-distance', 'token', 'embedded', 'tld-swap'];
 const table = new Map(PERMUTATION_KINDS.map((kind) => [kind, { total: 0, missed: 0, byTest: Object.fromEntries(TESTS.map((t) => [t, 0])) }]));
 const shortOneEdit = { total: 0, missed: 0 };
 const seen = new Set();
@@ -85,7 +87,7 @@ for (const domain of heldAside) {
 
 const pct = (n, d) => (d === 0 ? '–' : `${((100 * n) / d).toFixed(1)} %`);
 const out = [];
-out.push(`protected: ${index.size} domains (${values.protect}); held aside for permutations: ${heldAside.length}; tld swaps ${settings.protectTldSwaps ? 'on' : 'off'}`);
+out.push(`protected: ${index.size} domains (${values.protect}); held aside for permutations: ${heldAside.length}; tld swaps ${settings.protectTldSwaps ? 'on' : 'off'}; embedded ${settings.protectEmbedded ? 'on' : 'off'}`);
 out.push(`permutations judged: ${[...table.values()].reduce((s, r) => s + r.total, 0) + shortOneEdit.total} (${excluded} dropped: protected or in the legitimate set)`);
 out.push('');
 out.push(`| permutation kind | names | caught | ${TESTS.join(' | ')} | missed |`);
@@ -94,7 +96,33 @@ for (const [kind, row] of table) {
   const caught = row.total - row.missed;
   out.push(`| ${kind}${kind === 'one-edit' ? ' (labels ≥ 5)' : ''} | ${row.total} | ${pct(caught, row.total)} | ${TESTS.map((t) => row.byTest[t]).join(' | ')} | ${row.missed} |`);
 }
-out.push(`| one-edit (labels < 5, by design not judged by distance) | ${shortOneEdit.total} | ${pct(shortOneEdit.total - shortOneEdit.missed, shortOneEdit.total)} | | | | | ${shortOneEdit.missed} |`);
+out.push(`| one-edit (labels < 5, by design not judged by distance) | ${shortOneEdit.total} | ${pct(shortOneEdit.total - shortOneEdit.missed, shortOneEdit.total)} |${TESTS.map(() => ' ').join('|')}| ${shortOneEdit.missed} |`);
+out.push('');
+
+// Real phishing: the shipped fraud list (MetaMask eth-phishing-detect's blacklist, crypto phishing
+// and impersonation), judged whole. Most of it imitates no protected brand at all, so the rate
+// that matters is among the names that spell a protected label of 5+ letters somewhere in them.
+const phishing = readFileSync(values.phishing, 'utf8').split('\n').map((l) => l.trim()).filter((l) => l && !l.startsWith('#'));
+const protectedLabels = [...new Set(protectedDomains.map((d) => getDomain(d, tldOptions)?.split('.')[0]).filter((l) => l && l.length >= 5))];
+const realByTest = Object.fromEntries(TESTS.map((t) => [t, 0]));
+let realCaught = 0;
+let spelling = 0;
+let spellingCaught = 0;
+for (const name of phishing) {
+  const finding = index.judge(name, settings);
+  if (finding !== undefined) {
+    realCaught++;
+    realByTest[finding.test]++;
+  }
+  if (protectedLabels.some((label) => name.includes(label) && getDomain(name, tldOptions) !== null && !index.isProtected(getDomain(name, tldOptions)))) {
+    spelling++;
+    if (finding !== undefined) spellingCaught++;
+  }
+}
+out.push(`| real phishing (${path.basename(values.phishing)}) | names | caught | ${TESTS.join(' | ')} |`);
+out.push(`|---|---:|---:|${TESTS.map(() => '---:').join('|')}|`);
+out.push(`| all | ${phishing.length} | ${pct(realCaught, phishing.length)} | ${TESTS.map((t) => realByTest[t]).join(' | ')} |`);
+out.push(`| spelling a protected label of 5+ letters | ${spelling} | ${pct(spellingCaught, spelling)} |${TESTS.map(() => ' ').join('|')}|`);
 out.push('');
 
 const falsePositives = (names) =>

@@ -23,6 +23,8 @@ export interface RunningServer {
   reload(): Promise<{ generation: number; warnings: readonly string[] }>;
   /** Re-reads the admin token file (SIGHUP); one line saying what happened, or a rejection saying what to fix. */
   reloadAdminToken(): Promise<string>;
+  /** Re-reads the warning page template (SIGHUP); undefined when no warning page is served. */
+  reloadWarningPageTemplate(): Promise<string | undefined>;
   /** Reopens every file registered with onReopen in this process, and has the workers do the same (SIGHUP). */
   reopenFiles(): Promise<{ readonly results: readonly ReopenResult[]; readonly workers?: string }>;
   close(): Promise<void>;
@@ -85,6 +87,7 @@ export async function composeServer(
     metrics,
     reload: control.reload,
     reloadAdminToken: control.reloadAdminToken,
+    reloadWarningPageTemplate: control.reloadWarningPageTemplate,
     async reopenFiles() {
       const results = await reopenFiles();
       const workers = data.reopenFiles?.();

@@ -101,6 +101,8 @@ export interface ControlPlane {
   reload(): Promise<{ generation: number; warnings: readonly string[] }>;
   /** Re-reads the admin token file (SIGHUP); says what happened, in one line for the log. */
   reloadAdminToken(): Promise<string>;
+  /** Re-reads the warning page template (SIGHUP); undefined when no warning page is served. */
+  reloadWarningPageTemplate(): Promise<string | undefined>;
   close(): Promise<void>;
 }
 
@@ -169,6 +171,7 @@ export async function startControlPlane(
     const registry = new ListRegistry(initial.records.splice(0), verdictCache, logger, {
       lookalike: config.lookalike,
       protectTldSwaps: config.protectTldSwaps,
+      protectEmbedded: config.protectEmbedded,
     }, new ClientGroups(config.groups));
     warnOfUnloadedGroupLists(config, registry, logger);
     const onApiChange = (result: 'accepted' | 'rejected'): void => void metrics.listUpdates.labels('api', result).inc();
@@ -218,7 +221,7 @@ export async function startControlPlane(
     });
     const protectedDomains = registry.store.current.lookalikes?.size ?? 0;
     if (protectedDomains > 0) {
-      logger.info('lookalike detection', { protectedDomains, mode: config.lookalike, protectTldSwaps: config.protectTldSwaps });
+      logger.info('lookalike detection', { protectedDomains, mode: config.lookalike, protectTldSwaps: config.protectTldSwaps, protectEmbedded: config.protectEmbedded });
     }
     if (entries === 0) logger.warn(`no blocklist entries loaded: fraudwall will resolve every name; add NAME.txt files to ${config.lists}`);
 
@@ -262,13 +265,15 @@ export async function startControlPlane(
       stoppers.push(() => watcher.close());
     }
     let warningPage: { host: string; port: number } | undefined;
+    let reloadWarningPageTemplate = (): Promise<string | undefined> => Promise.resolve(undefined);
     if (config.warningPage !== undefined) {
       const page = await startWarningPage(config, config.warningPage, registry, metrics, logger);
-      stoppers.push(() => page.close());
-      warningPage = { host: page.host, port: page.port };
+      stoppers.push(() => page.server.close());
+      warningPage = { host: page.server.host, port: page.server.port };
+      reloadWarningPageTemplate = () => page.reloadTemplate();
     }
     for (const source of urlSources) source.start(registry);
-    return { http, registry, verdictCache, warningPage, adminEnabled: token !== undefined, reload, reloadAdminToken, close: stopAll };
+    return { http, registry, verdictCache, warningPage, adminEnabled: token !== undefined, reload, reloadAdminToken, reloadWarningPageTemplate, close: stopAll };
   } catch (error) {
     await stopAll();
     throw error;

@@ -1,5 +1,5 @@
 // What SIGHUP does, and nothing more than the README says: reload list files and URL lists, re-read
-// the admin token file, reopen the files written by appending (query log, and whatever else
+// the admin token file and the warning page template, reopen the files written by appending (query log, and whatever else
 // registered with onReopen; cluster workers reopen theirs). Settings are read once, at start: on
 // SIGHUP the configuration is read again only to name each setting that changed and needs a restart,
 // so an edit is never silently ignored.
@@ -31,7 +31,7 @@ export function changedSettings(running: Config, next: Config): string[] {
 }
 
 export async function hangup({ server, running, readConfig, logger }: HangupContext): Promise<void> {
-  logger.info('SIGHUP: reloading list files and URL lists, re-reading the admin token file, reopening the query log');
+  logger.info('SIGHUP: reloading list files and URL lists, re-reading the admin token file and warning page template, reopening the query log');
   const lists = server.reload().then(
     ({ generation }) => logger.info('SIGHUP: lists reloaded', { generation }),
     (error: unknown) => logger.error('SIGHUP: list reload failed; the previous lists stay in effect', { err: error }),
@@ -39,6 +39,12 @@ export async function hangup({ server, running, readConfig, logger }: HangupCont
   const token = server.reloadAdminToken().then(
     (what) => logger.info(`SIGHUP: ${what}`),
     (error: unknown) => logger.error(`SIGHUP: ${(error as Error).message}; the previous admin token stays in effect`),
+  );
+  const template = server.reloadWarningPageTemplate().then(
+    (what) => {
+      if (what !== undefined) logger.info(`SIGHUP: ${what}`);
+    },
+    (error: unknown) => logger.error(`SIGHUP: ${(error as Error).message}; the warning page keeps its previous texts`),
   );
   const files = server.reopenFiles().then(({ results, workers }) => {
     for (const result of results) {
@@ -52,7 +58,7 @@ export async function hangup({ server, running, readConfig, logger }: HangupCont
     if (changed.length > 0) {
       logger.warn(
         `SIGHUP: settings changed in ${running.configFile ?? 'the configuration'} that take effect only after a restart: ${changed.join(', ')}; ` +
-          'restart fraudwall to apply them (SIGHUP reloads only the lists, URL lists, admin token file and log files)',
+          'restart fraudwall to apply them (SIGHUP reloads only the lists, URL lists, admin token file, warning page template and log files)',
         { restartNeeded: changed.map((entry) => entry.slice(0, entry.indexOf(' '))) },
       );
     }
@@ -60,5 +66,5 @@ export async function hangup({ server, running, readConfig, logger }: HangupCont
     const problems = error instanceof ConfigError ? error.problems.join('; ') : (error as Error).message;
     logger.error(`SIGHUP: the configuration now has problems (${problems}); the running settings stay, fix it before the next restart`);
   }
-  await Promise.all([lists, token, files]);
+  await Promise.all([lists, token, template, files]);
 }

@@ -9,18 +9,28 @@ import { loadPageTexts } from '../warning-page/page-template.js';
 import { WarningPageServer } from '../warning-page/warning-page-server.js';
 import { StartupError } from './startup-error.js';
 
+export interface WarningPage {
+  readonly server: WarningPageServer;
+  /**
+   * Reads --warning-page-template again (SIGHUP) and serves its texts from the next request on;
+   * resolves to one line for the log. A template with problems rejects with a PageTemplateError
+   * listing them, and the page keeps its texts.
+   */
+  reloadTemplate(): Promise<string>;
+}
+
 export async function startWarningPage(
   config: Pick<Config, 'warningPageTemplate' | 'hotline' | 'operator' | 'blockMode'>,
   address: HostPort,
   registry: ListRegistry,
   metrics: Metrics,
   logger: Logger,
-): Promise<WarningPageServer> {
-  const texts = await loadPageTexts(config.warningPageTemplate);
+): Promise<WarningPage> {
+  let texts = await loadPageTexts(config.warningPageTemplate);
   let page: WarningPageServer;
   try {
     page = await WarningPageServer.start(address, {
-      texts,
+      texts: () => texts,
       hotline: config.hotline,
       operator: config.operator,
       policy: () => registry.store.current,
@@ -40,5 +50,12 @@ export async function startWarningPage(
     logger.warn(`the warning page is served on ${formatHostPort(address)} but --block-mode is ${config.blockMode}: browsers reach it only with --block-mode sinkhole`);
   }
   logger.info('warning page served', { address: formatHostPort({ host: page.host, port: page.port }) });
-  return page;
+  return {
+    server: page,
+    async reloadTemplate() {
+      if (config.warningPageTemplate === 'off') return 'warning page: no template configured, the built-in texts stay';
+      texts = await loadPageTexts(config.warningPageTemplate);
+      return `warning page template ${config.warningPageTemplate} reloaded`;
+    },
+  };
 }

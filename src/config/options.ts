@@ -536,6 +536,12 @@ export const SERVE_OPTIONS = [
   },
   { key: 'protect-tld-swaps', kind: 'bool', description: 'also flag a protected name under another public suffix (paypal.com.co)', default: false },
   {
+    key: 'protect-embedded',
+    kind: 'bool',
+    description: 'also flag a protected label of 7+ letters inside a longer label (binancebonus.net): catches more real phishing, and more fan and news sites',
+    default: false,
+  },
+  {
     key: 'log-level',
     kind: 'enum',
     values: ['debug', 'info', 'warn', 'error'],

@@ -21,4 +21,8 @@ export interface BlockedLookup {
   readonly reason: BlockReason;
   /** The client's policy group whose lists decided, when groups are configured. */
   readonly group?: string | undefined;
+  /** What answer inspection matched (reason cname: the target name; ip: the address). */
+  readonly target?: string | undefined;
+  /** The name a DoT client gave in its SNI or a DoH client in its URL path (written out only with --events-client full). */
+  readonly clientName?: string | undefined;
 }

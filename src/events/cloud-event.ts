@@ -21,6 +21,10 @@ export interface BlockedEventData {
   readonly instance: string;
   /** The client's policy group whose lists decided (present only when groups are configured). */
   readonly group?: string;
+  /** reason cname: the CNAME/DNAME/SVCB target that is listed; reason ip: the listed answer address. */
+  readonly target?: string;
+  /** The DoT SNI / DoH path name of the client; only with --events-client full (it names a device as surely as its address). */
+  readonly clientName?: string;
 }
 
 export interface CloudEventOptions extends Pick<Config, 'eventsClient'> {
@@ -50,6 +54,8 @@ export function blockedCloudEvent(lookup: BlockedLookup, domain: string, options
     transport: lookup.transport,
     instance: options.instance,
     ...(lookup.group === undefined ? {} : { group: lookup.group }),
+    ...(lookup.target === undefined ? {} : { target: lookup.target }),
+    ...(lookup.clientName === undefined || options.eventsClient !== 'full' ? {} : { clientName: lookup.clientName }),
   };
   return JSON.stringify({
     specversion: '1.0',

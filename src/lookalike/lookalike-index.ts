@@ -10,9 +10,11 @@
 //                 which is then checked with the real distance)
 //   bySkeletonDeletion  the same over skeletons (an IDN homoglyph plus one more edit)
 //   byToken       skeleton of every label long enough to be a token → domains
+//   embedded      skeletons of labels of 7+ letters, found inside longer labels (--protect-embedded)
 import { parse } from 'tldts';
 import type { LookalikeFinding, LookalikeTest } from '../query/rule.js';
 import { deletionKeys } from './deletion-hash.js';
+import { EmbeddedNames } from './embedded-names.js';
 import { distanceWithin } from './edit-distance.js';
 import { TLDTS_OPTIONS, type ProtectedDomain } from './protected-domain.js';
 import { decodeLabel, isNonAscii, skeleton } from './skeleton.js';
@@ -23,6 +25,11 @@ export const MIN_DISTANCE_LENGTH = 5;
 export const TWO_EDITS_LENGTH = 9;
 /** Protected labels shorter than this are not looked for as tokens (`ups` is in too many names). */
 export const MIN_TOKEN_LENGTH = 4;
+/**
+ * Protected labels shorter than this are not looked for inside longer labels (--protect-embedded):
+ * at 6 letters `crypto`, `google`, `canada` flag dozens of news and fan sites (README, Figures).
+ */
+export const MIN_EMBEDDED_LENGTH = 7;
 
 /** How many edits a label of this length may be away from a protected label. */
 export function distanceBound(length: number): number {
@@ -32,6 +39,8 @@ export function distanceBound(length: number): number {
 export interface JudgeOptions {
   /** protect-tld-swaps: flag the protected label under another public suffix. */
   readonly protectTldSwaps: boolean;
+  /** protect-embedded: flag a protected label of 7+ letters inside a longer label (`binancebonus`). */
+  readonly protectEmbedded?: boolean;
 }
 
 type Bucket = Map<string, ProtectedDomain[]>;
@@ -58,6 +67,7 @@ export class LookalikeIndex {
   private readonly byDeletion: HashBucket = new Map();
   private readonly bySkeletonDeletion: HashBucket = new Map();
   private readonly byToken: Bucket = new Map();
+  private readonly embedded: EmbeddedNames<ProtectedDomain>;
   /** Longest and shortest label with a distance bound: queries outside [min-2, max+2] skip the distance tests. */
   private minDistanceLength = Infinity;
   private maxDistanceLength = 0;
@@ -77,6 +87,11 @@ export class LookalikeIndex {
       }
       if (entry.label.length >= MIN_TOKEN_LENGTH) add(this.byToken, entry.skeleton, entry);
     }
+    // By skeleton, so a homoglyph inside the longer word is found too; the length bound is the
+    // label's (`amazon`'s skeleton `arnazon` is 7 letters). First list wins, as for the other tests.
+    this.embedded = new EmbeddedNames(
+      [...this.bySkeleton].flatMap(([key, entries]) => (entries[0]!.label.length >= MIN_EMBEDDED_LENGTH ? [[key, entries[0]!] as const] : [])),
+    );
   }
 
   /** Protected domains in the index. */
@@ -125,7 +140,17 @@ export class LookalikeIndex {
     // Skeleton distance only where the skeleton differs from the label (an IDN, or rn/0/1 in ASCII).
     const nearSkeleton = labelSkeleton === label ? undefined : this.nearest(labelSkeleton, this.bySkeletonDeletion, (entry) => entry.skeleton);
     if (nearSkeleton !== undefined) return this.finding('homoglyph', nearSkeleton.entry, domain);
-    return this.tokenFinding(name, suffix, domain);
+    return this.tokenFinding(name, suffix, domain) ?? (options.protectEmbedded === true ? this.embeddedFinding(name, suffix, domain) : undefined);
+  }
+
+  /** A protected label of 7+ letters inside a longer label of the name, compared by skeleton. */
+  private embeddedFinding(name: string, suffix: string, domain: string): LookalikeFinding | undefined {
+    const head = name.slice(0, name.length - suffix.length - 1);
+    for (const rawLabel of head.split('.')) {
+      const match = this.embedded.find(skeleton(decodeLabel(rawLabel)));
+      if (match !== undefined) return this.finding('embedded', match.value, domain, { token: match.value.label });
+    }
+    return undefined;
   }
 
   /** The protected entry closest to `key` within its distance bound, by the deletion index. */
@@ -193,6 +218,8 @@ export function describeLookalike(finding: LookalikeFinding): string {
         ? 'homoglyph'
         : finding.test === 'token'
           ? `contains "${finding.token}"`
-          : `same name under another suffix`;
+          : finding.test === 'embedded'
+            ? `"${finding.token}" inside a longer word`
+            : `same name under another suffix`;
   return `lookalike of ${finding.protectedDomain} (${how})`;
 }

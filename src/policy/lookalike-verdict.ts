@@ -6,9 +6,9 @@ import type { LookalikeFinding, Rule, Verdict } from '../query/rule.js';
 import type { Policy } from './policy.js';
 
 /** This step's section of the settings. */
-export type LookalikeSettings = Pick<Config, 'lookalike' | 'protectTldSwaps'>;
+export type LookalikeSettings = Pick<Config, 'lookalike' | 'protectTldSwaps' | 'protectEmbedded'>;
 
-export const LOOKALIKES_OFF: LookalikeSettings = Object.freeze({ lookalike: 'off', protectTldSwaps: false });
+export const LOOKALIKES_OFF: LookalikeSettings = Object.freeze({ lookalike: 'off', protectTldSwaps: false, protectEmbedded: false });
 
 /**
  * `verdict` as the matcher gave it, or, when no list decided and the name imitates a protected

@@ -29,6 +29,12 @@ export interface Answer {
   readonly source: AnswerSource;
   /** The policy verdict that decided the answer, when one was taken. */
   readonly verdict?: Verdict | undefined;
+  /**
+   * For a block that answer inspection made of an upstream answer: that upstream answer, so the
+   * response cache keeps it (judged again on every hit) and the next query for the cloaked name
+   * does not go upstream again.
+   */
+  readonly inspected?: Buffer | undefined;
 }
 
 /**

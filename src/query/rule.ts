@@ -79,7 +79,7 @@ export function isValidName(name: string): boolean {
 export type ListKind = RuleKind | 'protect';
 
 /** Which lookalike test fired (a metric label value, so the set is closed). */
-export type LookalikeTest = 'homoglyph' | 'edit-distance' | 'token' | 'tld-swap';
+export type LookalikeTest = 'homoglyph' | 'edit-distance' | 'token' | 'embedded' | 'tld-swap';
 
 /** A name that imitates a protected domain: which test said so, and which domain it imitates. */
 export interface LookalikeFinding {
@@ -93,6 +93,6 @@ export interface LookalikeFinding {
   readonly registrableDomain: string;
   /** edit-distance: the distance (transpositions count 1). */
   readonly distance?: number;
-  /** token: the token of the name that equals the protected label. */
+  /** token: the token of the name that equals the protected label; embedded: the protected label found inside a longer one. */
   readonly token?: string;
 }

@@ -56,11 +56,6 @@ export class AnswerInspection {
     return policy.groups === undefined ? policy.generation : 0;
   }
 
-  /** Client groups are configured: a blocked cached answer may still be clean for another group. */
-  get grouped(): boolean {
-    return this.policy.current.groups !== undefined;
-  }
-
   /** True when no client group blocks the message (always true without groups: the caller judged group 0). */
   cleanForEveryGroup(query: ParsedQuery, bytes: Uint8Array, length: number): boolean {
     const groups = this.policy.current.groups;

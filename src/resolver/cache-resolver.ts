@@ -44,7 +44,7 @@ export class CacheResolver implements Resolver {
     const key = ResponseCache.key(ctx.query);
     const hit = this.cache.lookup(key, performance.now());
     if (hit?.fresh) {
-      const blocked = this.judgedAgain(ctx, key, hit);
+      const blocked = this.judgedAgain(ctx, hit);
       if (blocked !== undefined) return blocked;
       // Rendered first: a fresh lookup points into the cache's memory, valid until the next store.
       const answer = this.fresh(ctx, hit);
@@ -55,22 +55,19 @@ export class CacheResolver implements Resolver {
   }
 
   /**
-   * Judges a cached answer under the policy in effect: blocked, the entry is dropped (the next
-   * query goes upstream and is judged there) and the block answer returned; clean, the entry is
+   * Judges a cached answer under the policy in effect: blocked, the block answer is returned and
+   * the entry stays unmarked (judged again on every hit, so lifting the block serves it clean,
+   * and a cloaked name costs no upstream query until its TTL runs out); clean, the entry is
    * marked with the generation so later hits skip this.
    */
-  private judgedAgain(ctx: QueryContext, key: string, hit: CacheLookup): Answer | undefined {
+  private judgedAgain(ctx: QueryContext, hit: CacheLookup): Answer | undefined {
     const inspection = this.inspection;
     if (inspection === undefined) return undefined;
     const mark = inspection.cleanMark;
     if (hit.judged === mark >>> 0) return undefined;
     const message = hit.buf.subarray(hit.start, hit.start + hit.length);
     const blocked = inspection.inspect(ctx, message, message.length);
-    if (blocked !== undefined) {
-      // With client groups the entry stays: another group may be allowed the same answer.
-      if (!inspection.grouped) this.cache.delete(key);
-      return blocked;
-    }
+    if (blocked !== undefined) return blocked;
     // Marked only when clean for every group, so later hits of any group skip the walk; an answer
     // some group blocks is judged on each hit (per group, as the verdicts differ).
     if (inspection.cleanForEveryGroup(ctx.query, message, message.length)) this.cache.markJudged(hit, mark);
@@ -94,7 +91,7 @@ export class CacheResolver implements Resolver {
       await leader.then(ignore, ignore);
       const shared = this.cache.lookup(key, performance.now());
       if (shared?.fresh) {
-        return this.judgedAgain(ctx, key, shared) ?? this.fresh(ctx, shared);
+        return this.judgedAgain(ctx, shared) ?? this.fresh(ctx, shared);
       }
       // The leader's answer was not cacheable (SERVFAIL, TC…): ask for ourselves.
     }
@@ -102,7 +99,7 @@ export class CacheResolver implements Resolver {
     if (stale === undefined) return upstream;
     const answer = await this.raceStale(ctx, upstream);
     if (answer !== undefined && answer.source !== 'error') return answer;
-    const blocked = this.judgedAgain(ctx, key, stale);
+    const blocked = this.judgedAgain(ctx, stale);
     if (blocked !== undefined) return blocked;
     this.cache.stats.stale++;
     return { bytes: this.renderStale(ctx, stale), source: 'cache' };
@@ -138,6 +135,8 @@ export class CacheResolver implements Resolver {
     const fetched = Promise.resolve(this.next.resolve(ctx)).then(
       (answer) => {
         if (answer.source === 'upstream') this.cache.store(key, answer.bytes, performance.now(), generation);
+        // A block made of an upstream answer: kept unjudged (mark 0), so every hit is judged again.
+        else if (answer.inspected !== undefined) this.cache.store(key, answer.inspected, performance.now(), 0);
         if (registered) this.inFlight.delete(key);
         return answer;
       },

@@ -37,6 +37,8 @@ export class EventsResolver implements Resolver {
         rule: rule?.text ?? '',
         reason: answer.verdict?.reason ?? 'name',
         group: this.groupNames?.[ctx.group ?? 0],
+        target: answer.verdict?.target,
+        clientName: ctx.clientName,
       },
       domain,
     );

@@ -4,7 +4,8 @@ import type { AnswerInspection } from './answer-inspection.js';
 /**
  * Sits right before the upstream: every answer an upstream gives is inspected before the response
  * cache stores it or the client gets it (see answer-inspection.ts). A blocked answer leaves as a
- * block answer (source 'blocked', not cached); anything else passes unchanged.
+ * block answer (source 'blocked') carrying the upstream answer it replaced, which the response
+ * cache stores unjudged; anything else passes unchanged.
  */
 export class InspectionResolver implements Resolver {
   constructor(
@@ -20,6 +21,7 @@ export class InspectionResolver implements Resolver {
 
   private inspect(ctx: QueryContext, answer: Answer): Answer {
     if (answer.source !== 'upstream') return answer;
-    return this.inspection.inspect(ctx, answer.bytes, answer.bytes.length) ?? answer;
+    const blocked = this.inspection.inspect(ctx, answer.bytes, answer.bytes.length);
+    return blocked === undefined ? answer : { ...blocked, inspected: answer.bytes };
   }
 }

@@ -57,7 +57,8 @@ export const DEFAULT_WARNING_PAGE_LIMITS: WarningPageLimits = {
 export type PageOutcome = 'named' | 'generic' | 'rejected';
 
 export interface WarningPageOptions {
-  readonly texts: Readonly<Record<PageLanguage, PageTexts>>;
+  /** The page's texts, read per request so a reloaded template (SIGHUP) takes effect at once. */
+  readonly texts: () => Readonly<Record<PageLanguage, PageTexts>>;
   /** A contact URI (tel:96110) or ''. */
   readonly hotline: string;
   readonly operator: string;
@@ -135,7 +136,7 @@ function serve(req: http.IncomingMessage, res: http.ServerResponse, options: War
   }
   const site = blockedSite(req.headers.host, options.policy());
   const language = pickLanguage(req.headers['accept-language']);
-  const texts = options.texts[language];
+  const texts = options.texts()[language];
   const body = Buffer.from(renderPage(texts, { blocked: site, hotline: options.hotline, operator: options.operator }), 'utf8');
   options.onRequest?.(site ? 'named' : 'generic');
   res.writeHead(403, {

@@ -8,11 +8,15 @@ import { readFile } from 'node:fs/promises';
 import path from 'node:path';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { runDig } from '../helpers/dig.js';
-import { requireTool } from '../helpers/require-tool.js';
+import { findTool, requireTool } from '../helpers/require-tool.js';
+import { runProgram } from '../helpers/run-program.js';
+import { waitFor } from '../helpers/built-cli.js';
+import { newSecret, startWebhookReceiver, type WebhookReceiver } from '../helpers/webhook-receiver.js';
 import { startAuthUnbound, type AuthUnbound } from '../helpers/unbound-auth.js';
 import { admin } from './admin-helpers.js';
+import { metricSum, scrape } from '../helpers/metrics-text.js';
 import { startTestServer, TEST_TOKEN, type TestServer } from './harness.js';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 
 const haveTools = requireTool('unbound', 'unbound') && requireTool('dig', 'bind9-dnsutils');
@@ -42,6 +46,7 @@ good.hops IN A 192.0.2.82
 through2 IN CNAME good2.hops
 good2.hops IN CNAME www.0xproject.io.
 cached IN CNAME later
+again IN CNAME hop
 later IN A 192.0.2.90
 ${bigTxt}
 `;
@@ -147,6 +152,26 @@ describe.skipIf(!haveTools)('answer inspection against a real Unbound (auth zone
     expect(again.answers.map((a) => a.data)).toEqual(['later.cloak.test.', '192.0.2.90']);
   });
 
+  it('a cloaked name asked again is blocked from the response cache, not asked upstream again; lifting the block serves the cached answer', async () => {
+    const upstreamAttempts = async (): Promise<number> => metricSum(await scrape(fw.httpPort), 'fraudwall_upstream_duration_seconds_count');
+    const before = await upstreamAttempts();
+    for (let i = 0; i < 5; i++) {
+      const r = await runDig(fw.port, ['again.cloak.test', 'A', i % 2 === 0 ? '+notcp' : '+tcp']);
+      expect(r.status).toBe('NXDOMAIN');
+      expect(r.ede?.text).toBe('blocked by fraudwall list fraud (phishing) via CNAME www.0xproject.io');
+    }
+    expect(await upstreamAttempts()).toBe(before + 1);
+    // The cached upstream answer is judged again on each hit: an allow for the question name lets it through.
+    const put = await admin(fw.httpPort, 'PUT', '/v1/lists/lift-again?kind=allow', { token: TEST_TOKEN, body: 'again.cloak.test\n' });
+    expect(put.status).toBe(201);
+    const lifted = await runDig(fw.port, ['again.cloak.test', 'A']);
+    expect(lifted.status).toBe('NOERROR');
+    expect(lifted.answers.map((a) => a.data)).toEqual(['hop.cloak.test.', 'www.0xproject.io.', '198.51.100.10']);
+    expect(await upstreamAttempts()).toBe(before + 1);
+    await admin(fw.httpPort, 'DELETE', '/v1/lists/lift-again', { token: TEST_TOKEN });
+    expect((await runDig(fw.port, ['again.cloak.test', 'A'])).status).toBe('NXDOMAIN');
+  });
+
   it('an allow push for the question name lifts an inspection block', async () => {
     expect((await runDig(fw.port, ['hop.cloak.test', 'A'])).status).toBe('NXDOMAIN');
     const put = await admin(fw.httpPort, 'PUT', '/v1/lists/lift?kind=allow', { token: TEST_TOKEN, body: 'hop.cloak.test\n' });
@@ -172,6 +197,51 @@ describe.skipIf(!haveTools)('answer inspection against a real Unbound (auth zone
     const lines = (await readFile(queryLog, 'utf8')).trim().split('\n').map((l) => JSON.parse(l) as Record<string, unknown>);
     expect(lines).toContainEqual(expect.objectContaining({ name: 'two.cloak.test', verdict: 'block', reason: 'cname', target: 'www.0xproject.io', list: 'fraud', rule: '0xproject.io' }));
     expect(lines).toContainEqual(expect.objectContaining({ name: 'inpfx.cloak.test', verdict: 'block', reason: 'ip', target: '203.0.113.66', rule: '203.0.113.0/24' }));
+  });
+});
+
+describe.skipIf(!haveTools || !requireTool('kdig', 'knot-dnsutils'))('early-warning events of inspection blocks', () => {
+  let unbound: AuthUnbound;
+  let fw: TestServer;
+  let hook: WebhookReceiver;
+  let dir: string;
+  beforeAll(async () => {
+    unbound = await startAuthUnbound({ zones: [{ name: 'cloak.test', text: CLOAK_ZONE }, { name: '0xproject.io', text: PROJECT_ZONE }], readyName: 'www.cloak.test' });
+    const secret = newSecret();
+    hook = await startWebhookReceiver(secret);
+    dir = mkdtempSync(path.join(tmpdir(), 'fraudwall-inspect-events-'));
+    writeFileSync(path.join(dir, 'secret'), `${secret}\n`);
+    fw = await startTestServer(
+      {
+        upstream: [`127.0.0.1:${unbound.port}`],
+        'events-url': hook.url,
+        'events-secret-file': path.join(dir, 'secret'),
+        'events-client': 'full',
+        // Both names are under cloak.test, asked from 127.0.0.1: no dedupe, so each makes its event.
+        'events-dedupe': '0',
+        doh: ['127.0.0.1:0'],
+        'tls-self-signed': 'true',
+      },
+      LISTS,
+    );
+  }, 30_000);
+  afterAll(async () => {
+    await fw?.close();
+    await hook?.close();
+    await unbound?.stop();
+    if (dir) rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('name the listed target or address, and the DoH client name from the URL path', async () => {
+    const doh = fw.server.encrypted.doh[0]!.port;
+    const asked = await runProgram(findTool('kdig')!, ['@127.0.0.1', '-p', String(doh), '+https=/dns-query/alice-phone', '+time=3', '+retry=0', 'two.cloak.test', 'A']);
+    expect(asked.stdout).toContain('NXDOMAIN');
+    await runDig(fw.port, ['inpfx.cloak.test', 'A']);
+    expect(await waitFor(() => hook.events.length >= 2, 3000, 20)).toBe(true);
+    const byName = new Map(hook.events.map((e) => [e.data['name'], e.data]));
+    expect(byName.get('two.cloak.test')).toMatchObject({ reason: 'cname', target: 'www.0xproject.io', rule: '0xproject.io', transport: 'doh', clientName: 'alice-phone' });
+    expect(byName.get('inpfx.cloak.test')).toMatchObject({ reason: 'ip', target: '203.0.113.66', rule: '203.0.113.0/24', transport: 'udp' });
+    expect('clientName' in byName.get('inpfx.cloak.test')!).toBe(false);
   });
 });
 

@@ -168,7 +168,7 @@ describe('fraudwall check', () => {
 
   it('names the missing or wrong argument in one line (exit 2)', () => {
     const usage =
-      'usage: fraudwall check NAME [--client ADDR|NAME] [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]... [--lookalike observe|block|off] [--protect-tld-swaps] [--json]';
+      'usage: fraudwall check NAME [--client ADDR|NAME] [--config FILE] [--lists DIR] [--state DIR] [--protect FILE|DIR]... [--lookalike observe|block|off] [--protect-tld-swaps] [--protect-embedded] [--json]';
     expect(run().stderr).toBe(`fraudwall check: missing NAME (a domain name); ${usage}\n`);
     expect(run('a.example', '--cofnig', 'x.yaml').stderr).toBe(`fraudwall check: unknown option --cofnig (did you mean --config?); ${usage}\n`);
     expect(run('a.example', '--state').stderr).toBe(`fraudwall check: --state needs a value; ${usage}\n`);

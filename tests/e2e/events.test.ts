@@ -266,6 +266,25 @@ describe('early-warning events', () => {
     expect(metricSum(metrics, 'fraudwall_events_delivered_total')).toBe(22);
   }, 40_000);
 
+  it('a lookalike blocked by --lookalike block is an event with reason lookalike; observe mode sends none', async () => {
+    const brands = path.join(stateDir(), 'brands.txt');
+    writeFileSync(brands, '# category: payment\npaypal.com\n');
+    const secret = newSecret();
+    const hook = await receiver(secret);
+    const blocking = await serve(hook.url, secret, stateDir(), ['--protect', brands, '--lookalike', 'block', '--protect-embedded']);
+    await lookUp(blocking.dnsPort, ['paypa1.com']);
+    expect(await waitFor(() => hook.events.length >= 1, 3000, 10)).toBe(true);
+    expect(hook.events[0]!.data).toMatchObject({ name: 'paypa1.com', domain: 'paypa1.com', list: 'brands', category: 'payment', reason: 'lookalike' });
+
+    const observeHook = await receiver(secret);
+    const observing = await serve(observeHook.url, secret, stateDir(), ['--protect', brands, '--lookalike', 'observe']);
+    await lookUp(observing.dnsPort, ['paypa1.com', 'www.loan-scam.test']);
+    // The blocked name's event arrives; the observed lookalike made none before it.
+    expect(await waitFor(() => observeHook.events.length >= 1, 3000, 10)).toBe(true);
+    await sleep(300);
+    expect(observeHook.events.map((e) => e.data['name'])).toEqual(['www.loan-scam.test']);
+  }, 20_000);
+
   it('once the dedupe window has passed, the same client and domain make an event again', async () => {
     const secret = newSecret();
     const hook = await receiver(secret);

@@ -191,6 +191,14 @@ describe('fraudwall check, no server', () => {
       const fromEnv = await runCli(['check', 'icbc.top', '--lists', dir], { env: { FRAUDWALL_PROTECT: extraFile, FRAUDWALL_LOOKALIKE: 'block', FRAUDWALL_PROTECT_TLD_SWAPS: 'true' } });
       expect(fromEnv.status).toBe(3);
       expect(fromEnv.stdout).toContain('icbc.top: BLOCKED as a lookalike of icbc.com.cn (same name under another suffix)');
+      // --protect-embedded: a 7+ letter brand inside a longer label, flag or environment.
+      writeFileSync(path.join(dir, 'crypto.protect.txt'), '# category: crypto\nbinance.com\n');
+      expect((await runCli(['check', 'binancebonus.net', '--lists', dir, '--lookalike', 'block'])).status).toBe(0);
+      const embedded = await runCli(['check', 'binancebonus.net', '--lists', dir, '--lookalike', 'block', '--protect-embedded']);
+      expect(embedded.status).toBe(3);
+      expect(embedded.stdout).toContain('binancebonus.net: BLOCKED as a lookalike of binance.com ("binance" inside a longer word)');
+      const embeddedFromEnv = await runCli(['check', 'binancebonus.net', '--lists', dir], { env: { FRAUDWALL_LOOKALIKE: 'block', FRAUDWALL_PROTECT_EMBEDDED: 'true' } });
+      expect(embeddedFromEnv.status).toBe(3);
       expect((await runCli(['check', 'x.com', '--lookalike', 'maybe'])).status).toBe(2);
     } finally {
       for (const file of cleanup) rmSync(file, { recursive: true, force: true });

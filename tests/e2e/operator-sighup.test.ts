@@ -13,6 +13,7 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from 'vitest';
 import { killHard, requireBuiltCli, waitFor } from '../helpers/built-cli.js';
 import { startFakeUpstream, type FakeUpstream } from '../helpers/fake-upstream.js';
 import { LOOPBACK_SERVE_ARGS, spawnServe, type ServedProcess } from '../helpers/served-process.js';
+import { freePort } from '../helpers/ports.js';
 import { admin, queryA } from './admin-helpers.js';
 import { TEST_TOKEN, writeLists } from './harness.js';
 
@@ -103,6 +104,30 @@ describe('the admin token file', () => {
     process.kill(fw.pid, 'SIGHUP');
     expect(await waitFor(() => logged(fw, 'is empty; put a long random token in it (openssl rand -hex 32); the previous admin token stays in effect'), 3000)).toBe(true);
     expect(await push(newToken)).toBe(200);
+  });
+});
+
+describe('the warning page template', () => {
+  it('is re-read on SIGHUP: the page says the new words at once; a broken template is refused and the old words stay', async () => {
+    const template = path.join(work, 'page.yaml');
+    writeFileSync(template, 'en:\n  heading: "Stop: the first words"\n');
+    const port = await freePort();
+    const fw = await spawnServe([...base(), '--warning-page', `127.0.0.1:${port}`, '--warning-page-template', template], { children });
+    const heading = async (): Promise<string> => {
+      const html = await (await fetch(`http://127.0.0.1:${port}/`, { headers: { host: 'evil.test', 'accept-language': 'en' } })).text();
+      return /<h1[^>]*>([^<]*)<\/h1>/.exec(html)?.[1] ?? html.slice(0, 200);
+    };
+    expect(await heading()).toBe('Stop: the first words');
+
+    writeFileSync(template, 'en:\n  heading: "Stop: call the hotline first"\n');
+    process.kill(fw.pid, 'SIGHUP');
+    expect(await waitFor(() => logged(fw, `warning page template ${template} reloaded`), 3000)).toBe(true);
+    expect(await heading()).toBe('Stop: call the hotline first');
+
+    writeFileSync(template, 'en:\n  heading: [not, a, string]\n');
+    process.kill(fw.pid, 'SIGHUP');
+    expect(await waitFor(() => logged(fw, 'the warning page keeps its previous texts'), 3000)).toBe(true);
+    expect(await heading()).toBe('Stop: call the hotline first');
   });
 });
 

@@ -157,3 +157,37 @@ describe('hostile names', () => {
     for (const name of names) expect(() => judge(name, ON), JSON.stringify(name)).not.toThrow();
   });
 });
+
+describe('embedded test (--protect-embedded: a protected label of 7+ letters inside a longer one)', () => {
+  const crypto = indexOf(['binance.com', 'coinbase.com', 'metamask.io', 'paypal.com', 'bankofamerica.com'], 'crypto');
+  const EMBEDDED = { protectTldSwaps: false, protectEmbedded: true };
+
+  it('flags real phishing shapes from MetaMask\'s list that no other test catches', () => {
+    for (const name of ['binancebonus.net', '5000coinbase.com', 'astallmetamask.com', 'login.bankofamericasecure.top']) {
+      expect(crypto.judge(name, OFF), name).toBeUndefined();
+      expect(crypto.judge(name, EMBEDDED), name).toMatchObject({ test: 'embedded', category: 'crypto' });
+    }
+    const finding = crypto.judge('binance2021.com', EMBEDDED)!;
+    expect(finding).toMatchObject({ test: 'embedded', protectedDomain: 'binance.com', registrableDomain: 'binance2021.com', token: 'binance' });
+    expect(describeLookalike(finding)).toBe('lookalike of binance.com ("binance" inside a longer word)');
+  });
+
+  it('leaves labels under 7 letters to the other tests, and the protected domains and their subdomains alone', () => {
+    expect(crypto.judge('paypallogin.com', EMBEDDED)).toBeUndefined();
+    // amazon is 6 letters, though its skeleton (arnazon) is 7.
+    expect(indexOf(['amazon.com']).judge('amazonaws.com', EMBEDDED)).toBeUndefined();
+    expect(crypto.judge('www.binance.com', EMBEDDED)).toBeUndefined();
+    expect(crypto.judge('binance.com', EMBEDDED)).toBeUndefined();
+    expect(crypto.judge('example.com', EMBEDDED)).toBeUndefined();
+  });
+
+  it('compares skeletons, so a homoglyph inside the longer word is found too', () => {
+    // rn reads as m: the skeleton of "rnetarnaskwallet" is "metamaskwallet".
+    expect(crypto.judge('rnetarnaskwallet.io', OFF)).toBeUndefined();
+    expect(crypto.judge('rnetarnaskwallet.io', EMBEDDED)).toMatchObject({ test: 'embedded', protectedDomain: 'metamask.io' });
+  });
+
+  it('runs after the token test: a hyphenated token stays a token finding', () => {
+    expect(crypto.judge('binance-bonus.net', EMBEDDED)).toMatchObject({ test: 'token' });
+  });
+});

@@ -17,9 +17,8 @@ import {
   type PanelExpr,
 } from './dashboard.js';
 import { sampleNames, scrape } from '../helpers/metrics-text.js';
-import { sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
+import { startFeaturedFraudwall, trafficScrapedTwice, type FeaturedFraudwall } from './live-fraudwall.js';
 import { startPrometheus, type PrometheusServer } from './prometheus-server.js';
-import { RedisServer } from '../helpers/redis-server.js';
 import { TEST_TOKEN } from '../e2e/harness.js';
 
 const dashboard: Dashboard = loadDashboard();
@@ -113,6 +112,25 @@ describe('dashboard expressions (static)', () => {
         ts.some((t) => t.expr.includes('fraudwall_redis_list_lag_versions') && groupingLabels(t.expr, t.legend).has('instance')),
     },
     {
+      topic: 'blocks by how they matched (name, cname, ip, lookalike)',
+      matches: (ts) => ts.some((t) => /rate\(fraudwall_blocked_total\b/.test(t.expr) && groupingLabels(t.expr, t.legend).has('reason')),
+    },
+    {
+      topic: 'lookalikes by category and test',
+      matches: (ts) => ts.some((t) => t.expr.includes('fraudwall_lookalikes_total') && groupingLabels(t.expr, t.legend).has('test')),
+    },
+    {
+      topic: 'early-warning events emitted and delivered',
+      matches: (ts) => ts.some((t) => t.expr.includes('fraudwall_events_emitted_total')) && ts.some((t) => t.expr.includes('fraudwall_events_delivered_total')),
+    },
+    {
+      topic: 'early-warning events lost by reason, and the receiver refusing',
+      matches: (ts) =>
+        ts.some((t) => t.expr.includes('fraudwall_events_dropped_total') && groupingLabels(t.expr, t.legend).has('reason')) &&
+        ts.some((t) => t.expr.includes('fraudwall_events_receiver_refusing')),
+    },
+    { topic: 'warning page visits', matches: (ts) => ts.some((t) => t.expr.includes('fraudwall_warning_page_requests_total')) },
+    {
       topic: 'fleet: shared list version per instance',
       matches: (ts) => ts.some((t) => t.expr.includes('fraudwall_redis_list_version') && groupingLabels(t.expr, t.legend).has('list')),
     },
@@ -129,15 +147,13 @@ describe('dashboard expressions (static)', () => {
 const hasTools = requireTool('prometheus', 'prometheus') && requireTool('redis-server', 'redis-server');
 
 describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redis for the fleet panels) and a real Prometheus', () => {
-  let live: LiveFraudwall | undefined;
-  let redis: RedisServer | undefined;
+  let live: FeaturedFraudwall | undefined;
   let prometheus: PrometheusServer | undefined;
   let exported = new Set<string>();
   let variables: Record<string, string> = {};
 
   beforeAll(async () => {
-    redis = await RedisServer.start();
-    live = await startLiveFraudwall({ redis: redis.url }, { FRAUDWALL_ADMIN_TOKEN: TEST_TOKEN });
+    live = await startFeaturedFraudwall();
     // A shared list, so the per-list fleet series exist.
     const pushed = await fetch(`http://127.0.0.1:${live.fraudwall.httpPort}/v1/lists/shared`, {
       method: 'PUT',
@@ -148,12 +164,7 @@ describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redi
     const target = `127.0.0.1:${live.fraudwall.httpPort}`;
     prometheus = await startPrometheus({ targets: [target], jobName: 'fraudwall', scrapeInterval: '1s' });
     await prometheus.waitForTargetsUp();
-    // Two rounds of traffic with a scrape after each: lazily created series then have two samples
-    // with an increase between them, so rate() over them is positive.
-    for (let round = 0; round < 2; round++) {
-      await sendMixedTraffic(live.fraudwall.port);
-      await prometheus.waitForScrapeAfter(Date.now());
-    }
+    await trafficScrapedTwice(live, (since) => prometheus!.waitForScrapeAfter(since));
     exported = sampleNames(await scrape(live.fraudwall.httpPort));
     variables = { __rate_interval: '1m', __interval: '1m', job: 'fraudwall', instance: target };
   }, 30_000);
@@ -161,7 +172,6 @@ describe.skipIf(!hasTools)('dashboard against a live fraudwall (with a real Redi
   afterAll(async () => {
     await prometheus?.stop();
     await live?.close();
-    await redis?.stop();
   });
 
   it('names only metrics that the live fraudwall exports', () => {

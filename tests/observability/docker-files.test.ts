@@ -368,6 +368,16 @@ describe('compose.yaml', () => {
     expect(resolve(DOCKER_DIR, mount!.source)).toBe(resolve(DOCKER_DIR, 'prometheus.yml'));
   });
 
+  it('mounts every rule file prometheus.yml names next to it, so the alerting rules load in the container', () => {
+    const ruleFiles = (parse(readFileSync(join(DOCKER_DIR, 'prometheus.yml'), 'utf8')) as { rule_files?: string[] }).rule_files ?? [];
+    expect(ruleFiles).toContain('prometheus-alerts.yml');
+    for (const file of ruleFiles) {
+      const mount = volumesOf(services['prometheus']!).find((v) => v.target === `/etc/prometheus/${file}`);
+      expect(mount?.bind, file).toBe(true);
+      expect(resolve(DOCKER_DIR, mount!.source)).toBe(resolve(DOCKER_DIR, file));
+    }
+  });
+
   it('mounts the Grafana provisioning and the dashboards where the provider looks for them', () => {
     const grafana = volumesOf(services['grafana']!);
     const provisioning = grafana.find((v) => v.target === '/etc/grafana/provisioning');

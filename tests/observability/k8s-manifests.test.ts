@@ -8,7 +8,7 @@ import { mkdtempSync, readdirSync, readFileSync, rmSync, writeFileSync } from 'n
 import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
-import { ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
+import { PrometheusRule, ServiceMonitor } from '@kubernetes-models/prometheus-operator/monitoring.coreos.com/v1';
 import { ConfigMap, Secret, Service } from 'kubernetes-models/v1';
 import { Deployment, StatefulSet } from 'kubernetes-models/apps/v1';
 import { NetworkPolicy } from 'kubernetes-models/networking.k8s.io/v1';
@@ -33,6 +33,7 @@ const MODELS: Record<string, new (data: never) => Model> = {
   'policy/v1/PodDisruptionBudget': PodDisruptionBudget,
   'networking.k8s.io/v1/NetworkPolicy': NetworkPolicy,
   'monitoring.coreos.com/v1/ServiceMonitor': ServiceMonitor,
+  'monitoring.coreos.com/v1/PrometheusRule': PrometheusRule,
 };
 
 const files = readdirSync(DIR).filter((file) => file.endsWith('.yaml') && file !== 'kustomization.yaml');
@@ -96,9 +97,10 @@ describe('docker/k8s manifests', () => {
     expect(() => new Service(service as never).validate()).toThrow();
   });
 
-  it('kustomization.yaml applies every manifest but the ServiceMonitor (which needs the operator CRDs)', () => {
+  it('kustomization.yaml applies every manifest but the ServiceMonitor and PrometheusRule (which need the operator CRDs)', () => {
     const kustomization = parse(readFileSync(path.join(DIR, 'kustomization.yaml'), 'utf8')) as { resources: string[] };
-    expect([...kustomization.resources].sort()).toEqual(files.filter((file) => file !== 'servicemonitor.yaml').sort());
+    const operatorOnly = ['servicemonitor.yaml', 'prometheusrule.yaml'];
+    expect([...kustomization.resources].sort()).toEqual(files.filter((file) => !operatorOnly.includes(file)).sort());
   });
 
   it('Services, the PDB, the NetworkPolicy and the ServiceMonitor select the pods and ports that exist', () => {

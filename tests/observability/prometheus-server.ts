@@ -16,6 +16,23 @@ export interface StartPrometheusOpts {
   readonly jobName?: string;
   /** Default `1s`. */
   readonly scrapeInterval?: string;
+  /** Rule files to load (absolute paths), evaluated every scrape interval. */
+  readonly ruleFiles?: readonly string[];
+}
+
+/** One rule as /api/v1/rules reports it. */
+export interface PromRule {
+  readonly name: string;
+  readonly type: 'alerting' | 'recording';
+  readonly health: 'ok' | 'err' | 'unknown';
+  readonly lastError?: string;
+  readonly lastEvaluation: string;
+  readonly state?: 'inactive' | 'pending' | 'firing';
+}
+
+export interface PromRuleGroup {
+  readonly name: string;
+  readonly rules: readonly PromRule[];
 }
 
 export interface PromSample {
@@ -54,6 +71,8 @@ export interface PrometheusServer {
   /** The single value of a query that returns at most one sample; `absent` when it returns none. */
   queryScalar(expr: string, absent?: number): Promise<number>;
   targets(): Promise<PromTarget[]>;
+  /** GET /api/v1/rules: the loaded rule groups with each rule's health and state. */
+  rules(): Promise<PromRuleGroup[]>;
   /** Waits until every target of the job is up (at least one successful scrape). */
   waitForTargetsUp(timeoutMs?: number): Promise<void>;
   /**
@@ -72,6 +91,7 @@ export function prometheusConfig(opts: StartPrometheusOpts): string {
     `  scrape_interval: ${interval}`,
     `  scrape_timeout: ${interval}`,
     `  evaluation_interval: ${interval}`,
+    ...(opts.ruleFiles === undefined ? [] : ['rule_files:', ...opts.ruleFiles.map((file) => `  - '${file}'`)]),
     'scrape_configs:',
     `  - job_name: ${opts.jobName ?? 'fraudwall'}`,
     '    metrics_path: /metrics',
@@ -145,6 +165,12 @@ export async function startPrometheus(opts: StartPrometheusOpts): Promise<Promet
     return body.data.activeTargets.filter((target) => target.labels['job'] === jobName);
   };
 
+  const rules = async (): Promise<PromRuleGroup[]> => {
+    const { status, text } = await get('/api/v1/rules');
+    if (status !== 200) throw new Error(`GET /api/v1/rules: HTTP ${status}: ${text}`);
+    return (JSON.parse(text) as { data: { groups: PromRuleGroup[] } }).data.groups;
+  };
+
   const waitFor = async (what: string, timeoutMs: number, check: () => Promise<string | true>): Promise<void> => {
     const until = Date.now() + timeoutMs;
     let last = '';
@@ -169,6 +195,7 @@ export async function startPrometheus(opts: StartPrometheusOpts): Promise<Promet
     queryVector,
     queryScalar,
     targets,
+    rules,
     waitForTargetsUp: (timeoutMs = 10_000) =>
       waitFor('targets up', timeoutMs, async () => {
         const list = await targets();

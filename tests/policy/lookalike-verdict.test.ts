@@ -13,9 +13,9 @@ import { VerdictCache } from '../../src/policy/verdict-cache.js';
 const protect = parseList('# category: payment\npaypal.com\n', { name: 'brands', kind: 'protect' });
 const fraud = parseList('# category: phishing\npaypal-secure.com\n', { name: 'fraud', kind: 'block' });
 const allow = parseList('paypa1.com\n', { name: 'fp-allow', kind: 'allow' });
-const OBSERVE: LookalikeSettings = { lookalike: 'observe', protectTldSwaps: false };
-const BLOCK: LookalikeSettings = { lookalike: 'block', protectTldSwaps: false };
-const OFF: LookalikeSettings = { lookalike: 'off', protectTldSwaps: false };
+const OBSERVE: LookalikeSettings = { lookalike: 'observe', protectTldSwaps: false, protectEmbedded: false };
+const BLOCK: LookalikeSettings = { lookalike: 'block', protectTldSwaps: false, protectEmbedded: false };
+const OFF: LookalikeSettings = { lookalike: 'off', protectTldSwaps: false, protectEmbedded: false };
 
 const verdict = (policy: Policy, name: string, settings: LookalikeSettings) => withLookalike(policy, name, policy.evaluate(name), settings);
 

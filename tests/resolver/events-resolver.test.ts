@@ -50,6 +50,17 @@ describe('EventsResolver', () => {
     expect(plain.records[0]!.group).toBeUndefined();
   });
 
+  it('carries what answer inspection matched and the DoT/DoH client name', () => {
+    const cloaked: Answer = { bytes: Buffer.alloc(12), source: 'blocked', verdict: { action: 'block', rule, reason: 'cname', target: 'www.loan-scam.test' } };
+    const { resolver, records } = chainWith(cloaked);
+    resolver.resolve({ ...contextFor(buildQuery('track.shop.test', QType.A)), transport: 'dot', clientName: 'alice-phone' });
+    expect(records[0]).toMatchObject({ name: 'track.shop.test', reason: 'cname', target: 'www.loan-scam.test', clientName: 'alice-phone', transport: 'dot' });
+    const plain = chainWith(blocked);
+    plain.resolver.resolve(contextFor(buildQuery('loan-scam.test', QType.A)));
+    expect(plain.records[0]!.target).toBeUndefined();
+    expect(plain.records[0]!.clientName).toBeUndefined();
+  });
+
   it('a lookup the pipeline does not admit (a repeat) builds no record', () => {
     const { resolver, records, admitted } = chainWith(blocked);
     resolver.resolve(contextFor(buildQuery('x.repeat', QType.A)));

@@ -17,7 +17,7 @@ beforeAll(async () => {
   server = await WarningPageServer.start(
     { host: '127.0.0.1', port: 0, family: 4 },
     {
-      texts: BUILT_IN_TEXTS,
+      texts: () => BUILT_IN_TEXTS,
       hotline: 'tel:96110',
       operator: 'Example Anti-Fraud Centre',
       policy: () => live,

@@ -119,6 +119,7 @@ class Worker {
       this.store = new PolicyStore(await this.lists.apply(policy), verdictCache, {
         lookalike: config.lookalike,
         protectTldSwaps: config.protectTldSwaps,
+        protectEmbedded: config.protectEmbedded,
       });
       metrics.generation.set(policy.generation);
       this.data = await startDataPlane(config, this.logger, metrics, { store: this.store, verdictCache }, {
