@@ -148,6 +148,12 @@ function cpuMs(pid) {
   const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
   return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
 }
+/** Resident and peak resident memory of a process, MB (from /proc). */
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return `${(kb('VmRSS') / 1024).toFixed(0)} (peak ${(kb('VmHWM') / 1024).toFixed(0)})`;
+}
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 const version = async (instance, list) => (await api(instance, 'GET', `/v1/lists/${list}`)).version;
@@ -198,6 +204,7 @@ async function main() {
   console.log(
     `  CPU per delta (ms, whole process incl. the bench's status polls every 10 ms): origin ${cpuPerDelta[0].toFixed(1)}, others ${cpuPerDelta.slice(1).map((ms) => ms.toFixed(1)).join(' / ')}; load average now ${load()}`,
   );
+  console.log(`  RSS after the deltas, MB: ${fleet.map((instance) => rssMb(instance.pid)).join(' / ')}`);
 
   const memoryAfter = await usedMemory(redisPort);
   const keyBytes = async (key) => Number(/:(\d+)/.exec(await redis(redisPort, ['MEMORY', 'USAGE', key, 'SAMPLES', '0']))?.[1] ?? 0);

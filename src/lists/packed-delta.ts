@@ -148,16 +148,21 @@ export function applyPackedDeltas(list: ParsedList, deltas: readonly Delta[], ma
   return { list: listFromPacked(editPacked(list.packed, removed, appended), []), stats };
 }
 
-/** A cheap key of an entry's shape (length, first and middle byte) in SHAPE_BITS bits. */
+/**
+ * A cheap key of an entry's shape in SHAPE_BITS bits: its length and first three bytes (the leftmost
+ * labels are what tells domains apart; their endings are shared: `.com`).
+ */
 const SHAPE_BITS = 20;
 function shapeOf(bytes: Uint8Array, start: number, n: number): number {
-  return (Math.imul(Math.imul(n, 0x9e3779b1) ^ bytes[start]!, 0x85ebca6b) ^ bytes[start + (n >>> 1)]!) >>> (32 - SHAPE_BITS);
+  const b1 = n > 1 ? bytes[start + 1]! : 0;
+  const b2 = n > 2 ? bytes[start + 2]! : 0;
+  return Math.imul((n << 24) ^ (bytes[start]! << 16) ^ (b1 << 8) ^ b2, 0x9e3779b1) >>> (32 - SHAPE_BITS);
 }
 
 /**
  * Entry index → touched entry, for every entry of the base that is one of `candidates`. Only entries
- * whose shape (length, first and middle byte) some candidate has are hashed: a byte-table lookup
- * skips nearly all the rest.
+ * whose shape (length, first bytes) some candidate has are hashed: a bit-table lookup skips nearly
+ * all the rest.
  */
 function findInBase(base: ReturnType<ParsedList['packed']['storage']>, candidates: readonly Touched[]): Map<number, Touched> {
   const hits = new Map<number, Touched>();
