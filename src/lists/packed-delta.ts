@@ -4,7 +4,7 @@
 // Finding the delta's entries in the list: when the caller can say that no list names an entry's
 // domain at all (the live policy's matcher knows: `mayHold`), it is certainly absent, which is the
 // common case for additions. Only when some entry may be present is the list walked, hashing just the
-// entries whose length and first byte match a wanted one (no string per entry). The new list is then
+// entries whose length and first bytes match a wanted one (no string per entry). The new list is then
 // the old one's arrays copied in a few pieces with the removals left out and the additions appended
 // (policy/packed-edit.ts), remembered as an edit so the next policy patches its matchers instead of
 // rebuilding them. On a million-entry list an addition costs milliseconds, where rebuilding the list
@@ -25,7 +25,6 @@ interface Wanted {
   readonly identity: number;
   /** The full flags to store an addition with (as parsed from its canonical text). */
   readonly flags: number;
-  found: boolean;
 }
 
 /** FNV-1a over bytes[from, to), with the identity bits mixed in. */
@@ -52,7 +51,7 @@ function wanted(list: ParsedList, entries: readonly string[]): WantedSet {
   for (let i = 0; i < parsed.size; i++) {
     const n = storage.lengths[i]!;
     const flags = storage.flags[i]!;
-    const item: Wanted = { bytes: Buffer.from(storage.bytes.subarray(offset, offset + n)), identity: flags & IDENTITY, flags: flags & ~FLAG_RAW_TEXT, found: false };
+    const item: Wanted = { bytes: Buffer.from(storage.bytes.subarray(offset, offset + n)), identity: flags & IDENTITY, flags: flags & ~FLAG_RAW_TEXT };
     if (match(byHash, storage.bytes, offset, offset + n, item.identity) === undefined) {
       const h = hashOf(storage.bytes, offset, offset + n, item.identity);
       const bucket = byHash.get(h);

@@ -261,9 +261,9 @@ export class RuleIndex {
     }
   }
 
-  /** @internal The table's state, for Table.patched. */
-  state(): Table {
-    return Object.assign(Object.create(Table.prototype) as Table, {
+  /** @internal The table's arrays and figures, read (never written) by Table.patched. */
+  state(): TableState {
+    return {
       lists: this.lists,
       bases: this.bases,
       tags: this.tags,
@@ -275,7 +275,7 @@ export class RuleIndex {
       used: this.used,
       maxLabels: this.maxLabels,
       ruleCount: this.ruleCount,
-    });
+    };
   }
 
   /** @internal For Table.patched: the live slot of a domain in this (unmodified) table. */
@@ -340,9 +340,12 @@ function distinctOf(modes: readonly PlaceMode[]): number {
   return nameItself + (modes.some((mode) => mode === SUBDOMAINS) ? 1 : 0);
 }
 
+/** What a patch reads of the table it copies. */
+type TableState = Readonly<Pick<Table, 'lists' | 'bases' | 'tags' | 'refs' | 'counts' | 'pairs' | 'pairCount' | 'hashMask' | 'used' | 'maxLabels' | 'ruleCount'>>;
+
 /** The table being written: by a full build, or by a patch on a copy of an existing table. */
 class Table {
-  lists!: PackedRules[];
+  lists!: readonly PackedRules[];
   bases!: Int32Array;
   tags!: Uint8Array;
   refs!: Int32Array;
@@ -423,7 +426,7 @@ class Table {
     return table;
   }
 
-  private setLists(lists: PackedRules[]): void {
+  private setLists(lists: readonly PackedRules[]): void {
     this.lists = lists;
     this.bases = new Int32Array(Math.max(1, lists.length));
     let total = 0;
