@@ -18,7 +18,7 @@ import type { ListFormat } from '../config/options.js';
 import type { ListKind } from '../query/rule.js';
 import type { FleetSync } from './fleet-sync.js';
 import { distinctEntries } from '../lists/packed-delta.js';
-import { packedCanonicalText } from '../lists/packed-text.js';
+import { packedCanonicalText, packedCanonicalTextInSlices } from '../lists/packed-text.js';
 import { SharedWriteError, type RedisListStore } from './redis-list-store.js';
 
 export interface SharedListServiceOptions {
@@ -175,7 +175,10 @@ export class SharedListService implements ListChanges {
     const record = this.registry.get(name);
     if (record === undefined || this.sync.versionOf(name) !== version) return;
     try {
-      await this.store.compact(name, version, packedCanonicalText(record.list));
+      // Made in slices: compaction is off the change's path and must not hold DNS answers meanwhile.
+      const text = await packedCanonicalTextInSlices(record.list);
+      if (this.sync.versionOf(name) !== version) return;
+      await this.store.compact(name, version, text);
     } catch (error) {
       this.logger.warn('could not fold the deltas of a shared list into a snapshot; the next change tries again', { list: name, err: error });
     }

@@ -5,7 +5,7 @@
  */
 import { describe, expect, it } from 'vitest';
 import { applyPackedDeltas, distinctEntries, type Delta } from '../../src/lists/packed-delta.js';
-import { canonicalChunks, packedCanonicalText } from '../../src/lists/packed-text.js';
+import { canonicalChunks, packedCanonicalText, packedCanonicalTextInSlices } from '../../src/lists/packed-text.js';
 import { applyDelta } from '../../src/fleet/redis-list-store.js';
 import { canonicalEntries } from '../../src/lists/list-service.js';
 import { parseList } from '../../src/policy/parse-list.js';
@@ -70,6 +70,12 @@ describe('packedCanonicalText', () => {
     const list = parseList('a.test\n*.b.test\n||c.test^\n@@||d.test^\n0.0.0.0 e.test\n', { name: 'l', kind: 'block', category: 'c' });
     expect(packedCanonicalText(list).split('\n')).toEqual(canonicalEntries(list));
     expect(packedCanonicalText(parseList('', { name: 'l', kind: 'block', category: 'c' }))).toBe('');
+  });
+
+  it('made in slices (one per event-loop turn) gives the same text', async () => {
+    const list = parseList(Array.from({ length: 30_000 }, (_, i) => (i % 4 === 0 ? `*.n${i}.test` : `n${i}.test`)).join('\n'), { name: 'l', kind: 'block', category: 'c' });
+    expect(await packedCanonicalTextInSlices(list)).toBe(packedCanonicalText(list));
+    expect(await packedCanonicalTextInSlices(parseList('', { name: 'l', kind: 'block', category: 'c' }))).toBe('');
   });
 });
 
