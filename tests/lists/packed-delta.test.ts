@@ -84,8 +84,9 @@ describe('canonicalChunks', () => {
     const text = Array.from({ length: 500 }, (_, i) => (i % 3 === 0 ? `*.n${i}.test` : i % 5 === 0 ? `@@||n${i}.test^` : i % 7 === 0 ? `203.0.113.${i % 256}/32` : `n${i}.test`)).join('\n');
     for (const kind of ['block', 'allow'] as const) {
       const list = parseList(text, { name: 'l', kind, category: 'c' });
-      const lines = [...canonicalChunks(list, 'lines', 64)];
-      const json = [...canonicalChunks(list, 'json', 64)];
+      // Each piece is a view that the next one overwrites: copy them to keep them.
+      const lines = Array.from(canonicalChunks(list, 'lines', 64), (piece) => Buffer.from(piece));
+      const json = Array.from(canonicalChunks(list, 'json', 64), (piece) => Buffer.from(piece));
       expect(lines.length).toBeGreaterThan(10);
       expect(Buffer.concat(lines).toString('latin1').split('\n')).toEqual(canonicalEntries(list));
       expect(JSON.parse(`[${Buffer.concat(json).toString('latin1')}]`)).toEqual(canonicalEntries(list));
