@@ -125,6 +125,9 @@ async function main() {
     `delta (+${DELTA_SIZE}, every other also -${DELTA_SIZE}) answered (= serving${WORKERS > 1 ? ' in every worker' : ''}) in ms: p50 ${pct(times, 50).toFixed(0)}, p90 ${pct(times, 90).toFixed(0)}, p99 ${pct(times, 99).toFixed(0)}, max ${times.at(-1).toFixed(0)}`,
   );
   console.log(`CPU per delta, all processes of the server (state saves included): ${cpu.toFixed(1)} ms; load average now ${load()}`);
+  const status = readFileSync(`/proc/${server.pid}/status`, 'utf8');
+  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  console.log(`RSS of the (primary) process after the deltas: ${(kb('VmRSS') / 1024).toFixed(0)} MB (peak ${(kb('VmHWM') / 1024).toFixed(0)} MB)`);
   process.exit(0);
 }
 
