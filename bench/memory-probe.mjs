@@ -3,6 +3,7 @@
 //
 //   node bench/memory-probe.mjs [--n 1000000] [--cold-rate 20000] [--cold-seconds 50] [--latency-seconds 3]
 //                               [--node-args="--max-semi-space-size=16"] [--fw-args="--cache-max-bytes 33554432"] [--json FILE]
+//                               [--fw-env="MALLOC_ARENA_MAX=2"] (default FW_ENV of bench/lib/servers.mjs; "" for none)
 //                               [--root DIR]   (another checkout's dist/, for A/B)
 //
 // Starts the bench's upstream and fraudwall (pinned like `npm run bench`, with
@@ -15,9 +16,9 @@ import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } fro
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { dnsperf, measureLatency } from './lib/dnsperf.mjs';
+import { dnsperf, measureLatency, processTicks } from './lib/dnsperf.mjs';
 import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
-import { startFraudwall, startUpstream, FW_NODE_FLAGS, LOAD_CORE } from './lib/servers.mjs';
+import { startFraudwall, startUpstream, FW_ENV, FW_NODE_FLAGS, LOAD_CORE } from './lib/servers.mjs';
 import { installCleanupHooks, memoryMB, pinSelf, sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -30,6 +31,7 @@ const { values: args } = parseArgs({
     'latency-seconds': { type: 'string', default: '3' },
     'node-args': { type: 'string' },
     'fw-args': { type: 'string', default: '' },
+    'fw-env': { type: 'string' },
     json: { type: 'string' },
     root: { type: 'string' },
   },
@@ -40,6 +42,7 @@ const coldSeconds = Number(args['cold-seconds']);
 const latencySeconds = Number(args['latency-seconds']);
 const nodeArgs = args['node-args'] === undefined ? FW_NODE_FLAGS : args['node-args'].split(' ').filter(Boolean);
 const fwArgs = args['fw-args'].split(' ').filter(Boolean);
+const fwEnv = args['fw-env'] === undefined ? FW_ENV : Object.fromEntries(args['fw-env'].split(' ').filter(Boolean).map((pair) => pair.split('=')));
 const log = (line = '') => process.stdout.write(`${line}\n`);
 
 /** RSS of a process by kind of mapping: brk heap (malloc), anonymous mappings by size, files. */
@@ -86,6 +89,7 @@ async function main() {
     logLevel: 'info',
     baseNodeArgs: [],
     nodeArgs: ['--import', path.join(ROOT, 'bench', 'lib', 'loop-delay-preload.mjs'), ...nodeArgs],
+    fwEnv,
     extraFlags: fwArgs,
   });
   const samples = [];
@@ -104,8 +108,8 @@ async function main() {
   // fraudwall's stdout (e.g. --trace-gc lines) goes to a file for reading afterwards.
   const stdoutLog = createWriteStream(path.join(BENCH_DIR, 'probe-stdout.log'));
   server.child.stdout.on('data', (chunk) => stdoutLog.write(chunk));
-  const results = { n, coldRate, coldSeconds, nodeArgs, fwArgs, flags: server.flags, afterLoad: memoryMB(server.pid), phases: [] };
-  log(`fraudwall ${server.flags.join(' ')}`);
+  const results = { n, coldRate, coldSeconds, nodeArgs, fwArgs, fwEnv, flags: server.flags, afterLoad: memoryMB(server.pid), phases: [] };
+  log(`fraudwall ${server.flags.join(' ')} (environment: ${Object.entries(fwEnv).map(([k, v]) => `${k}=${v}`).join(' ') || 'as the harness'})`);
   log(`after load: RSS ${results.afterLoad.rss} MB, peak ${results.afterLoad.hwm} MB`);
   const warmFile = (lines) => writeFromPool(path.join(runDir, 'warm.txt'), pool, lines, Math.floor(Math.random() * pool.length));
   const coldFile = (lines) => writeCold(path.join(runDir, 'cold.txt'), lines);
@@ -124,7 +128,9 @@ async function main() {
     for (const [name, run] of runs) {
       phase = name;
       const before = samples.length;
+      const ticksBefore = processTicks(server.pid);
       const result = await run();
+      const ticksAfter = processTicks(server.pid);
       await sleep(1200);
       const mine = samples.slice(before).filter((s) => s.phase === name);
       const mem = memoryMB(server.pid);
@@ -149,12 +155,14 @@ async function main() {
         gcMajor: sum((s) => s.gc.major),
         gcMajorMs: Math.round(sum((s) => s.gc.majorMs)),
         gcMaxPauseMs: max((s) => s.gc.maxMs),
+        // The server's CPU time (all its threads) per answered query: unlike q/s and p99, hardly moved by other load.
+        cpuUsPerQuery: ticksBefore !== null && ticksAfter !== null && (result.completed ?? result.sent) ? Math.round(((ticksAfter - ticksBefore) * 1e4) / (result.completed ?? result.sent) * 10) / 10 : null,
       };
       results.phases.push(row);
       log(
         `${name.padEnd(9)} ${String(row.qps).padStart(6)} q/s lost ${row.lostPct?.toFixed?.(2) ?? '-'} % p50/p99/p99.9 ${row.p50Ms?.toFixed?.(2) ?? '-'} / ${row.p99Ms?.toFixed?.(2) ?? '-'} / ${row.p999Ms?.toFixed?.(2) ?? '-'} ms | ` +
           `RSS ${row.rssMB} peak ${row.peakMB} MB heap ${row.heapUsedMaxMB}/${row.heapTotalMaxMB} ext ${row.externalMaxMB} MB | loop p99 ${row.loopDelayP99MaxMs} max ${row.loopDelayMaxMs} ms | ` +
-          `gc minor ${row.gcMinor} (${row.gcMinorMs} ms) major ${row.gcMajor} (${row.gcMajorMs} ms) max pause ${row.gcMaxPauseMs} ms`,
+          `gc minor ${row.gcMinor} (${row.gcMinorMs} ms) major ${row.gcMajor} (${row.gcMajorMs} ms) max pause ${row.gcMaxPauseMs} ms | CPU ${row.cpuUsPerQuery} µs/query`,
       );
       row.smaps = smapsSummary(server.pid);
       log(`          RSS by mapping (MB): ${Object.entries(row.smaps ?? {}).filter(([, v]) => v >= 0.5).map(([k, v]) => `${k} ${v}`).join(', ')}`);

@@ -23,7 +23,7 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { FW_NODE_FLAGS } from './lib/servers.mjs';
+import { FW_ENV, FW_NODE_FLAGS } from './lib/servers.mjs';
 
 const CLI = fileURLToPath(new URL('../dist/cli.js', import.meta.url));
 
@@ -208,7 +208,7 @@ function startFraudwall(upstreamPort, listsDir) {
     process.execPath,
     [...NODE_ARGS, CLI, 'serve', '--listen', '127.0.0.1:0', '--http', '127.0.0.1:0', '--lists', listsDir, '--upstream', `127.0.0.1:${upstreamPort}`, '--watch-lists', 'false',
      '--cache-size', String(CACHE_SIZE), '--verdict-cache-size', String(VERDICT_CACHE_SIZE), '--cache-max-bytes', String(CACHE_MAX_BYTES)],
-    { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '' } },
+    { stdio: ['ignore', 'ignore', 'pipe'], env: { PATH: process.env.PATH ?? '', ...FW_ENV } },
   );
   const state = { child, exit: undefined, errors: [] };
   child.on('exit', (code, signal) => (state.exit = { code, signal }));
@@ -424,7 +424,8 @@ async function main() {
   // plus index reach cache-max-bytes, and only then reuses the oldest: with the entry count at its
   // bound long before (100,000 small answers take ~16 MB), its memory keeps growing to the byte
   // bound. So "full" is the memory it has taken, not its entries.
-  const isFull = (fill) => fill.memory >= FULL_MEMORY * CACHE_MAX_BYTES && fill.verdicts >= FULL * VERDICT_CACHE_SIZE;
+  // The response cache is full at whichever bound binds first: its entries, or its memory (large answers).
+  const isFull = (fill) => (fill.entries >= FULL * CACHE_SIZE || fill.memory >= FULL_MEMORY * CACHE_MAX_BYTES) && fill.verdicts >= FULL * VERDICT_CACHE_SIZE;
 
   await new Promise((resolve) => {
     let lastTick = performance.now();
@@ -532,7 +533,7 @@ async function main() {
   console.log(`  malformed replies   ${stats.malformedReplies} (FORMERR/NOTIMP; short headers and responses get none)`);
   console.log(`  latency             p50 ${percentile(sorted, 50).toFixed(2)} ms, p99 ${percentile(sorted, 99).toFixed(2)} ms, p99.9 ${percentile(sorted, 99.9).toFixed(2)} ms, max ${(sorted[sorted.length - 1] ?? NaN).toFixed(1)} ms`);
   console.log(`  RSS                 first ${firstRss.toFixed(1)} MB, after warm-up ${warmRss.toFixed(1)} MB, last ${lastRss.toFixed(1)} MB, max ${maxRss.toFixed(1)} MB, peak (VmHWM) ${peakRss.toFixed(1)} MB, growth after warm-up ${(growth * 100).toFixed(1)} %`);
-  console.log(`  warm-up             ${cachesFullAt === undefined ? `caches never full (run too short?): judged from ${warmFrom.toFixed(0)} s (15 % of the run)` : `caches full at ${cachesFullAt.toFixed(0)} s (response cache memory ≥ ${FULL_MEMORY * 100} % of ${(CACHE_MAX_BYTES / 2 ** 20).toFixed(0)} MB, verdicts ≥ ${FULL * 100} % of ${VERDICT_CACHE_SIZE}); growth judged from there`}`);
+  console.log(`  warm-up             ${cachesFullAt === undefined ? `caches never full (run too short?): judged from ${warmFrom.toFixed(0)} s (15 % of the run)` : `caches full at ${cachesFullAt.toFixed(0)} s (response cache entries ≥ ${FULL * 100} % of ${CACHE_SIZE} or its memory ≥ ${FULL_MEMORY * 100} % of ${(CACHE_MAX_BYTES / 2 ** 20).toFixed(0)} MB, verdicts ≥ ${FULL * 100} % of ${VERDICT_CACHE_SIZE}); growth judged from there`}`);
   console.log(`  RSS slope           ${rssSlope.toFixed(3)} MB/min after warm-up (${samples.filter((s) => s.warm).length} samples), ${lateSlope.toFixed(3)} MB/min over the second half`);
   console.log(`  unique cold names   ${stats.coldSent} (each forwarded once, then cached)`);
   console.log(`  upstream answered   ${upstream.answered()} UDP queries`);

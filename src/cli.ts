@@ -18,6 +18,7 @@ import { VERSION } from './version.js';
 import { parseCommand, UsageError, type CommandSpec } from './cli/command-line.js';
 import { nearestName } from './config/nearest-name.js';
 import { ClientGroups } from './policy/client-groups.js';
+import { applyRuntimeFlags } from './runtime-flags.js';
 
 /** Exit codes scripts can branch on. */
 export const ExitCode = {
@@ -158,6 +159,8 @@ async function serve(rawArgs: string[]): Promise<number> {
     return ExitCode.OK;
   }
   const { help: _help, ...flags } = values;
+  // Before anything big is allocated: V8 settings the server needs however node was launched.
+  applyRuntimeFlags();
   const sources = { flags: flags as Record<string, string | string[] | undefined>, env: process.env };
   const config = loadConfig(sources);
   const logger = createLogger(config.logLevel);

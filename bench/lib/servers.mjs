@@ -8,12 +8,15 @@ import { freePort, memoryMB, spawnTracked, stopChild } from './util.mjs';
 import { ZONE } from './gen.mjs';
 
 /**
- * V8 flags fraudwall is launched with (the same as its launch line should carry; see bench/README.md,
- * "Node flags"): a young generation capped at 2 MB semi-spaces. Without it Node 24 grows the young
- * generation to 128 MB under a cold run (high allocation rate), which was most of the peak RSS.
- * `--fw-node-args` replaces them ("" for Node's defaults).
+ * V8 flags and environment fraudwall is launched with: the same as its own launch lines (npm
+ * start, Dockerfile, systemd unit; src/runtime-flags.ts is the list, a test checks that these
+ * match it). See bench/README.md, "Node flags": 2 MB semi-spaces (Node 24 would grow the young
+ * generation to 16 MB semi-spaces under a cold run) and glibc malloc with two arenas.
+ * `--fw-node-args` replaces the flags ("" for Node's defaults); the CLI itself applies the V8 flags
+ * that work after start (--heap-growing-percent), unless they are given here.
  */
 export const FW_NODE_FLAGS = ['--max-semi-space-size=2'];
+export const FW_ENV = { MALLOC_ARENA_MAX: '2' };
 
 export const SERVER_CORE = 0;
 export const LOAD_CORE = 1;
@@ -127,7 +130,7 @@ async function startMeasured({ name, cmd, args, port, blockedName, env, onLine, 
 }
 
 /** fraudwall serve, with the flags the benchmark requires. */
-export async function startFraudwall({ root, lists, stateDir, upstreamPort, blockedName, logLevel, heapMB, profileDir, nodeArgs: extraNodeArgs = [], baseNodeArgs = FW_NODE_FLAGS, extraFlags = [], workers = 1 }) {
+export async function startFraudwall({ root, lists, stateDir, upstreamPort, blockedName, logLevel, heapMB, profileDir, nodeArgs: extraNodeArgs = [], baseNodeArgs = FW_NODE_FLAGS, fwEnv = FW_ENV, extraFlags = [], workers = 1 }) {
   const port = await freePort();
   const httpPort = await freePort();
   const flags = [
@@ -149,6 +152,7 @@ export async function startFraudwall({ root, lists, stateDir, upstreamPort, bloc
   const server = await startMeasured({
     name: 'fraudwall',
     cmd: process.execPath,
+    env: { ...process.env, ...fwEnv },
     // Workers spread over the first N cores (taskset's mask is inherited by the forked workers).
     cores: workers > 1 ? `${SERVER_CORE}-${SERVER_CORE + workers - 1}` : String(SERVER_CORE),
     args: [...nodeArgs, path.join(root, 'dist', 'cli.js'), 'serve', ...flags],

@@ -75,6 +75,8 @@ const REFERENCED = 2;
 /** Segments an arena is cut into: eviction frees (or compacts) one at a time. */
 const SEGMENTS = 64;
 const MIN_SEGMENT = 16 * 1024;
+/** Entries one sweep of the entry bound frees at most (see makeRoom). */
+const EVICTION_BATCH = 64;
 /** Index slots per entry at most 0.7 full; a bound of bytes per entry keeps the index a fraction of cacheMaxBytes. */
 const MAX_LOAD = 0.7;
 const MIN_BYTES_PER_ENTRY = 128;
@@ -381,14 +383,21 @@ export class ResponseCache {
   private makeRoom(size: number, now: number): boolean {
     const segmentCount = this.segments.length;
     // Over the entry bound: sweep the oldest segment, freeing a small batch of entries at a time.
-    const batch = Math.max(1, Math.ceil(this.maxCount / 32));
+    // Small, because a sweep runs inside one query's store(): a batch of maxCount/32 (3,125 at the
+    // defaults) walked and moved ~1 MB, 1-6 ms every few thousand cold queries (issue #16, tails).
+    const batch = Math.max(1, Math.min(EVICTION_BATCH, Math.ceil(this.maxCount / 32)));
     for (let guard = 0; this.count >= this.maxCount && guard <= 2 * segmentCount; guard++) {
       const oldest = this.order[this.orderHead]!;
       const swept = this.compact(oldest, batch, now);
       if (!swept) continue; // it still holds records not looked at: it stays the oldest
       this.orderHead = (this.orderHead + 1) % segmentCount;
       this.orderLength--;
-      if (oldest !== this.write && this.used[oldest] === 0) this.free[this.freeCount++] = oldest;
+      // A segment left at most half full goes to the free list with its survivors at its front, and
+      // new answers are written after them: without this, when the entry bound binds first (small
+      // answers), every swept segment kept a few hit survivors, stayed in use, and new segments
+      // were allocated until the arena reached cacheMaxBytes whatever the entries needed (a soak
+      // held 16 MB of answers in 64 MB).
+      if (oldest !== this.write && this.used[oldest]! <= this.segmentBytes / 2) this.free[this.freeCount++] = oldest;
       else this.pushOrder(oldest);
     }
     if (this.count >= this.maxCount) return false;
@@ -396,9 +405,13 @@ export class ResponseCache {
     for (let guard = 0; guard <= 2 * segmentCount; guard++) {
       let seg: number;
       if (this.freeCount > 0) {
+        // The most recently freed first: a segment with survivors is written after them; a
+        // segment never used yet is allocated only when no freed one is left.
         seg = this.free[--this.freeCount]!;
-        this.segments[seg] ??= Buffer.allocUnsafeSlow(this.segmentBytes);
-        this.used[seg] = 0;
+        if (this.segments[seg] === undefined) {
+          this.segments[seg] = Buffer.allocUnsafeSlow(this.segmentBytes);
+          this.used[seg] = 0;
+        }
         this.sweepFrom[seg] = 0;
       } else {
         seg = this.order[this.orderHead]!;
@@ -422,38 +435,68 @@ export class ResponseCache {
    * Sweeps a segment with a second chance, from where its last partial sweep stopped: a live record
    * hit since the last sweep, and not expired, moves down to the survivors (its REFERENCED bit
    * cleared); others leave the index, until `limit` have left (expired ones leave regardless).
-   * Records after that are only moved down. Returns whether the sweep reached the segment's end.
+   * There the sweep stops: the space between the survivors and the first record not looked at yet
+   * becomes one dead filler record, and the next sweep starts after it, so a sweep costs what it
+   * frees, not a walk of the whole segment. Returns whether the sweep reached the segment's end.
    */
   private compact(seg: number, limit: number, now: number): boolean {
     const buf = this.segments[seg]!;
     const end = this.used[seg]!;
     const stale = this.options.serveStaleSeconds;
     let evicted = 0;
-    let stoppedAt = -1;
     let to = this.sweepFrom[seg]!;
     for (let off = to; off < end; ) {
       const size = buf.readUInt32LE(off + R_SIZE);
       const flags = buf[off + R_FLAGS]!;
       if ((flags & LIVE) !== 0) {
+        if (evicted >= limit) {
+          // Done for now: what was freed so far becomes a filler the next full sweep reclaims.
+          if (to !== off) this.writeFiller(buf, to, off - to);
+          this.sweepFrom[seg] = off;
+          return false;
+        }
         const hash = buf.readUInt32LE(off + R_HASH);
         const slot = this.slotOf(hash, seg, off);
         const expired = (now - buf.readDoubleLE(off + R_STORED)) / 1000 >= buf.readUInt32LE(off + R_TTL) + stale;
-        const sweeping = evicted < limit;
-        if (!sweeping && stoppedAt < 0) stoppedAt = to;
-        if (expired || (sweeping && (flags & REFERENCED) === 0)) {
+        if (expired || (flags & REFERENCED) === 0) {
           this.removeSlot(slot);
           evicted++;
         } else {
           if (to !== off) buf.copyWithin(to, off, off + size);
-          if (sweeping) buf[to + R_FLAGS] = LIVE;
+          buf[to + R_FLAGS] = LIVE;
           this.slotOff[slot] = to;
           to += size;
         }
       }
       off += size;
     }
-    this.used[seg] = to;
-    this.sweepFrom[seg] = stoppedAt < 0 ? 0 : stoppedAt;
-    return stoppedAt < 0;
+    // The end: records before where this walk started are the survivors and fillers of the partial
+    // sweeps before it; packing them (a step per record, a filler is one) frees the segment whole.
+    this.used[seg] = this.sweepFrom[seg] === 0 ? to : this.pack(seg, to);
+    this.sweepFrom[seg] = 0;
+    return true;
+  }
+
+  /** Moves the live records of `seg` below `end` to its front, in order; returns where they end. */
+  private pack(seg: number, end: number): number {
+    const buf = this.segments[seg]!;
+    let to = 0;
+    for (let off = 0; off < end; ) {
+      const size = buf.readUInt32LE(off + R_SIZE);
+      if ((buf[off + R_FLAGS]! & LIVE) !== 0) {
+        const slot = this.slotOf(buf.readUInt32LE(off + R_HASH), seg, off);
+        if (to !== off) buf.copyWithin(to, off, off + size);
+        this.slotOff[slot] = to;
+        to += size;
+      }
+      off += size;
+    }
+    return to;
+  }
+
+  /** A dead record of `size` bytes at `at` (size and flags are all a walk reads of a dead record). */
+  private writeFiller(buf: Buffer, at: number, size: number): void {
+    buf.writeUInt32LE(size, at + R_SIZE);
+    buf[at + R_FLAGS] = 0;
   }
 }

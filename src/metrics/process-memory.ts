@@ -3,13 +3,29 @@
 // and what fraudwall's own large structures hold (the policy's tables, the response cache's
 // segments and index, the verdict cache's arrays). Nothing here costs anything per query.
 //
-// RSS ≈ Node's baseline + heap total + (the part of external/arrayBuffers that was touched). The
+// RSS ≈ the node binary's resident pages (resident_file) + heap total + V8's pooled pages (freed
+// by a full GC, kept resident until a memory-reducing GC; not in heap total) + malloc + (the part of
+// external/arrayBuffers that was touched). The
 // policy's and the caches' bytes are outside the V8 heap (typed arrays and Buffers), so they show
 // up in `external`/`arrayBuffers`, not in heap used; the policy reserves address space beyond its
 // data (see policy/typed-memory.ts), so compare its figure with RSS, not with `external`.
 //
 // No label carries a domain or an address; with --workers every gauge is summed over the processes.
+import { readFileSync } from 'node:fs';
 import { Gauge, type Registry } from 'prom-client';
+
+/**
+ * Resident bytes backed by files (Linux `RssFile`: the node binary's code and read-only data,
+ * shared libraries): part of RSS that no setting of fraudwall changes. 0 where /proc is missing.
+ */
+function residentFileBytes(): number {
+  try {
+    const match = /^RssFile:\s+(\d+) kB$/m.exec(readFileSync('/proc/self/status', 'utf8'));
+    return match ? Number(match[1]) * 1024 : 0;
+  } catch {
+    return 0;
+  }
+}
 
 /** Readers for fraudwall's own structures; each may be left out (or set later) and then reads 0. */
 export interface MemorySources {
@@ -53,6 +69,11 @@ export function watchProcessMemory(registry: Registry, sources: MemorySources = 
     'fraudwall_process_peak_resident_memory_bytes',
     'Highest resident set size this process has had (getrusage maxrss; with --workers: the sum of each process’s own peak).',
     () => process.resourceUsage().maxRSS * 1024,
+  );
+  gauge(
+    'fraudwall_process_resident_file_bytes',
+    'Part of the resident set backed by files: the node binary’s code and data and shared libraries (RSS minus this is the process’s own memory).',
+    residentFileBytes,
   );
   gauge('fraudwall_process_heap_used_bytes', 'V8 heap in use by JS objects (the caches keep their entries outside it).', () => usage().heapUsed);
   gauge('fraudwall_process_heap_total_bytes', 'V8 heap reserved (used plus free space the collector keeps).', () => usage().heapTotal);

@@ -9,7 +9,7 @@ import { importCycles, layerViolations, readImportGraph, type ImportGraph } from
  * do not import each other. The README's design section explains each folder.
  */
 export const LAYERS: readonly (readonly string[])[] = [
-  ['errors.ts', 'runtime-guard.ts', 'seeded-hash.ts', 'version.ts', 'log', 'net'], // foundation: error codes, Node version guard, index hash, version, logger, listening and per-client connection bookkeeping
+  ['errors.ts', 'runtime-guard.ts', 'runtime-flags.ts', 'seeded-hash.ts', 'version.ts', 'log', 'net'], // foundation: error codes, Node version guard, V8/malloc launch settings, index hash, version, logger, listening and per-client connection bookkeeping
   ['dns'], // wire codec: parse, write, EDNS, EDE; imports nothing of ours but the foundation
   ['query'], // the query contract: QueryContext, Answer, Resolver, Rule, Verdict
   ['config'], // the settings table, Config, addresses and CIDRs

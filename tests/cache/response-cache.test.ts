@@ -137,6 +137,34 @@ describe('ResponseCache', () => {
     expect(found).toBeGreaterThan(100);
   });
 
+  it('takes memory for what it holds when the entry bound binds first, not the whole byte bound (a stream of new names and a warm set)', () => {
+    // The soak at a fiftieth of its size: small answers, so the 2,000-entry bound is reached with
+    // a fraction of the 64 segments the byte bound allows; a warm set looked up at random (and
+    // stored again when its TTL has run out) leaves a few hit survivors in every swept segment.
+    // Before the fix the arena grew to ~1,090 KB for ~310 KB of answers (the soak: 64 MB for 16 MB).
+    const segmentBytes = 16 * 1024;
+    const cache = new ResponseCache({ ...OPTIONS, cacheSize: 2000, cacheMaxBytes: 64 * segmentBytes + 64 * 1024, serveStaleSeconds: 86400 }, { segmentBytes });
+    const warm = Array.from({ length: 400 }, (_, i) => `warm-${i}.example`);
+    const warmQueries = warm.map((name) => buildQuery(name, QType.A));
+    let seed = 42;
+    let stream = 0;
+    let hits = 0;
+    for (let second = 0; second < 600; second++) {
+      const now = second * 1000;
+      for (let i = 0; i < 40; i++) put(cache, `stream-${stream++}.example`, now, 300);
+      for (let i = 0; i < 30; i++) {
+        seed = (Math.imul(seed, 1103515245) + 12345) >>> 0;
+        const w = seed % warm.length;
+        if (cache.lookup(keyOf(warmQueries[w]!), now)?.fresh) hits++;
+        else put(cache, warm[w]!, now, 300);
+      }
+    }
+    expect(cache.size).toBeGreaterThan(1900);
+    expect(hits).toBeGreaterThan(16_000); // the warm set stays cached
+    // Segments allocated (reservedBytes - bytes = allocated - held) stay within half of what is held plus two segments.
+    expect(cache.reservedBytes - cache.bytes).toBeLessThanOrEqual(cache.bytes / 2 + 2 * segmentBytes);
+  });
+
   it('does not cache what must not be cached', () => {
     const cache = new ResponseCache(OPTIONS);
     const query = buildQuery('x.example', QType.A);

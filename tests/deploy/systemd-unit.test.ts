@@ -11,6 +11,7 @@ import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
+import { LAUNCH_ENV, NODE_LAUNCH_FLAGS } from '../../src/runtime-flags.js';
 import { findTool, requireTool } from '../helpers/require-tool.js';
 import { runProgram } from '../helpers/run-program.js';
 
@@ -49,9 +50,12 @@ describe('the systemd unit', () => {
   const execStart = one('ExecStart').split(/\s+/);
 
   it('runs node on the prebuilt dist/cli.js serve with the config and an absolute state directory systemd creates', () => {
-    expect(execStart.slice(0, 3)).toEqual(['/usr/bin/node', '--max-semi-space-size=2', '/opt/fraudwall/dist/cli.js']);
-    expect(execStart[3]).toBe('serve');
-    const flags = Object.fromEntries(execStart.slice(4).join(' ').split(' --').filter(Boolean).map((pair) => pair.replace(/^--/, '').split(' ') as [string, string]));
+    // The launch flags and environment npm start and the Docker image use (src/runtime-flags.ts).
+    const launch = NODE_LAUNCH_FLAGS.length;
+    expect(execStart.slice(0, launch + 2)).toEqual(['/usr/bin/node', ...NODE_LAUNCH_FLAGS, '/opt/fraudwall/dist/cli.js']);
+    expect(service.get('Environment')).toEqual(Object.entries(LAUNCH_ENV).map(([key, value]) => `${key}=${value}`));
+    expect(execStart[launch + 2]).toBe('serve');
+    const flags = Object.fromEntries(execStart.slice(launch + 3).join(' ').split(' --').filter(Boolean).map((pair) => pair.replace(/^--/, '').split(' ') as [string, string]));
     expect(flags['config']).toBe('/etc/fraudwall/fraudwall.yaml');
     expect(one('StateDirectory')).toBe('fraudwall');
     expect(flags['state']).toBe('/var/lib/fraudwall'); // StateDirectory=fraudwall is /var/lib/fraudwall

@@ -21,6 +21,9 @@ describe('process memory gauges', () => {
     const rss = got.get('fraudwall_process_resident_memory_bytes')!;
     expect(rss).toBeGreaterThan(10 * 1024 * 1024);
     expect(got.get('fraudwall_process_peak_resident_memory_bytes')).toBeGreaterThanOrEqual(rss * 0.9);
+    // The node binary's own pages: megabytes of code, but less than the whole RSS.
+    expect(got.get('fraudwall_process_resident_file_bytes')).toBeGreaterThan(1024 * 1024);
+    expect(got.get('fraudwall_process_resident_file_bytes')).toBeLessThan(rss);
     expect(got.get('fraudwall_process_heap_used_bytes')).toBeGreaterThan(0);
     expect(got.get('fraudwall_process_heap_total_bytes')).toBeGreaterThanOrEqual(got.get('fraudwall_process_heap_used_bytes')!);
     expect(got.get('fraudwall_process_external_memory_bytes')).toBeGreaterThanOrEqual(got.get('fraudwall_process_array_buffers_bytes')!);

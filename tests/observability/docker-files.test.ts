@@ -9,6 +9,7 @@ import { join, posix, resolve } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
 import { loadConfig } from '../../src/config/load-config.js';
+import { LAUNCH_ENV, NODE_LAUNCH_FLAGS } from '../../src/runtime-flags.js';
 import { freePort } from '../helpers/ports.js';
 import { runProgram } from '../helpers/run-program.js';
 import { allPanels, datasourceUid, DASHBOARD_PATH, DOCKER_DIR, loadDashboard, REPO_ROOT } from './dashboard.js';
@@ -196,15 +197,17 @@ describe('Dockerfile', () => {
     }
   });
 
-  it('runs as a non-root user and starts `node --max-semi-space-size=2 dist/cli.js serve` (the young-generation size npm start uses)', () => {
+  it('runs as a non-root user and starts `node <launch flags> dist/cli.js serve` with the launch environment, as npm start does (src/runtime-flags.ts)', () => {
     const users = runtime.filter((i) => i.keyword === 'USER');
     expect(users.length).toBeGreaterThan(0);
     const user = users.at(-1)!.args.split(':')[0];
     expect(['root', '0', '']).not.toContain(user);
     const cmd = runtime.filter((i) => i.keyword === 'CMD').at(-1);
-    expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['node', '--max-semi-space-size=2', 'dist/cli.js', 'serve']);
+    expect(JSON.parse(cmd?.args ?? 'null')).toEqual(['node', ...NODE_LAUNCH_FLAGS, 'dist/cli.js', 'serve']);
+    expect(envOf(runtime)).toMatchObject(LAUNCH_ENV);
     const pkg = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { scripts: Record<string, string> };
-    expect(pkg.scripts['start']).toContain('node --max-semi-space-size=2 dist/cli.js serve');
+    const env = Object.entries(LAUNCH_ENV).map(([key, value]) => `${key}=${value}`);
+    expect(pkg.scripts['start']).toBe([...env, 'exec', 'node', ...NODE_LAUNCH_FLAGS, 'dist/cli.js', 'serve'].join(' '));
   });
 
   it('exposes DNS on 5300 udp+tcp and HTTP on 8053, and declares the lists directory a volume', () => {
