@@ -17,6 +17,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FW_ENV, FW_NODE_FLAGS } from './lib/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -133,9 +134,9 @@ async function startInstance(redisPort) {
   const http = await freePort();
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--listen', `127.0.0.1:${dns}`, '--http', `127.0.0.1:${http}`, '--lists', tempDir('lists'), '--state', tempDir('state'),
+    [...FW_NODE_FLAGS, CLI, 'serve', '--listen', `127.0.0.1:${dns}`, '--http', `127.0.0.1:${http}`, '--lists', tempDir('lists'), '--state', tempDir('state'),
       '--upstream', '127.0.0.1:9', '--redis', `redis://127.0.0.1:${redisPort}`, '--log-level', 'warn', '--admin-max-entries', String(SIZE + DELTAS * DELTA_SIZE)],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH, FRAUDWALL_ADMIN_TOKEN: TOKEN } },
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH, ...FW_ENV, FRAUDWALL_ADMIN_TOKEN: TOKEN } },
   );
   children.add(child);
   const instance = { dns, http, pid: child.pid };

@@ -16,6 +16,7 @@ import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FW_ENV, FW_NODE_FLAGS } from './lib/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -92,9 +93,9 @@ async function main() {
   const http = await freePort();
   server = spawn(
     process.execPath,
-    [CLI, 'serve', '--listen', `127.0.0.1:${dns}`, '--http', `127.0.0.1:${http}`, '--lists', tempDir('lists'), '--state', tempDir('state'),
+    [...FW_NODE_FLAGS, CLI, 'serve', '--listen', `127.0.0.1:${dns}`, '--http', `127.0.0.1:${http}`, '--lists', tempDir('lists'), '--state', tempDir('state'),
       '--upstream', '127.0.0.1:9', '--log-level', 'error', '--workers', String(WORKERS), '--admin-max-entries', String(SIZE + DELTAS * DELTA_SIZE)],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH, FRAUDWALL_ADMIN_TOKEN: TOKEN } },
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH, ...FW_ENV, FRAUDWALL_ADMIN_TOKEN: TOKEN } },
   );
   for (let i = 0; ; i++) {
     try {
