@@ -11,12 +11,13 @@
 // Prints figures, not pass/fail. All traffic stays on 127.0.0.1.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
-import { tmpdir } from 'node:os';
+import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { FW_ENV, FW_NODE_FLAGS } from './lib/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -133,15 +134,28 @@ async function startInstance(redisPort) {
   const http = await freePort();
   const child = spawn(
     process.execPath,
-    [CLI, 'serve', '--listen', `127.0.0.1:${dns}`, '--http', `127.0.0.1:${http}`, '--lists', tempDir('lists'), '--state', tempDir('state'),
+    [...FW_NODE_FLAGS, CLI, 'serve', '--listen', `127.0.0.1:${dns}`, '--http', `127.0.0.1:${http}`, '--lists', tempDir('lists'), '--state', tempDir('state'),
       '--upstream', '127.0.0.1:9', '--redis', `redis://127.0.0.1:${redisPort}`, '--log-level', 'warn', '--admin-max-entries', String(SIZE + DELTAS * DELTA_SIZE)],
-    { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH, FRAUDWALL_ADMIN_TOKEN: TOKEN } },
+    { stdio: ['ignore', 'ignore', 'inherit'], env: { PATH: process.env.PATH, ...FW_ENV, FRAUDWALL_ADMIN_TOKEN: TOKEN } },
   );
   children.add(child);
-  const instance = { dns, http };
+  const instance = { dns, http, pid: child.pid };
   await waitUntil(async () => (await fetch(`http://127.0.0.1:${http}/readyz`)).ok, 30_000, 'fraudwall ready');
   return instance;
 }
+
+/** CPU time (user + system) a process has used, in ms: a figure the machine's load does not distort. */
+function cpuMs(pid) {
+  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
+  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
+}
+/** Resident and peak resident memory of a process, MB (from /proc). */
+function rssMb(pid) {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
+  return `${(kb('VmRSS') / 1024).toFixed(0)} (peak ${(kb('VmHWM') / 1024).toFixed(0)})`;
+}
+const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
 const version = async (instance, list) => (await api(instance, 'GET', `/v1/lists/${list}`)).version;
 const pct = (sorted, p) => sorted[Math.min(sorted.length - 1, Math.ceil((p / 100) * sorted.length) - 1)];
@@ -149,7 +163,7 @@ const usedMemory = async (port) => Number(/used_memory:(\d+)/.exec(await redis(p
 
 async function main() {
   console.log(`fleet bench: ${INSTANCES} instances, list of ${SIZE.toLocaleString('en')} domains, ${DELTAS} deltas of ${DELTA_SIZE}`);
-  console.log('(2-core machine shared with other work: figures are noisy)');
+  console.log(`(2-core machine shared with other work: latencies are noisy; load average at start ${load()})`);
   const redisPort = await startRedis();
   const fleet = [];
   for (let i = 0; i < INSTANCES; i++) fleet.push(await startInstance(redisPort));
@@ -174,16 +188,24 @@ async function main() {
   console.log(`replace of ${SIZE.toLocaleString('en')} domains: push answered in ${answered.toFixed(0)} ms; served by every other instance after ${reached.map((ms) => ms.toFixed(0)).join(' / ')} ms`);
 
   const delays = [];
+  const cpuBefore = fleet.map((instance) => cpuMs(instance.pid));
   for (let d = 0; d < DELTAS; d++) {
     const add = Array.from({ length: DELTA_SIZE }, (_, i) => `delta${d}-${i}.fraud-bench.test`);
     const t0 = performance.now();
     const reply = await api(a, 'POST', '/v1/lists/big/entries', JSON.stringify({ add }));
     await Promise.all(others.map((instance) => waitUntil(async () => (await version(instance, 'big')) >= reply.version, 30_000, 'delta reaches instance')));
-    delays.push(performance.now() - t0);
+    delays.push({ ms: performance.now() - t0, index: d });
   }
+  const cpuPerDelta = fleet.map((instance, i) => (cpuMs(instance.pid) - cpuBefore[i]) / DELTAS);
+  const slowest = [...delays].sort((x, y) => y.ms - x.ms).slice(0, 3);
   for (const instance of others) if ((await dnsRcode(instance.dns, `delta${DELTAS - 1}-0.fraud-bench.test`)) !== 3) throw new Error('last delta not blocked');
-  delays.sort((x, y) => x - y);
-  console.log(`delta of ${DELTA_SIZE} domains on the ${SIZE.toLocaleString('en')}-domain list, push to served everywhere (ms): p50 ${pct(delays, 50).toFixed(0)}, p90 ${pct(delays, 90).toFixed(0)}, p99 ${pct(delays, 99).toFixed(0)}, max ${delays.at(-1).toFixed(0)}`);
+  const sorted = delays.map((d) => d.ms).sort((x, y) => x - y);
+  console.log(`delta of ${DELTA_SIZE} domains on the ${SIZE.toLocaleString('en')}-domain list, push to served everywhere (ms): p50 ${pct(sorted, 50).toFixed(0)}, p90 ${pct(sorted, 90).toFixed(0)}, p99 ${pct(sorted, 99).toFixed(0)}, max ${sorted.at(-1).toFixed(0)}`);
+  console.log(`  slowest deltas (number in the run: ms): ${slowest.map((d) => `#${d.index + 1}: ${d.ms.toFixed(0)}`).join(', ')}`);
+  console.log(
+    `  CPU per delta (ms, whole process incl. the bench's status polls every 10 ms): origin ${cpuPerDelta[0].toFixed(1)}, others ${cpuPerDelta.slice(1).map((ms) => ms.toFixed(1)).join(' / ')}; load average now ${load()}`,
+  );
+  console.log(`  RSS after the deltas, MB: ${fleet.map((instance) => rssMb(instance.pid)).join(' / ')}`);
 
   const memoryAfter = await usedMemory(redisPort);
   const keyBytes = async (key) => Number(/:(\d+)/.exec(await redis(redisPort, ['MEMORY', 'USAGE', key, 'SAMPLES', '0']))?.[1] ?? 0);

@@ -6,13 +6,14 @@ import type { Logger } from '../log/logger.js';
 import type { FleetMetrics } from '../metrics/fleet-metrics.js';
 import { parseList, type ParsedList } from '../policy/parse-list.js';
 import type { ListKind } from '../query/rule.js';
-import { applyPackedDeltas, packedCanonicalText, type Delta } from './packed-delta.js';
+import { applyPackedDeltas, type Delta } from '../lists/packed-delta.js';
+import { packedCanonicalText } from '../lists/packed-text.js';
 import { applyDelta, RECORD_FORMAT, SharedWriteError, type RedisListStore, type StreamChange } from './redis-list-store.js';
 
 /** A put this instance made: its own push is applied from memory instead of read back from Redis. */
 export interface OwnPut {
+  /** The pushed list with every entry once (as Redis has it). */
   readonly list: ParsedList;
-  readonly entries: readonly string[];
 }
 
 /** What a waiting push learns when its version is applied here. */
@@ -211,11 +212,10 @@ export class FleetSync {
       const local = Math.max(this.versionOf(name), 1);
       const theirs = remote.get(name);
       if (theirs !== undefined && theirs.version >= local) continue;
-      const entries = entryLines(record.list);
-      const seeded = await store.seed(name, local, record.list.kind, record.list.category, entries, record.updatedAt, this.deps.origin);
+      const seeded = await store.seed(name, local, record.list.kind, record.list.category, packedCanonicalText(record.list), record.updatedAt, this.deps.origin);
       if (seeded > 0) {
         logger.info('wrote a list back to Redis (Redis had an older version or none)', { list: name, version: seeded, redisVersion: theirs?.version ?? 0 });
-        if (this.versionOf(name) !== seeded) await this.persist(record.list, entries, record.updatedAt, seeded);
+        if (this.versionOf(name) !== seeded) await this.persist(record.list, record.updatedAt, seeded);
         this.versions.set(name, seeded);
         this.noteRemote(name, seeded);
       }
@@ -244,7 +244,8 @@ export class FleetSync {
   /**
    * Applies a batch in one policy swap. `reason` says why whole lists are read (resync), else a
    * put reads the list unless it is this instance's own, and a gap reads it too. Deltas are folded
-   * into the packed list in one pass per list and batch (src/fleet/packed-delta.ts).
+   * into the packed list once per list and batch (src/lists/packed-delta.ts), and the policy patches
+   * its matchers instead of rebuilding them (src/policy/packed-edit.ts).
    */
   private async apply(changes: readonly StreamChange[], reason: 'resync' | undefined): Promise<void> {
     for (const change of changes) this.noteRemote(change.list, change.version);
@@ -288,9 +289,8 @@ export class FleetSync {
         const own = change.op === 'put' ? this.ownPuts.get(change.origin) : undefined;
         if (own !== undefined) {
           this.ownPuts.delete(change.origin);
-          // The pushed text may repeat entries; Redis (and so every other instance) has them once.
-          const base = own.entries.length === own.list.size ? own.list : parseList(own.entries.join('\n'), { name: own.list.name, kind: own.list.kind, category: own.list.category });
-          work.set(change.list, { deleted: false, version: change.version, base, updatedAt: Date.now(), deltas: [] });
+          // Already without repeated entries, as Redis (and so every other instance) has it.
+          work.set(change.list, { deleted: false, version: change.version, base: own.list, updatedAt: Date.now(), deltas: [] });
           metrics.changesApplied.labels('put').inc();
           continue;
         }
@@ -334,7 +334,8 @@ export class FleetSync {
   /** The base list with the batch's deltas folded in; each delta's outcome is kept for its push. */
   private fold(name: string, next: Extract<Working, { deleted: false }>): ParsedList {
     if (next.deltas.length === 0) return next.base;
-    const packed = applyPackedDeltas(next.base, next.deltas);
+    const policy = this.deps.registry.store.current;
+    const packed = applyPackedDeltas(next.base, next.deltas, (bytes, start, end, flags) => policy.mayHold(next.base, bytes, start, end, flags));
     if (packed !== undefined) {
       next.deltas.forEach((delta, i) => this.noteDeltaStats(name, delta.version, packed.stats[i]!));
       return packed.list;
@@ -370,7 +371,7 @@ export class FleetSync {
       const record = this.deps.registry.get(name);
       try {
         if (record === undefined) await this.deps.state.deleteList(name);
-        else if (record.source === 'api') await this.persist(record.list, entryLines(record.list), record.updatedAt, this.versionOf(name));
+        else if (record.source === 'api') await this.persist(record.list, record.updatedAt, this.versionOf(name));
       } catch (error) {
         this.deps.logger.error('could not save a shared list to the state directory; it serves, but a restart without Redis would not have it: check that --state is writable (saving is tried again with the next change and at shutdown)', { list: name, err: error });
         this.unsaved.add(name);
@@ -392,9 +393,10 @@ export class FleetSync {
     if (this.deltaStats.size > RECENT_DELTAS) this.deltaStats.delete(this.deltaStats.keys().next().value!);
   }
 
-  private async persist(list: ParsedList, entries: readonly string[], updatedAt: number, version: number): Promise<void> {
+  /** Writes the list to the state directory in slices (a big list never holds the event loop long). */
+  private async persist(list: ParsedList, updatedAt: number, version: number): Promise<void> {
     try {
-      await this.deps.state.saveList({ name: list.name, kind: list.kind, category: list.category, entries, updatedAt, version });
+      await this.deps.state.saveParsedList(list, updatedAt, version);
     } catch (error) {
       this.deps.metrics.syncErrors.labels('persist').inc();
       throw error;
@@ -419,10 +421,4 @@ export class FleetSync {
       for (const w of done) w.resolve(this.applied(name, w.version, generation));
     }
   }
-}
-
-/** Canonical entries, built from the packed bytes (fast) — for the state directory and Redis. */
-export function entryLines(list: ParsedList): string[] {
-  const text = packedCanonicalText(list);
-  return text === '' ? [] : text.split('\n');
 }

@@ -132,6 +132,13 @@ return out
 /** Stream entries kept (approximately); an instance further behind finds the gap and reloads snapshots. */
 const STREAM_MAX = 10_000;
 
+/** Canonical entries, as an array or as their text one a line (made from packed bytes, no string per entry). */
+export type Entries = readonly string[] | string;
+
+function textOf(entries: Entries): string {
+  return typeof entries === 'string' ? entries : entries.join('\n');
+}
+
 function lines(text: string | undefined): string[] {
   return text ? text.split('\n').filter((line) => line !== '') : [];
 }
@@ -186,17 +193,17 @@ export class RedisListStore {
     return this.redis.sendCommand(['EVAL', source, String(keys.length), ...keys, ...args.map(String)]);
   }
 
-  /** Replaces (or creates) a list; returns its new version. */
-  async put(name: string, kind: ListKind, category: string, entries: readonly string[], updatedAt: number, origin: string): Promise<number> {
-    const reply = await this.script(PUT, this.keys(name), [RECORD_FORMAT, name, kind, category, updatedAt, entries.join('\n'), origin, STREAM_MAX, 0]).catch(
+  /** Replaces (or creates) a list (canonical entries, or their text one a line); returns its new version. */
+  async put(name: string, kind: ListKind, category: string, entries: Entries, updatedAt: number, origin: string): Promise<number> {
+    const reply = await this.script(PUT, this.keys(name), [RECORD_FORMAT, name, kind, category, updatedAt, textOf(entries), origin, STREAM_MAX, 0]).catch(
       (error: unknown) => refusal(error, name),
     );
     return Number(reply);
   }
 
   /** Writes a list at `version` only if Redis has an older one (or none): re-seeding an emptied Redis. 0 when refused. */
-  async seed(name: string, version: number, kind: ListKind, category: string, entries: readonly string[], updatedAt: number, origin: string): Promise<number> {
-    const args = [RECORD_FORMAT, name, kind, category, updatedAt, entries.join('\n'), origin, STREAM_MAX, version];
+  async seed(name: string, version: number, kind: ListKind, category: string, entries: Entries, updatedAt: number, origin: string): Promise<number> {
+    const args = [RECORD_FORMAT, name, kind, category, updatedAt, textOf(entries), origin, STREAM_MAX, version];
     return Number(await this.script(PUT, this.keys(name), args).catch((error: unknown) => refusal(error, name)));
   }
 
@@ -213,8 +220,8 @@ export class RedisListStore {
   }
 
   /** Stores `entries` as the snapshot of `version`; false if the list moved on meanwhile (the next compaction will do it). */
-  async compact(name: string, version: number, entries: readonly string[]): Promise<boolean> {
-    return Number(await this.script(COMPACT, this.keys(name), [version, entries.join('\n')])) === 1;
+  async compact(name: string, version: number, entries: Entries): Promise<boolean> {
+    return Number(await this.script(COMPACT, this.keys(name), [version, textOf(entries)])) === 1;
   }
 
   /** The list as it stands in Redis, or undefined if Redis never had it. Throws SharedWriteError('format') for newer records. */

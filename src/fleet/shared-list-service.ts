@@ -16,7 +16,9 @@ import {
 import type { Logger } from '../log/logger.js';
 import type { ListFormat } from '../config/options.js';
 import type { ListKind } from '../query/rule.js';
-import { entryLines, type FleetSync } from './fleet-sync.js';
+import type { FleetSync } from './fleet-sync.js';
+import { distinctEntries } from '../lists/packed-delta.js';
+import { packedCanonicalText, packedCanonicalTextInSlices } from '../lists/packed-text.js';
 import { SharedWriteError, type RedisListStore } from './redis-list-store.js';
 
 export interface SharedListServiceOptions {
@@ -77,14 +79,15 @@ export class SharedListService implements ListChanges {
       this.checkSize(list.size);
       const existing = this.registry.get(name);
       checkWritable(name, existing);
-      // Distinct canonical entries, in list order: what Redis stores and every instance serves.
-      const entries = [...new Set(entryLines(list))];
+      // Distinct canonical entries, in list order: what Redis stores and every instance serves
+      // (deduplicated on the packed bytes, written as text from them: no string per entry).
+      const distinct = distinctEntries(list);
+      const canonical = packedCanonicalText(distinct);
       const origin = this.nextOrigin();
-      this.sync.ownPuts.set(origin, { list, entries });
+      this.sync.ownPuts.set(origin, { list: distinct });
       let version: number;
       try {
-        const bytes = entries.reduce((sum, entry) => sum + entry.length + 1, 0);
-        version = await this.write((store) => store.put(name, list.kind, list.category, entries, Date.now(), origin), bytes);
+        version = await this.write((store) => store.put(name, list.kind, list.category, canonical, Date.now(), origin), canonical.length);
       } finally {
         // Applied (and removed) by the stream, or never written: either way it is not needed any more.
         setTimeout(() => this.sync.ownPuts.delete(origin), this.options.applyWaitMs * 2).unref();
@@ -172,7 +175,10 @@ export class SharedListService implements ListChanges {
     const record = this.registry.get(name);
     if (record === undefined || this.sync.versionOf(name) !== version) return;
     try {
-      await this.store.compact(name, version, entryLines(record.list));
+      // Made in slices: compaction is off the change's path and must not hold DNS answers meanwhile.
+      const text = await packedCanonicalTextInSlices(record.list);
+      if (this.sync.versionOf(name) !== version) return;
+      await this.store.compact(name, version, text);
     } catch (error) {
       this.logger.warn('could not fold the deltas of a shared list into a snapshot; the next change tries again', { list: name, err: error });
     }

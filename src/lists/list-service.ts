@@ -6,6 +6,8 @@ import { protectEntryProblem } from '../lookalike/protected-domain.js';
 import { isValidName, NAME_RULE, type ListKind, type RuleKind } from '../query/rule.js';
 import type { ListRecord, ListRegistry } from './list-registry.js';
 import type { StateStore, StoredList } from './state-store.js';
+import { applyPackedDeltas } from './packed-delta.js';
+import type { Policy } from '../policy/policy.js';
 
 
 /** One reason an entry of a pushed list was refused. */
@@ -181,15 +183,16 @@ export class ListService implements ListChanges {
           throw new ListChangeError('invalid', `list "${name}" is an RPZ zone: entries cannot be added or removed one by one; PUT the whole zone again`);
         }
         const { kind, category } = existing.list;
-        const additions = parseEntries(name, kind, category, addText);
-        const removals = new Set(canonicalEntries(parseEntries(name, kind, category, removeText)));
-        const before = canonicalEntries(existing.list);
-        const kept = before.filter((entry) => !removals.has(entry));
-        const merged = new Set([...kept, ...canonicalEntries(additions)]);
-        this.checkSize(merged.size);
-        const list = parseList([...merged].join('\n'), { name, kind, category });
-        await this.persist(list, records, nextGeneration);
-        return { list, added: merged.size - kept.length, removed: before.length - kept.length };
+        const add = canonicalEntries(parseEntries(name, kind, category, addText));
+        const remove = canonicalEntries(parseEntries(name, kind, category, removeText));
+        const { list, added, removed } = applyDeltaTo(existing.list, add, remove, this.registry.store.current);
+        this.checkSize(list.size);
+        // The delta alone goes to the list's journal (a few hundred bytes, not the whole list); every
+        // so often the state store asks for a new snapshot instead.
+        const updatedAt = Date.now();
+        if (!(await this.state.appendListDelta(name, add, remove, updatedAt))) await this.state.saveParsedList(list, updatedAt);
+        records.set(name, { list, source: 'api', origin: 'api', updatedAt, generation: nextGeneration });
+        return { list, added, removed };
       });
       const { list, added, removed } = result;
       this.audit(who, 'delta', name, { added, removed, entries: list.size, generation });
@@ -222,15 +225,31 @@ export class ListService implements ListChanges {
 
   private async persist(list: ParsedList, records: Map<string, ListRecord>, generation: number, zone?: string): Promise<void> {
     const updatedAt = Date.now();
-    const entries = zone === undefined ? canonicalEntries(list) : [];
-    const stored: StoredList = { name: list.name, kind: list.kind, category: list.category, entries, zone, updatedAt };
-    await this.state.saveList(stored);
+    // Entries are written from the packed bytes, in slices: no string per entry, no long block.
+    if (zone === undefined) await this.state.saveParsedList(list, updatedAt);
+    else await this.state.saveList({ name: list.name, kind: list.kind, category: list.category, entries: [], zone, updatedAt });
     records.set(list.name, { list, source: 'api', origin: 'api', updatedAt, generation });
   }
 
   private audit(who: string, action: string, list: string, fields: Record<string, unknown>): void {
     this.logger.info('audit: list changed', { who, action, list, ...fields });
   }
+}
+
+/**
+ * `list` with `remove` then `add` (canonical entries) applied as to a Set of its canonical entries.
+ * The packed path (no string per entry; the policy then patches its matchers) unless the list keeps
+ * entries as raw text, which takes the string path with the same result.
+ */
+function applyDeltaTo(list: ParsedList, add: readonly string[], remove: readonly string[], policy: Policy): { list: ParsedList; added: number; removed: number } {
+  const packed = applyPackedDeltas(list, [{ add, remove }], (bytes, start, end, flags) => policy.mayHold(list, bytes, start, end, flags));
+  if (packed !== undefined) return { list: packed.list, ...packed.stats[0]! };
+  const removals = new Set(remove);
+  const before = canonicalEntries(list);
+  const kept = before.filter((entry) => !removals.has(entry));
+  const merged = new Set([...kept, ...add]);
+  const next = parseList([...merged].join('\n'), { name: list.name, kind: list.kind, category: list.category });
+  return { list: next, added: merged.size - kept.length, removed: before.length - kept.length };
 }
 
 /** Records for the lists persisted in the state directory, as loaded at start. */

@@ -14,6 +14,7 @@ import { PackedRules, type PackedStorage } from '../policy/packed-rules.js';
 import { listFromPacked, type ParsedList, type SkippedLine } from '../policy/parse-list.js';
 import type { ListKind } from '../query/rule.js';
 import { region } from '../policy/typed-memory.js';
+import { editOf, editPacked } from '../policy/packed-edit.js';
 
 export interface EncodedList {
   readonly name: string;
@@ -132,4 +133,38 @@ export async function readListFile(encoded: EncodedList): Promise<ParsedList> {
     localBytes,
   };
   return listFromPacked(new PackedRules(encoded.name, encoded.kind, encoded.category, storage), encoded.skipped);
+}
+
+/**
+ * A list sent as an edit of the version the other process already holds (a delta): the indices of
+ * the removed entries and the appended entries. A 100-entry delta on a 1M-entry list is then a few
+ * KiB over IPC instead of a ~25 MB file, and the other side patches its policy as this one did.
+ */
+export interface EncodedEdit {
+  readonly name: string;
+  /** Entries of the list after the edit (checked on arrival). */
+  readonly size: number;
+  readonly removed: readonly number[];
+  readonly appended: readonly { readonly domain: string; readonly flags: number }[];
+}
+
+/** Edits larger than this travel as whole lists (a file) instead. */
+const MAX_EDIT_ENTRIES = 20_000;
+
+/** `list` as an edit of `held` (the version the other process has), or undefined when it is not one. */
+export function encodeEdit(list: ParsedList, held: ParsedList | undefined): EncodedEdit | undefined {
+  const edit = editOf(list.packed);
+  if (edit === undefined || held === undefined || edit.before.deref() !== held.packed) return undefined;
+  if (edit.removed.length + list.size - edit.appendedFrom > MAX_EDIT_ENTRIES) return undefined;
+  const appended: { domain: string; flags: number }[] = [];
+  for (let i = edit.appendedFrom; i < list.size; i++) appended.push({ domain: list.packed.domain(i), flags: list.packed.flags[i]! });
+  return { name: list.name, size: list.size, removed: [...edit.removed], appended };
+}
+
+/** The list `encodeEdit` described, made from `held` (the same version the sender edited). */
+export function applyEdit(held: ParsedList, encoded: EncodedEdit): ParsedList {
+  const appended = encoded.appended.map((entry) => ({ bytes: Buffer.from(entry.domain, 'latin1'), flags: entry.flags }));
+  const packed = editPacked(held.packed, Int32Array.from(encoded.removed), appended);
+  if (packed.size !== encoded.size) throw new Error(`list "${encoded.name}": the edit gives ${packed.size} entries, the sender has ${encoded.size}`);
+  return listFromPacked(packed, held.skipped);
 }

@@ -11,6 +11,7 @@
 import { FLAG_ADDRESS, FLAG_ALLOW, type PackedRules } from './packed-rules.js';
 import { isMappedIpv4, parseIpPrefix, scanIpv4Prefix } from './ip-prefix.js';
 import type { Rule } from '../query/rule.js';
+import { editOf, EntryRemap, REMOVED } from './packed-edit.js';
 
 interface Family {
   /** Words per key: 1 (IPv4) or 4 (IPv6). */
@@ -71,6 +72,40 @@ export class IpIndex {
       return (lists[li]!.flags[id - bases[li]!]! & FLAG_ALLOW) !== 0;
     };
     return new IpIndex(lists, bases, v4.ids.length ? pack(v4, isAllow) : EMPTY_V4, v6.ids.length ? pack(v6, isAllow) : EMPTY_V6);
+  }
+
+  /**
+   * The index over `all`, made from `previous` (built over the same lists but for one that an edit
+   * replaced, see packed-edit.ts): `previous` itself when nothing changed; when the edit touched no
+   * address entry, a copy with the ids mapped (a few arrays of the address entries only); undefined
+   * when a build is needed.
+   */
+  static patch(previous: IpIndex, all: readonly PackedRules[]): IpIndex | undefined {
+    const lists = all.filter((l) => l.size > 0);
+    if (lists.length !== previous.lists.length) return undefined;
+    let changed = -1;
+    for (let k = 0; k < lists.length; k++) {
+      if (lists[k] === previous.lists[k]) continue;
+      if (changed >= 0) return undefined;
+      changed = k;
+    }
+    if (changed < 0) return previous;
+    const after = lists[changed]!;
+    const edit = editOf(after);
+    const before = previous.lists[changed]!;
+    if (edit === undefined || edit.before.deref() !== before) return undefined;
+    for (const j of edit.removed) if ((before.flags[j]! & FLAG_ADDRESS) !== 0) return undefined;
+    for (let i = edit.appendedFrom; i < after.size; i++) if ((after.flags[i]! & FLAG_ADDRESS) !== 0) return undefined;
+    const bases = new Int32Array(Math.max(1, lists.length));
+    lists.forEach((list, i) => (bases[i] = i === 0 ? 0 : bases[i - 1]! + lists[i - 1]!.size));
+    const remap = new EntryRemap(previous.bases[changed]!, edit, after.size);
+    const mapped = (family: Family): Family => {
+      if (family.ids.length === 0) return family;
+      const ids = family.ids.map((id) => remap.map(id));
+      if (ids.includes(REMOVED)) throw new Error('an address entry was removed but not reported by its edit');
+      return { ...family, ids };
+    };
+    return new IpIndex(lists, bases, mapped(previous.v4), mapped(previous.v6));
   }
 
   /** Distinct prefixes in effect. */

@@ -4,9 +4,14 @@
 // Memory: the matcher references each list's packed storage (immutable) instead of copying it, so
 // the registry's lists and the live policy share one copy of every name, and a swap holds at most
 // the old and the new policy's tables plus the lists that actually changed.
+//
+// Speed: when a list was changed by a delta (packed-edit.ts), the matchers of the previous policy
+// are patched (RuleIndex.patch, IpIndex.patch) instead of rebuilt, so the cost of a change follows
+// the size of the change, not of the lists; the previous policy is left as it was.
 import { RuleIndex } from './rule-index.js';
 import { IpIndex } from './ip-index.js';
 import { PolicyError } from './policy-error.js';
+import { FLAG_ADDRESS } from './packed-rules.js';
 import type { ParsedList } from './parse-list.js';
 import type { ClientGroups } from './client-groups.js';
 import { LookalikeIndex } from '../lookalike/lookalike-index.js';
@@ -37,6 +42,8 @@ export class Policy {
   readonly lookalikes: LookalikeIndex | undefined;
   private readonly trie: RuleIndex;
   private readonly addresses: IpIndex;
+  /** The lists the matchers were built from (protect lists are not among them). */
+  private readonly ruleLists: readonly ParsedList[];
   /**
    * Per client group (index = group, see client-groups.ts): the matchers over the lists that group
    * names, built from the same packed lists as the full matcher (no copy of any name). A group that
@@ -59,8 +66,9 @@ export class Policy {
     this.groups = groups?.configured ? groups : undefined;
     // Protect lists name domains to imitate-check, not rules: they stay out of the matchers.
     const ruleLists = lists.filter((list) => list.kind !== 'protect');
-    this.trie = RuleIndex.build(ruleLists);
-    this.addresses = IpIndex.build(ruleLists.map((l) => l.packed));
+    this.ruleLists = ruleLists;
+    this.trie = (previous && RuleIndex.patch(previous.trie, ruleLists)) ?? RuleIndex.build(ruleLists);
+    this.addresses = addressIndex(previous?.addresses, ruleLists);
     this.lookalikes = lookalikeIndexOf(lists.filter((list) => list.kind === 'protect'));
     const tries: RuleIndex[] = [];
     const addressIndexes: IpIndex[] = [];
@@ -77,8 +85,9 @@ export class Policy {
         const subset = ruleLists.filter((list) => names.has(list.name));
         const before = previous?.groupInputs[group];
         const unchanged = before !== undefined && before.length === subset.length && before.every((list, i) => list === subset[i]);
-        const trie = unchanged ? previous!.groupTries[group]! : RuleIndex.build(subset);
-        const addresses = unchanged ? previous!.groupAddresses[group]! : IpIndex.build(subset.map((l) => l.packed));
+        const trieBefore = previous?.groupTries[group];
+        const trie = unchanged ? previous!.groupTries[group]! : ((before && trieBefore && RuleIndex.patch(trieBefore, subset)) ?? RuleIndex.build(subset));
+        const addresses = unchanged ? previous!.groupAddresses[group]! : addressIndex(before && previous?.groupAddresses[group], subset);
         tries.push(trie);
         addressIndexes.push(addresses);
         inputs.push(subset);
@@ -93,6 +102,17 @@ export class Policy {
     this.lists = Object.freeze(
       lists.map((l) => Object.freeze({ name: l.name, kind: l.kind, category: l.category, entries: l.size, skipped: l.skipped.length })),
     );
+  }
+
+  /**
+   * Whether `list` (one this policy was built from) may hold the entry whose canonical domain bytes
+   * are bytes[start, end) with `flags`: false only when no list names that domain at all, which
+   * saves a delta the pass over the list that would find its entries. True for lists this policy
+   * does not match with (protect lists, lists it was not built from) and for address entries.
+   */
+  mayHold(list: ParsedList, bytes: Uint8Array, start: number, end: number, flags: number): boolean {
+    if ((flags & FLAG_ADDRESS) !== 0 || !this.ruleLists.includes(list)) return true;
+    return this.trie.namesDomain(bytes, start, end);
   }
 
   /** Distinct entries in effect (see RuleIndex.ruleCount). */
@@ -123,6 +143,12 @@ export class Policy {
     const rule = index.match(bytes, offset, length);
     return rule === undefined ? ADDRESS_NOT_LISTED : { action: rule.kind, rule, reason: 'ip' };
   }
+}
+
+/** The address index over `lists`: `previous` patched when it allows, else built. */
+function addressIndex(previous: IpIndex | undefined, lists: readonly ParsedList[]): IpIndex {
+  const packed = lists.map((l) => l.packed);
+  return (previous && IpIndex.patch(previous, packed)) ?? IpIndex.build(packed);
 }
 
 /**

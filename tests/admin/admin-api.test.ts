@@ -269,8 +269,9 @@ describe('POST /v1/lists/{name}/entries', () => {
     expect(res.status).toBe(200);
     expect(res.json).toEqual({ name: 'team', kind: 'block', category: 'uncategorized', entries: 2, generation: 3, added: 1, removed: 1 });
     expect((await call('GET', '/v1/lists/team?entries=1')).json.list).toEqual(['a.example', 'c.example']);
-    const stored = JSON.parse(await readFile(path.join(stateDir, 'lists', 'team.json'), 'utf8'));
-    expect(stored.entries).toEqual(['a.example', 'c.example']);
+    // What a restart loads: the snapshot plus the delta journal.
+    const stored = (await new StateStore(stateDir).loadLists()).lists.find((list) => list.name === 'team');
+    expect(stored?.entries).toEqual(['a.example', 'c.example']);
   });
 
   it('refuses bad entries in add or remove as a whole', async () => {

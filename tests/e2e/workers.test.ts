@@ -249,7 +249,7 @@ describe('serve --workers 2', () => {
     expect(unexpected(outcomes.slice(50), isClean)).toEqual([]);
   });
 
-  it('a list change returns 200 only once every worker enforces it: 100/100 ports see it at once, for a PUT and a DELETE', async () => {
+  it('a list change returns 200 only once every worker enforces it: 100/100 ports see it at once, for a PUT, a delta and a DELETE', async () => {
     const cluster = await startCluster();
     const http = cluster.serve.httpPort;
     const port = cluster.serve.dnsPort;
@@ -294,12 +294,21 @@ describe('serve --workers 2', () => {
     expect(unexpected(afterReplace.slice(0, 50), (r) => r.rcode === 0), 'old names right after the replacing PUT').toEqual([]);
     expect(unexpected(afterReplace.slice(50), isNx), 'new name right after the replacing PUT').toEqual([]);
 
+    // A delta travels to the workers as an edit of the list they hold (not a whole list file).
+    const delta = await admin(http, 'POST', '/v1/lists/live/entries', { token: TOKEN, body: { add: [`delta-${t}.test`], remove: [`other-${t}.test`] } });
+    const afterDelta = await fleet.ask(port, Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? `delta-${t}.test` : `other-${t}.test`)));
+    expect(delta.status, JSON.stringify(delta.body)).toBe(200);
+    expect(delta.body).toMatchObject({ added: 1, removed: 1, entries: 1 });
+    expect(unexpected(afterDelta.filter((_, i) => i % 2 === 0), isNx), 'added name right after the delta answered').toEqual([]);
+    expect(unexpected(afterDelta.filter((_, i) => i % 2 === 1), (r) => r.rcode === 0), 'removed name right after the delta answered').toEqual([]);
+    await expectEachWorkerServes(cluster, `delta-${t}.test`, 'after the delta');
+
     const del = await admin(http, 'DELETE', '/v1/lists/live', { token: TOKEN });
-    const unblockedNow = await fleet.ask(port, Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? `other-${t}.test` : names[i]!)));
+    const unblockedNow = await fleet.ask(port, Array.from({ length: 100 }, (_, i) => (i % 2 === 0 ? `delta-${t}.test` : names[i]!)));
     expect(del.status, JSON.stringify(del.body)).toBe(200);
     expect(unexpected(unblockedNow, (r) => r.rcode === 0 && r.answers.length === 1), 'right after the DELETE answered').toEqual([]);
     const final = await scrape(http);
-    expect(metricValue(final, 'fraudwall_blocklist_generation')).toBe(4);
+    expect(metricValue(final, 'fraudwall_blocklist_generation')).toBe(5);
     expect(final).not.toContain('fraudwall_blocklist_entries{list="live"');
   });
 

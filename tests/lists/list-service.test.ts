@@ -10,7 +10,7 @@ import path from 'node:path';
 import { afterEach, beforeEach, describe, expect, it } from 'vitest';
 import { ListRegistry, type ListRecord } from '../../src/lists/list-registry.js';
 import { ListChangeError, ListService, canonicalEntries, storedListRecords } from '../../src/lists/list-service.js';
-import { StateStore } from '../../src/lists/state-store.js';
+import { StateStore, type StoredList } from '../../src/lists/state-store.js';
 import { createLogger, silentLogger } from '../../src/log/logger.js';
 import { parseList } from '../../src/policy/parse-list.js';
 import { VerdictCache } from '../../src/policy/verdict-cache.js';
@@ -49,6 +49,8 @@ afterEach(async () => {
 
 const stored = async (name: string): Promise<Record<string, unknown>> => JSON.parse(await readFile(path.join(dir, 'lists', `${name}.json`), 'utf8'));
 const storedNames = async (): Promise<string[]> => readdir(path.join(dir, 'lists')).catch(() => []);
+/** The list as a restart loads it (snapshot plus its delta journal). */
+const reloaded = async (name: string): Promise<StoredList | undefined> => (await new StateStore(dir).loadLists()).lists.find((list) => list.name === name);
 
 /** The ListChangeError `promise` rejects with. */
 async function refused(promise: Promise<unknown>, kind: ListChangeError['kind']): Promise<ListChangeError> {
@@ -162,7 +164,7 @@ describe('delta', () => {
   it('adds and removes entries, counting each only once', async () => {
     const result = await service.delta(WHO, 'team', 'd.example\na.example\nd.example', 'b.example\nnot-there.example');
     expect(result).toEqual({ name: 'team', kind: 'block', category: 'scam', entries: 3, generation: 3, added: 1, removed: 1 });
-    expect((await stored('team'))['entries']).toEqual(['a.example', '*.c.example', 'd.example']);
+    expect((await reloaded('team'))?.entries).toEqual(['a.example', '*.c.example', 'd.example']);
     expect(registry.store.verdict('b.example').action).toBe('none');
     expect(registry.store.verdict('x.d.example').action).toBe('block');
   });
@@ -170,17 +172,34 @@ describe('delta', () => {
   it('matches removals by meaning, not spelling (canonical form)', async () => {
     const result = await service.delta(WHO, 'team', '', '||A.Example^\n*.c.example.\n');
     expect(result).toMatchObject({ removed: 2, added: 0, entries: 1 });
-    expect((await stored('team'))['entries']).toEqual(['b.example']);
+    expect((await reloaded('team'))?.entries).toEqual(['b.example']);
   });
 
   it('a subdomains-only entry and a whole-domain entry are different entries', async () => {
     const result = await service.delta(WHO, 'team', 'c.example', 'a.example');
     expect(result).toMatchObject({ added: 1, removed: 1, entries: 3 });
-    expect((await stored('team'))['entries']).toEqual(['b.example', '*.c.example', 'c.example']);
+    expect((await reloaded('team'))?.entries).toEqual(['b.example', '*.c.example', 'c.example']);
   });
 
   it('an added entry that is removed in the same change stays added (removals apply to the list before the change)', async () => {
     expect(await service.delta(WHO, 'team', 'e.example', 'e.example')).toMatchObject({ added: 1, removed: 0, entries: 4 });
+  });
+
+  it('writes the delta to the journal of the list, not the whole list again, and a new snapshot every 64 deltas', async () => {
+    makeService(100);
+    await service.put(WHO, 'team', 'block', 'scam', 'a.example\nb.example\n*.c.example\n');
+    const snapshot = await readFile(path.join(dir, 'lists', 'team.json'), 'utf8');
+    for (let i = 0; i < 64; i++) await service.delta(WHO, 'team', `n${i}.example`, i % 2 === 1 ? `n${i - 1}.example` : '');
+    expect(await readFile(path.join(dir, 'lists', 'team.json'), 'utf8')).toBe(snapshot);
+    expect((await readFile(path.join(dir, 'lists', 'team.deltas.jsonl'), 'utf8')).split('\n')).toHaveLength(65);
+    const expected = ['a.example', 'b.example', '*.c.example', ...Array.from({ length: 32 }, (_, i) => `n${2 * i + 1}.example`)];
+    expect((await reloaded('team'))?.entries).toEqual(expected);
+    // The 65th delta writes a snapshot holding everything, and the journal starts again.
+    await service.delta(WHO, 'team', 'last.example', '');
+    expect((await stored('team'))['entries']).toEqual([...expected, 'last.example']);
+    expect(await storedNames()).toEqual(['team.json']);
+    await service.delta(WHO, 'team', 'after.example', 'a.example');
+    expect((await reloaded('team'))?.entries).toEqual([...expected.slice(1), 'last.example', 'after.example']);
   });
 
   it('keeps the kind and category of the list', async () => {

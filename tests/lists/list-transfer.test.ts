@@ -7,7 +7,9 @@ import { tmpdir } from 'node:os';
 import path from 'node:path';
 import { deserialize, serialize } from 'node:v8';
 import { afterAll, describe, expect, it } from 'vitest';
-import { readListFile, writeListFile, type EncodedList } from '../../src/lists/list-transfer.js';
+import { applyEdit, encodeEdit, readListFile, writeListFile, type EncodedEdit, type EncodedList } from '../../src/lists/list-transfer.js';
+import { applyPackedDeltas } from '../../src/lists/packed-delta.js';
+import { canonicalEntries } from '../../src/lists/list-service.js';
 import { parseList, type ParsedList } from '../../src/policy/parse-list.js';
 import { Policy } from '../../src/policy/policy.js';
 import { rulesOf } from '../policy/rules-of.js';
@@ -97,5 +99,37 @@ describe('list transfer to workers', () => {
     const text = Array.from({ length: 200 }, (_, i) => `spaced${i}.example\n\n# note ${i}`).join('\n');
     const list = parseList(text, { name: 'spaced', kind: 'block' });
     expect(rulesOf(await overIpc(list))).toEqual(rulesOf(list));
+  });
+});
+
+describe('a delta sent to a worker as an edit', () => {
+  it('rebuilds the same list on the other side from the version it holds, and its policy is patched', async () => {
+    const base = parseList(Array.from({ length: 500 }, (_, i) => (i % 9 === 0 ? `*.n${i}.test` : `n${i}.test`)).join('\n'), { name: 'l', kind: 'block', category: 'c' });
+    let primary = base;
+    let worker = await overIpc(base);
+    let workerPolicy = new Policy([worker], 1);
+    for (let step = 0; step < 20; step++) {
+      const next = applyPackedDeltas(primary, [{ add: [`new${step}.test`, `*.w${step}.test`, '@@||n3.test^'], remove: [`n${step * 7}.test`, `*.n${step * 9}.test`] }])!.list;
+      const edit = encodeEdit(next, primary)!;
+      expect(edit, `step ${step}`).toBeDefined();
+      // Small over IPC, whatever the size of the list.
+      expect(serialize(edit).byteLength).toBeLessThan(1000);
+      worker = applyEdit(worker, deserialize(serialize(edit)) as EncodedEdit);
+      expect(canonicalEntries(worker)).toEqual(canonicalEntries(next));
+      const patched = new Policy([worker], step + 2, undefined, workerPolicy);
+      for (const name of ['n3.test', 'x.n9.test', `new${step}.test`, `a.w${step}.test`, `n${step * 7}.test`]) {
+        expect(patched.evaluate(name), name).toEqual(new Policy([next], 1).evaluate(name));
+      }
+      workerPolicy = patched;
+      primary = next;
+    }
+  });
+
+  it('is not used when the other side holds another version, or for a list not made by an edit', () => {
+    const base = parseList('a.test', { name: 'l', kind: 'block', category: 'c' });
+    const next = applyPackedDeltas(base, [{ add: ['b.test'], remove: [] }])!.list;
+    expect(encodeEdit(next, parseList('a.test', { name: 'l', kind: 'block', category: 'c' }))).toBeUndefined();
+    expect(encodeEdit(next, undefined)).toBeUndefined();
+    expect(encodeEdit(base, base)).toBeUndefined();
   });
 });

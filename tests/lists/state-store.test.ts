@@ -34,7 +34,7 @@ describe('StateStore round trip', () => {
     await new StateStore(temp.path).saveList(team);
     const text = await readFile(path.join(temp.path, 'lists', 'team.json'), 'utf8');
     expect(text.endsWith('\n')).toBe(true);
-    expect(JSON.parse(text)).toEqual({ format: 1, ...team, updatedAt: '2024-05-06T07:08:09.123Z' });
+    expect(JSON.parse(text)).toEqual({ format: 1, ...team, updatedAt: '2024-05-06T07:08:09.123Z', journal: expect.stringMatching(/^[0-9a-f]{12}$/) });
     expect(await readdir(path.join(temp.path, 'lists'))).toEqual(['team.json']);
   });
 
@@ -146,5 +146,65 @@ describe('StateStore with damaged files', () => {
     expect(await readdir(path.join(temp.path, 'url'))).toEqual(['feed.txt']);
     expect((await readdir(temp.path)).sort()).toEqual(['lists', 'other.tmp', 'url']);
     expect((await store.loadLists()).lists).toEqual([team]);
+  });
+});
+
+describe('StateStore delta journal', () => {
+  const journalFile = (): string => path.join(temp.path, 'lists', 'team.deltas.jsonl');
+  const load = async (): Promise<{ list: StoredList | undefined; problems: string[] }> => {
+    const { lists, problems } = await new StateStore(temp.path).loadLists();
+    return { list: lists.find((l) => l.name === 'team'), problems };
+  };
+
+  it('replays the deltas of the snapshot it extends, in order, and takes the last delta time', async () => {
+    const store = new StateStore(temp.path);
+    expect(await store.appendListDelta('team', ['x.example'], [], 1)).toBe(false); // no snapshot yet
+    await store.saveList(team);
+    expect(await store.appendListDelta('team', ['x.example', 'y.example'], ['a.example'], Date.UTC(2025, 0, 1))).toBe(true);
+    expect(await store.appendListDelta('team', ['a.example'], ['y.example'], Date.UTC(2025, 0, 2))).toBe(true);
+    const { list, problems } = await load();
+    expect(problems).toEqual([]);
+    expect(list).toMatchObject({ entries: ['*.b.example', '@@||ok.a.example^', 'x.example', 'a.example'], updatedAt: Date.UTC(2025, 0, 2) });
+  });
+
+  it('never replays the journal of an earlier snapshot (a crash between a new snapshot and removing the old journal)', async () => {
+    const store = new StateStore(temp.path);
+    await store.saveList(team);
+    await store.appendListDelta('team', ['old-delta.example'], [], 1);
+    const stale = await readFile(journalFile(), 'utf8');
+    await store.saveList({ ...team, entries: ['replaced.example'] });
+    await writeFile(journalFile(), stale);
+    expect((await load()).list?.entries).toEqual(['replaced.example']);
+  });
+
+  it('ignores a torn last line (never acknowledged) and writes a snapshot next instead of appending after it', async () => {
+    const store = new StateStore(temp.path);
+    await store.saveList(team);
+    await store.appendListDelta('team', ['kept.example'], [], 1);
+    await writeFile(journalFile(), `${await readFile(journalFile(), 'utf8')}{"journal":"`);
+    const reopened = new StateStore(temp.path);
+    const { lists, problems } = await reopened.loadLists();
+    expect(problems).toEqual([]);
+    expect(lists[0]?.entries).toContain('kept.example');
+    expect(await reopened.appendListDelta('team', ['next.example'], [], 2)).toBe(false);
+  });
+
+  it('reports a damaged line in the middle and applies the deltas before it', async () => {
+    const store = new StateStore(temp.path);
+    await store.saveList(team);
+    await store.appendListDelta('team', ['first.example'], [], 1);
+    await writeFile(journalFile(), `${await readFile(journalFile(), 'utf8')}garbage\n{"journal":"x","add":["z.example"],"remove":[]}\n`);
+    const { list, problems } = await load();
+    expect(list?.entries).toContain('first.example');
+    expect(list?.entries).not.toContain('z.example');
+    expect(problems).toEqual([expect.stringMatching(/team\.deltas\.jsonl: line 2 is not valid JSON/)]);
+  });
+
+  it('delete removes the journal too', async () => {
+    const store = new StateStore(temp.path);
+    await store.saveList(team);
+    await store.appendListDelta('team', ['x.example'], [], 1);
+    await store.deleteList('team');
+    expect(await readdir(path.join(temp.path, 'lists'))).toEqual([]);
   });
 });

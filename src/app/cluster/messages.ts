@@ -2,7 +2,7 @@
 // serialization: structured clone, so typed arrays travel as bytes, not JSON).
 import type { Config } from '../../config/options.js';
 import type { ErrorCode } from '../../errors.js';
-import type { EncodedList } from '../../lists/list-transfer.js';
+import type { EncodedEdit, EncodedList } from '../../lists/list-transfer.js';
 import type { BlockedLookup } from '../../events/blocked-lookup.js';
 
 /** A policy generation: the list names in policy order, and the lists the worker does not have yet. */
@@ -10,6 +10,8 @@ export interface PolicyUpdate {
   readonly generation: number;
   readonly order: readonly string[];
   readonly lists: readonly EncodedList[];
+  /** Lists changed by a delta, sent as edits of the version the worker holds (see list-transfer.ts). */
+  readonly edits: readonly EncodedEdit[];
 }
 
 export type ToWorker =

@@ -1,7 +1,7 @@
 import path from 'node:path';
 import type { Config } from '../../config/options.js';
 import type { ListRecord } from '../../lists/list-registry.js';
-import { writeListFile, type EncodedList } from '../../lists/list-transfer.js';
+import { encodeEdit, writeListFile, type EncodedEdit, type EncodedList } from '../../lists/list-transfer.js';
 import type { Logger } from '../../log/logger.js';
 import type { ParsedList } from '../../policy/parse-list.js';
 import type { Member } from './member.js';
@@ -112,16 +112,24 @@ export class PolicyDelivery {
       });
   }
 
-  /** The lists `member` lacks for `snapshot`, written to their own files. */
+  /**
+   * The lists `member` lacks for `snapshot`: a delta of a list it holds as an edit (over IPC, so the
+   * worker patches its policy instead of rebuilding it), any other list written to its own file.
+   */
   private async transfer(member: Member, snapshot: PolicySnapshot): Promise<PolicyUpdate> {
     const missing: ParsedList[] = [];
+    const edits: EncodedEdit[] = [];
     const held = new Map<string, ParsedList>();
     for (const { list } of snapshot.records) {
       held.set(list.name, list);
-      if (member.lists.get(list.name) !== list) missing.push(list);
+      const theirs = member.lists.get(list.name);
+      if (theirs === list) continue;
+      const edit = encodeEdit(list, theirs);
+      if (edit !== undefined) edits.push(edit);
+      else missing.push(list);
     }
     member.lists = held;
     const lists = await Promise.all(missing.map((list) => writeListFile(list, path.join(this.transferDir, `${this.nextFile++}.list`))));
-    return { generation: snapshot.generation, order: snapshot.records.map((record) => record.list.name), lists };
+    return { generation: snapshot.generation, order: snapshot.records.map((record) => record.list.name), lists, edits };
   }
 }

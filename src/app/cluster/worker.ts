@@ -6,7 +6,7 @@ import { startDataPlane, type DataPlane } from '../data-plane.js';
 import { reopenFiles } from '../../log/reopen-hooks.js';
 import { createLogger, type Logger } from '../../log/logger.js';
 import { Metrics } from '../../metrics/metrics.js';
-import { readListFile } from '../../lists/list-transfer.js';
+import { applyEdit, readListFile } from '../../lists/list-transfer.js';
 import type { ParsedList } from '../../policy/parse-list.js';
 import { Policy } from '../../policy/policy.js';
 import { PolicyStore } from '../../policy/policy-store.js';
@@ -51,6 +51,11 @@ class WorkerLists {
   async apply(update: PolicyUpdate, previous?: Policy): Promise<Policy> {
     const next = new Map<string, ParsedList>();
     for (const encoded of update.lists) next.set(encoded.name, await readListFile(encoded));
+    for (const edit of update.edits) {
+      const held = this.lists.get(edit.name);
+      if (held === undefined) throw new Error(`policy ${update.generation} edits list "${edit.name}" that this worker never received`);
+      next.set(edit.name, applyEdit(held, edit));
+    }
     const ordered = update.order.map((name) => {
       const list = next.get(name) ?? this.lists.get(name);
       if (list === undefined) throw new Error(`policy ${update.generation} names list "${name}" that this worker never received`);
