@@ -12,14 +12,15 @@
 // default is 1,000,000), then measures latency as the bench does (warm @10k, warm @50k, cold @10k)
 // plus 10 s closed-loop warm and cold runs (-q 500, as the bench's probes), and prints, per phase: RSS and peak RSS (VmHWM), heap used/total, external, event-loop delay
 // p99/max, and GC counts and pauses.
-import { createWriteStream, mkdirSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dnsperf, measureLatency, processTicks } from './lib/dnsperf.mjs';
-import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
-import { startFraudwall, startUpstream, FW_ENV, FW_NODE_FLAGS, LOAD_CORE } from './lib/servers.mjs';
-import { installCleanupHooks, memoryMB, pinSelf, sleep } from './lib/util.mjs';
+import { benchFixture } from './lib/fixture.mjs';
+import { writeCold, writeFromPool } from './lib/gen.mjs';
+import { startFraudwall, FW_ENV, FW_NODE_FLAGS } from './lib/servers.mjs';
+import { memoryMB, sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = path.join(ROOT, '.bench');
@@ -70,16 +71,7 @@ function smapsSummary(pid) {
 }
 
 async function main() {
-  let upstream = null;
-  installCleanupHooks(() => upstream?.stop());
-  pinSelf(LOAD_CORE);
-  const runDir = path.join(BENCH_DIR, 'probe');
-  rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
-  const lists = ensureLists(BENCH_DIR, n, log);
-  const clean = warmCleanNames();
-  const pool = warmPool(lists.blockedSample, clean);
-  upstream = await startUpstream(runDir);
+  const { runDir, lists, clean, pool, upstream } = await benchFixture(BENCH_DIR, 'probe', n, log);
   const server = await startFraudwall({
     root: args.root ? path.resolve(args.root) : ROOT,
     lists: path.relative(ROOT, lists.listsDir),
@@ -173,7 +165,6 @@ async function main() {
     results.smaps = smapsSummary(server.pid);
     await server.stop();
     await upstream.stop();
-    upstream = null;
   }
   log(`final: RSS ${results.final.rss} MB, peak ${results.final.hwm} MB`);
   if (results.smaps) log(`RSS by mapping (MB): ${Object.entries(results.smaps).map(([k, v]) => `${k} ${v}`).join(', ')}`);

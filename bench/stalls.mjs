@@ -12,15 +12,16 @@
 // CPU time during the run, and every stretch in which the main thread was busy for more than
 // --threshold-ms without a break, with the functions that took its time ("(garbage collector)" is
 // V8's GC on the main thread, "(not scheduled)" is time the thread was off the core).
-import { mkdirSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, readdirSync, readFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dnsperf, measureLatency } from './lib/dnsperf.mjs';
-import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
+import { benchFixture } from './lib/fixture.mjs';
+import { writeCold, writeFromPool } from './lib/gen.mjs';
 import { findStalls } from './lib/profile.mjs';
-import { startFraudwall, startUpstream, FW_NODE_FLAGS, LOAD_CORE } from './lib/servers.mjs';
-import { installCleanupHooks, pinSelf, sleep } from './lib/util.mjs';
+import { startFraudwall, FW_NODE_FLAGS } from './lib/servers.mjs';
+import { sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = path.join(ROOT, '.bench');
@@ -58,17 +59,9 @@ function threadCpu(pid) {
 }
 
 async function main() {
-  let upstream = null;
-  installCleanupHooks(() => upstream?.stop());
-  pinSelf(LOAD_CORE);
-  const runDir = path.join(BENCH_DIR, 'stalls');
+  const { runDir, lists, clean, pool, upstream } = await benchFixture(BENCH_DIR, 'stalls', Number(args.n), log);
   const profileDir = path.join(runDir, 'profile');
-  rmSync(runDir, { recursive: true, force: true });
   mkdirSync(profileDir, { recursive: true });
-  const lists = ensureLists(BENCH_DIR, Number(args.n), log);
-  const clean = warmCleanNames();
-  const pool = warmPool(lists.blockedSample, clean);
-  upstream = await startUpstream(runDir);
   const server = await startFraudwall({
     root: args.root ? path.resolve(args.root) : ROOT,
     lists: path.relative(ROOT, lists.listsDir),
@@ -118,7 +111,6 @@ async function main() {
   } finally {
     await server.stop();
     await upstream.stop();
-    upstream = null;
   }
   const max = (f) => Math.max(...samples.map(f));
   const sum = (f) => samples.reduce((t, s) => t + f(s), 0);

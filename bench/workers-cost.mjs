@@ -10,14 +10,14 @@
 // (primary + workers, all threads, /proc utime+stime) over the run: CPU µs per answered query, and
 // its inverse, queries per busy core-second. Rounds alternate 1, N, 1, N, …; medians are printed.
 // All traffic stays on 127.0.0.1.
-import { mkdirSync, rmSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
 import { dnsperf, processTicks } from './lib/dnsperf.mjs';
-import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
-import { startFraudwall, startUpstream, LOAD_CORE } from './lib/servers.mjs';
-import { installCleanupHooks, pinSelf, sleep } from './lib/util.mjs';
+import { benchFixture } from './lib/fixture.mjs';
+import { writeCold, writeFromPool } from './lib/gen.mjs';
+import { startFraudwall } from './lib/servers.mjs';
+import { sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = path.join(ROOT, '.bench');
@@ -53,16 +53,7 @@ async function measure(server, file) {
 }
 
 async function main() {
-  let upstream = null;
-  installCleanupHooks(() => upstream?.stop());
-  pinSelf(LOAD_CORE);
-  const runDir = path.join(BENCH_DIR, 'workers-cost');
-  rmSync(runDir, { recursive: true, force: true });
-  mkdirSync(runDir, { recursive: true });
-  const lists = ensureLists(BENCH_DIR, n, log);
-  const clean = warmCleanNames();
-  const pool = warmPool(lists.blockedSample, clean);
-  upstream = await startUpstream(runDir);
+  const { runDir, lists, clean, pool, upstream } = await benchFixture(BENCH_DIR, 'workers-cost', n, log);
   const lines = rate * seconds;
   const results = { 1: { warm: [], cold: [] }, [workers]: { warm: [], cold: [] } };
   log(`fixed rate ${rate.toLocaleString('en')} q/s for ${seconds} s, ${rounds} rounds alternating 1 and ${workers} workers; ${n.toLocaleString('en')}-domain list`);
