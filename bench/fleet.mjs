@@ -11,13 +11,15 @@
 // Prints figures, not pass/fail. All traffic stays on 127.0.0.1.
 import { spawn } from 'node:child_process';
 import { createSocket } from 'node:dgram';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, rmSync } from 'node:fs';
 import { connect, createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { processCpuMs } from './lib/dnsperf.mjs';
 import { FW_ENV, FW_NODE_FLAGS } from './lib/servers.mjs';
+import { memoryMB } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const CLI = path.join(ROOT, 'dist', 'cli.js');
@@ -144,16 +146,10 @@ async function startInstance(redisPort) {
   return instance;
 }
 
-/** CPU time (user + system) a process has used, in ms: a figure the machine's load does not distort. */
-function cpuMs(pid) {
-  const fields = readFileSync(`/proc/${pid}/stat`, 'utf8').split(') ')[1].split(' ');
-  return ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-}
-/** Resident and peak resident memory of a process, MB (from /proc). */
+/** Resident and peak resident memory of an instance, MB (from /proc). */
 function rssMb(pid) {
-  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
-  const kb = (field) => Number(new RegExp(`${field}:\\s+(\\d+)`).exec(status)?.[1] ?? 0);
-  return `${(kb('VmRSS') / 1024).toFixed(0)} (peak ${(kb('VmHWM') / 1024).toFixed(0)})`;
+  const { rss, hwm } = memoryMB(pid);
+  return `${(rss ?? 0).toFixed(0)} (peak ${(hwm ?? 0).toFixed(0)})`;
 }
 const load = () => loadavg().map((l) => l.toFixed(2)).join(' ');
 
@@ -188,7 +184,7 @@ async function main() {
   console.log(`replace of ${SIZE.toLocaleString('en')} domains: push answered in ${answered.toFixed(0)} ms; served by every other instance after ${reached.map((ms) => ms.toFixed(0)).join(' / ')} ms`);
 
   const delays = [];
-  const cpuBefore = fleet.map((instance) => cpuMs(instance.pid));
+  const cpuBefore = fleet.map((instance) => processCpuMs(instance.pid));
   for (let d = 0; d < DELTAS; d++) {
     const add = Array.from({ length: DELTA_SIZE }, (_, i) => `delta${d}-${i}.fraud-bench.test`);
     const t0 = performance.now();
@@ -196,7 +192,7 @@ async function main() {
     await Promise.all(others.map((instance) => waitUntil(async () => (await version(instance, 'big')) >= reply.version, 30_000, 'delta reaches instance')));
     delays.push({ ms: performance.now() - t0, index: d });
   }
-  const cpuPerDelta = fleet.map((instance, i) => (cpuMs(instance.pid) - cpuBefore[i]) / DELTAS);
+  const cpuPerDelta = fleet.map((instance, i) => (processCpuMs(instance.pid) - cpuBefore[i]) / DELTAS);
   const slowest = [...delays].sort((x, y) => y.ms - x.ms).slice(0, 3);
   for (const instance of others) if ((await dnsRcode(instance.dns, `delta${DELTAS - 1}-0.fraud-bench.test`)) !== 3) throw new Error('last delta not blocked');
   const sorted = delays.map((d) => d.ms).sort((x, y) => x - y);

@@ -10,12 +10,13 @@
 // (from /proc: unlike latencies, not distorted by other load on the machine). Prints figures, not
 // pass/fail.
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readdirSync, readFileSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { createServer } from 'node:net';
 import { loadavg, tmpdir } from 'node:os';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
+import { processCpuMs } from './lib/dnsperf.mjs';
 import { FW_ENV, FW_NODE_FLAGS } from './lib/servers.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -60,22 +61,6 @@ function freePort() {
   });
 }
 
-/** CPU ms (user + system) of a process and its children that are still running (the workers). */
-function treeCpuMs(pid) {
-  const stat = (p) => readFileSync(`/proc/${p}/stat`, 'utf8').split(') ')[1].split(' ');
-  let total = 0;
-  for (const entry of readdirSync('/proc')) {
-    if (!/^\d+$/.test(entry)) continue;
-    try {
-      const fields = stat(entry);
-      if (Number(entry) === pid || Number(fields[1]) === pid) total += ((Number(fields[11]) + Number(fields[12])) * 1000) / 100;
-    } catch {
-      // gone meanwhile
-    }
-  }
-  return total;
-}
-
 async function api(http, method, route, body, contentType = 'application/json') {
   const response = await fetch(`http://127.0.0.1:${http}${route}`, {
     method,
@@ -112,7 +97,7 @@ async function main() {
   console.log(`PUT of ${SIZE.toLocaleString('en')} domains answered in ${(performance.now() - t0).toFixed(0)} ms`);
   await sleep(1500);
   const times = [];
-  const cpuBefore = treeCpuMs(server.pid);
+  const cpuBefore = processCpuMs(server.pid);
   for (let d = 0; d < DELTAS; d++) {
     const add = Array.from({ length: DELTA_SIZE }, (_, i) => `delta${d}-${i}.fraud-bench.test`);
     const remove = d % 2 === 1 ? Array.from({ length: DELTA_SIZE }, (_, i) => `d${(d * DELTA_SIZE + i) * 7 % SIZE}.fraud-bench.test`) : [];
@@ -120,7 +105,7 @@ async function main() {
     await api(http, 'POST', '/v1/lists/big/entries', JSON.stringify({ add, remove }));
     times.push(performance.now() - t0);
   }
-  const cpu = (treeCpuMs(server.pid) - cpuBefore) / DELTAS;
+  const cpu = (processCpuMs(server.pid) - cpuBefore) / DELTAS;
   times.sort((a, b) => a - b);
   console.log(
     `delta (+${DELTA_SIZE}, every other also -${DELTA_SIZE}) answered (= serving${WORKERS > 1 ? ' in every worker' : ''}) in ms: p50 ${pct(times, 50).toFixed(0)}, p90 ${pct(times, 90).toFixed(0)}, p99 ${pct(times, 99).toFixed(0)}, max ${times.at(-1).toFixed(0)}`,

@@ -16,7 +16,7 @@ import { createWriteStream, readFileSync, writeFileSync } from 'node:fs';
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { dnsperf, measureLatency, processTicks } from './lib/dnsperf.mjs';
+import { dnsperf, measureLatency, processCpuMs } from './lib/dnsperf.mjs';
 import { benchFixture } from './lib/fixture.mjs';
 import { writeCold, writeFromPool } from './lib/gen.mjs';
 import { startFraudwall, FW_ENV, FW_NODE_FLAGS } from './lib/servers.mjs';
@@ -121,9 +121,9 @@ async function main() {
       phase = name;
       stdoutLog.write(`== phase ${name} starts\n`); // between the --trace-gc lines of fraudwall's stdout
       const before = samples.length;
-      const ticksBefore = processTicks(server.pid);
+      const cpuMsBefore = processCpuMs(server.pid);
       const result = await run();
-      const ticksAfter = processTicks(server.pid);
+      const cpuMsAfter = processCpuMs(server.pid);
       await sleep(1200);
       const mine = samples.slice(before).filter((s) => s.phase === name);
       const mem = memoryMB(server.pid);
@@ -149,7 +149,7 @@ async function main() {
         gcMajorMs: Math.round(sum((s) => s.gc.majorMs)),
         gcMaxPauseMs: max((s) => s.gc.maxMs),
         // The server's CPU time (all its threads) per answered query: unlike q/s and p99, hardly moved by other load.
-        cpuUsPerQuery: ticksBefore !== null && ticksAfter !== null && (result.completed ?? result.sent) ? Math.round(((ticksAfter - ticksBefore) * 1e4) / (result.completed ?? result.sent) * 10) / 10 : null,
+        cpuUsPerQuery: cpuMsBefore !== null && cpuMsAfter !== null && (result.completed ?? result.sent) ? Math.round(((cpuMsAfter - cpuMsBefore) * 1000) / (result.completed ?? result.sent) * 10) / 10 : null,
       };
       results.phases.push(row);
       log(

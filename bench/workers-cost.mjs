@@ -13,7 +13,7 @@
 import path from 'node:path';
 import { fileURLToPath } from 'node:url';
 import { parseArgs } from 'node:util';
-import { dnsperf, processTicks } from './lib/dnsperf.mjs';
+import { dnsperf, processCpuMs } from './lib/dnsperf.mjs';
 import { benchFixture } from './lib/fixture.mjs';
 import { writeCold, writeFromPool } from './lib/gen.mjs';
 import { startFraudwall } from './lib/servers.mjs';
@@ -21,7 +21,6 @@ import { sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = path.join(ROOT, '.bench');
-const CLOCK_TICKS = 100;
 const { values: args } = parseArgs({
   options: {
     n: { type: 'string', default: '200000' },
@@ -45,11 +44,10 @@ const median = (values) => {
 
 /** One fixed-rate run: answered queries and CPU µs per answered query of the whole process group. */
 async function measure(server, file) {
-  const before = processTicks(server.pid);
+  const before = processCpuMs(server.pid);
   const run = await dnsperf({ port: server.port, file, qps: rate, outstanding: 500, serverPid: server.pid });
-  const after = processTicks(server.pid);
-  const cpuSeconds = (after - before) / CLOCK_TICKS;
-  return { answered: run.completed, lostPct: run.failPct, usPerQuery: (1e6 * cpuSeconds) / Math.max(1, run.completed) };
+  const after = processCpuMs(server.pid);
+  return { answered: run.completed, lostPct: run.failPct, usPerQuery: (1000 * (after - before)) / Math.max(1, run.completed) };
 }
 
 async function main() {

@@ -124,6 +124,15 @@ export function processTicks(pid) {
   }
 }
 
+/**
+ * CPU time (user + system, all threads) of a process and its children (cluster workers) in ms: a
+ * figure the machine's load distorts far less than latencies; null when the process is unknown.
+ */
+export function processCpuMs(pid) {
+  const ticks = processTicks(pid);
+  return ticks === null ? null : (ticks * 1000) / CLOCK_TICKS;
+}
+
 /** Per-core [busy, total] jiffies from /proc/stat. */
 function readCpuTimes() {
   const times = {};

@@ -211,14 +211,6 @@ export class ResponseCache {
     if (lookup.record >= 0) lookup.buf.writeUInt32LE(generation >>> 0, lookup.record + R_JUDGED);
   }
 
-  /** Drops the entry for `key`, if any (an answer that policy now blocks). */
-  delete(key: string): void {
-    const hash = this.hash(key);
-    if (hash < 0) return;
-    const slot = this.find(key, hash >>> 0);
-    if (slot >= 0) this.removeSlot(slot);
-  }
-
   /**
    * Stores an upstream answer if it is cacheable; returns whether it was stored. `judged`: the
    * policy generation answer inspection judged it under (read before it was asked for; 0 = never).

@@ -32,8 +32,10 @@ export class EmbeddedNames<T> {
   constructor(entries: Iterable<readonly [string, T]>) {
     const patterns: string[] = [];
     const values: T[] = [];
+    const seen = new Set<string>();
     for (const [pattern, value] of entries) {
-      if (pattern === '' || patterns.includes(pattern)) continue;
+      if (pattern === '' || seen.has(pattern)) continue;
+      seen.add(pattern);
       patterns.push(pattern);
       values.push(value);
     }

@@ -140,13 +140,14 @@ export class LookalikeIndex {
     // Skeleton distance only where the skeleton differs from the label (an IDN, or rn/0/1 in ASCII).
     const nearSkeleton = labelSkeleton === label ? undefined : this.nearest(labelSkeleton, this.bySkeletonDeletion, (entry) => entry.skeleton);
     if (nearSkeleton !== undefined) return this.finding('homoglyph', nearSkeleton.entry, domain);
-    return this.tokenFinding(name, suffix, domain) ?? (options.protectEmbedded === true ? this.embeddedFinding(name, suffix, domain) : undefined);
+    // The labels before the public suffix, as they came on the wire: the token and embedded tests read them.
+    const labels = name.slice(0, name.length - suffix.length - 1).split('.');
+    return this.tokenFinding(labels, domain) ?? (options.protectEmbedded === true ? this.embeddedFinding(labels, domain) : undefined);
   }
 
   /** A protected label of 7+ letters inside a longer label of the name, compared by skeleton. */
-  private embeddedFinding(name: string, suffix: string, domain: string): LookalikeFinding | undefined {
-    const head = name.slice(0, name.length - suffix.length - 1);
-    for (const rawLabel of head.split('.')) {
+  private embeddedFinding(labels: readonly string[], domain: string): LookalikeFinding | undefined {
+    for (const rawLabel of labels) {
       const match = this.embedded.find(skeleton(decodeLabel(rawLabel)));
       if (match !== undefined) return this.finding('embedded', match.value, domain, { token: match.value.label });
     }
@@ -184,9 +185,7 @@ export class LookalikeIndex {
    * dots and hyphens (`paypal-secure.com`, `login.paypal.com.verify-id.top`), compared by skeleton;
    * or spelled across the dot before the registrable label (`pay.pal.com`).
    */
-  private tokenFinding(name: string, suffix: string, domain: string): LookalikeFinding | undefined {
-    const head = name.slice(0, name.length - suffix.length - 1);
-    const labels = head.split('.');
+  private tokenFinding(labels: readonly string[], domain: string): LookalikeFinding | undefined {
     // The protected label split by a dot (`pay.pal.com`): the last two labels before the suffix, joined.
     if (labels.length >= 2) {
       const split = `${decodeLabel(labels[labels.length - 2]!)}.${decodeLabel(labels[labels.length - 1]!)}`;

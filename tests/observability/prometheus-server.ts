@@ -8,6 +8,14 @@ import { sleep } from '../helpers/built-cli.js';
 import { startDaemon } from '../helpers/daemon.js';
 import { assertLoopback } from '../helpers/loopback.js';
 import { findTool } from '../helpers/require-tool.js';
+import { runProgram, type ProgramResult } from '../helpers/run-program.js';
+
+/** Runs Debian's `promtool` (the prometheus package) with `args`, `input` on its stdin. */
+export function promtool(args: readonly string[], options: { input?: string; timeoutMs?: number } = {}): Promise<ProgramResult> {
+  const bin = findTool('promtool');
+  if (bin === null) throw new Error("'promtool' is not installed (apt-get install prometheus)");
+  return runProgram(bin, [...args], { input: options.input ?? '', timeoutMs: options.timeoutMs ?? 10_000 });
+}
 
 export interface StartPrometheusOpts {
   /** host:port of each target; loopback only. */

@@ -5,17 +5,12 @@ import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { parse } from 'yaml';
 import { afterAll, beforeAll, describe, expect, it } from 'vitest';
-import { findTool, requireTool } from '../helpers/require-tool.js';
-import { runProgram, type ProgramResult } from '../helpers/run-program.js';
+import { requireTool } from '../helpers/require-tool.js';
 import { DOCKER_DIR } from './dashboard.js';
+import { promtool } from './prometheus-server.js';
 import { sampleNames, scrape } from '../helpers/metrics-text.js';
 import { sendMixedTraffic, startLiveFraudwall, type LiveFraudwall } from './live-fraudwall.js';
 
-function promtool(args: string[], stdin = ''): Promise<ProgramResult> {
-  const bin = findTool('promtool');
-  if (bin === null) throw new Error("'promtool' is not installed (apt-get install prometheus)");
-  return runProgram(bin, args, { input: stdin, timeoutMs: 10_000 });
-}
 
 const PROMETHEUS_YML = join(DOCKER_DIR, 'prometheus.yml');
 
@@ -49,14 +44,14 @@ describe.skipIf(!requireTool('promtool', 'prometheus'))('promtool', () => {
     ]) {
       expect(names, 'the exposition under test lacks a family').toContain(name);
     }
-    const result = await promtool(['check', 'metrics'], exposition);
+    const result = await promtool(['check', 'metrics'], { input: exposition });
     const lines = `${result.stdout}${result.stderr}`.split('\n').filter((line) => line.trim() !== '');
     expect({ code: result.code, lines }).toEqual({ code: 0, lines: [] });
   });
 
   it('check metrics does complain about a bad exposition (the check can fail)', async () => {
     const bad = '# HELP fraudwall_things A counter without _total.\n# TYPE fraudwall_things counter\nfraudwall_things 1\n';
-    const result = await promtool(['check', 'metrics'], bad);
+    const result = await promtool(['check', 'metrics'], { input: bad });
     expect(`${result.stdout}${result.stderr}`).toMatch(/_total/);
   });
 
