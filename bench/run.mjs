@@ -19,7 +19,7 @@ import { summarizeProfile } from './lib/profile.mjs';
 import { measureInspectionCost } from './inspection-cost.mjs';
 import { benchEncrypted, encryptedTable } from './lib/encrypted.mjs';
 import { ensureLists, warmCleanNames, warmPool, writeCold, writeFromPool } from './lib/gen.mjs';
-import { startDnsmasqPeer, startFraudwall, startUnboundPeer, startUpstream, FW_NODE_FLAGS, SERVER_CORE, LOAD_CORE } from './lib/servers.mjs';
+import { startDnsmasqPeer, startFraudwall, startNodeEchoPeer, startUnboundPeer, startUpstream, FW_NODE_FLAGS, SERVER_CORE, LOAD_CORE } from './lib/servers.mjs';
 import { busyProcesses, installCleanupHooks, machineInfo, memAvailableBytes, pinSelf, sleep, which } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
@@ -38,6 +38,7 @@ function usage(message) {
       '                          [--fw-log-level info|warn] [--latency-seconds 3] [--keep-files] [--profile] [--wait-idle 30] [--fw-workers N]\n' +
       '                          [--fw-node-args="--max-semi-space-size=2"] [--cold-names 1000000]\n' +
       '  --inspect-compare yes|no: also run fraudwall with --inspect-answers=false, so the table shows what answer inspection costs (default yes)\n' +
+      '  --platform yes|no: also run a bare node:dgram responder (bench/lib/node-echo-server.mjs, warm runs only): the most any server on Node can do here (default yes)\n' +
       '  --cold-names N: after the cold search, top up to N unique cold names at 0.8x the cold rate (at most 180 s; default 1,000,000, 0 with --quick)\n' +
       `  --fw-node-args: node flags fraudwall runs with (default "${FW_NODE_FLAGS.join(' ')}", as its launch line; "" for Node's defaults)\n` +
       '  --fw-workers N: run fraudwall with --workers N, pinned to cores 0..N-1 (so on a 2-core machine it shares core 1 with dnsperf)\n' +
@@ -67,6 +68,7 @@ function options() {
         'fw-node-args': { type: 'string' },
         'cold-names': { type: 'string' },
         'inspect-compare': { type: 'string', default: 'yes' },
+        platform: { type: 'string', default: 'yes' },
         encrypted: { type: 'boolean', default: true },
         'only-encrypted': { type: 'boolean', default: false },
         help: { type: 'boolean', short: 'h', default: false },
@@ -99,13 +101,15 @@ function options() {
   if (!Number.isInteger(coldNames) || coldNames < 0) usage('--cold-names must be a non-negative integer');
   if (parsed['only-encrypted'] && !parsed.encrypted) usage('--only-encrypted and --no-encrypted contradict each other');
   if (!['yes', 'no'].includes(parsed['inspect-compare'])) usage('--inspect-compare must be yes or no');
-  return { inspectCompare: parsed['inspect-compare'] === 'yes', encrypted: parsed.encrypted, onlyEncrypted: parsed['only-encrypted'], coldNames, fwNodeArgs, fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
+  if (!['yes', 'no'].includes(parsed.platform)) usage('--platform must be yes or no');
+  return { platform: parsed.platform === 'yes', inspectCompare: parsed['inspect-compare'] === 'yes', encrypted: parsed.encrypted, onlyEncrypted: parsed['only-encrypted'], coldNames, fwNodeArgs, fwWorkers, sizes, duration, peers, quick: parsed.quick, fwLogLevel: parsed['fw-log-level'], latencySeconds: Number(parsed['latency-seconds']), keepFiles: parsed['keep-files'], profile: parsed.profile, waitIdle: Number(parsed['wait-idle']) };
 }
 
 const log = (line = '') => process.stdout.write(`${line}\n`);
 const now = () => new Date().toISOString().replace(/\.\d+Z$/, 'Z');
 
-async function benchServer({ name, start, opts, warm, runDir }) {
+/** One server's rows; `warmOnly`: a responder that forwards nothing (the platform ceiling) gets no cold runs. */
+async function benchServer({ name, start, opts, warm, runDir, warmOnly = false }) {
   log(`  ${name}: starting on core ${SERVER_CORE}`);
   const quiet = await checkIdle(`before ${name}`, opts.waitIdle);
   const server = await start();
@@ -134,12 +138,14 @@ async function benchServer({ name, start, opts, warm, runDir }) {
 
     log(`    warm mix (1/3 blocked, 2/3 cached clean names):`);
     result.warm = await findThroughput({ port: server.port, serverPid: server.pid, makeFile: warmFile, duration: opts.duration, log });
-    log(`    cold mix (unique names, forwarded to the upstream):`);
-    await sleep(1000);
-    result.cold = await findThroughput({ port: server.port, serverPid: server.pid, makeFile: coldFile, duration: opts.duration, log });
+    if (!warmOnly) {
+      log(`    cold mix (unique names, forwarded to the upstream):`);
+      await sleep(1000);
+      result.cold = await findThroughput({ port: server.port, serverPid: server.pid, makeFile: coldFile, duration: opts.duration, log });
+    }
 
     // Peak RSS is to include a cold run of at least --cold-names unique names: top up what the search sent.
-    const short = opts.coldNames - (result.cold?.sent ?? 0);
+    const short = warmOnly ? 0 : opts.coldNames - (result.cold?.sent ?? 0);
     if (short > 0 && result.cold?.qps) {
       const rate = Math.round(result.cold.qps * 0.8);
       const lines = Math.min(short, rate * 180);
@@ -152,7 +158,7 @@ async function benchServer({ name, start, opts, warm, runDir }) {
     }
 
     result.latency = {};
-    const latencyRuns = [...LATENCY_RATES.map((rate) => ['warm', rate]), ['cold', LATENCY_RATES[0]]];
+    const latencyRuns = [...LATENCY_RATES.map((rate) => ['warm', rate]), ...(warmOnly ? [] : [['cold', LATENCY_RATES[0]]])];
     for (const [mix, rate] of latencyRuns) {
       await sleep(1000);
       const lat = await measureLatency({
@@ -354,15 +360,17 @@ async function main() {
       ['fraudwall', () => fraudwallWith({ profileDir: opts.profile ? path.join(BENCH_DIR, `profile-${stamp}-${n}`) : undefined })],
       // The same fraudwall without answer inspection: the difference is what inspection costs.
       ...(opts.inspectCompare ? [['fraudwall, --inspect-answers=false', () => fraudwallWith({ extraFlags: ['--inspect-answers=false'] })]] : []),
+      // The platform's ceiling: Node's UDP path with nothing behind it (answers at once; warm only).
+      ...(opts.platform ? [['node:dgram echo', () => startNodeEchoPeer({ root: ROOT, blockedName: lists.lastBlocked, baseNodeArgs: opts.fwNodeArgs }), { warmOnly: true }]] : []),
       ...opts.peers.map((peer) => [
         peer,
         () => (peer === 'unbound' ? startUnboundPeer({ workDir: runDir, include: lists.unbound, ...common }) : startDnsmasqPeer({ workDir: runDir, include: lists.dnsmasq, ...common })),
       ]),
     ];
-    for (const [name, start] of servers) {
+    for (const [name, start, { warmOnly = false } = {}] of servers) {
       let row;
       try {
-        row = await benchServer({ name, start, opts, warm, runDir });
+        row = await benchServer({ name, start, opts, warm, runDir, warmOnly });
       } catch (error) {
         log(`  ${name}: ERROR ${error.message}`);
         row = { server: name, error: error.message };

@@ -97,7 +97,7 @@ export async function startUpstream(workDir) {
  * Common start logic of a server under test: spawn at t0, poll a blocked name every 20 ms until it
  * answers NXDOMAIN (the whole list is in effect), then check that a clean name resolves.
  */
-async function startMeasured({ name, cmd, args, port, blockedName, env, onLine, timeoutMs = 900_000, cores = String(SERVER_CORE) }) {
+async function startMeasured({ name, cmd, args, port, blockedName, env, onLine, timeoutMs = 900_000, cores = String(SERVER_CORE), readyRcode = RCODE.NXDOMAIN }) {
   const t0 = performance.now();
   const child = spawnTracked('taskset', ['-c', cores, cmd, ...args], { stdio: ['ignore', 'pipe', 'pipe'], env: env ?? process.env });
   const output = collectOutput(child);
@@ -115,7 +115,7 @@ async function startMeasured({ name, cmd, args, port, blockedName, env, onLine, 
   const stop = () => stopChild(child);
   let first;
   try {
-    first = await pollUntilAnswer(port, blockedName, { acceptRcodes: [RCODE.NXDOMAIN], intervalMs: 20, timeoutMs, isDead: () => isDead(child) });
+    first = await pollUntilAnswer(port, blockedName, { acceptRcodes: [readyRcode], intervalMs: 20, timeoutMs, isDead: () => isDead(child) });
   } catch (error) {
     await stop();
     throw new Error(`${name} did not start: ${error.message}\n  last output:\n    ${output.slice(-15).join('\n    ')}`);
@@ -178,6 +178,25 @@ export async function startFraudwall({ root, lists, stateDir, upstreamPort, bloc
   // The ready line is written just before the listener... or after; give it a moment to arrive.
   for (let i = 0; i < 50 && events.readyMs === null && logLevel !== 'warn' && logLevel !== 'error'; i++) await new Promise((r) => setTimeout(r, 20));
   return { ...server, httpPort, flags: [...nodeArgs, ...flags], events, loadMs: events.readyMs ?? server.firstAnswerMs };
+}
+
+/**
+ * The platform ceiling: bench/lib/node-echo-server.mjs on the same Node binary, flags and
+ * environment as fraudwall, answering everything at once (it blocks nothing: ready = NOERROR).
+ */
+export async function startNodeEchoPeer({ root, blockedName, baseNodeArgs = FW_NODE_FLAGS, fwEnv = FW_ENV }) {
+  const port = await freePort();
+  const server = await startMeasured({
+    name: 'node:dgram echo',
+    cmd: process.execPath,
+    env: { ...process.env, ...fwEnv },
+    args: [...baseNodeArgs, path.join(root, 'bench', 'lib', 'node-echo-server.mjs'), String(port)],
+    port,
+    blockedName,
+    readyRcode: RCODE.NOERROR,
+    timeoutMs: 10_000,
+  });
+  return { ...server, loadMs: server.firstAnswerMs };
 }
 
 /** Unbound as a peer: forwards everything to the upstream, blocks the list with always_nxdomain zones. */
