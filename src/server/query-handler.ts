@@ -111,20 +111,26 @@ export class QueryHandler {
     } catch (error) {
       return this.failed(ctx, error);
     }
-    if (result instanceof Promise) {
-      this.inFlight++;
-      return result.then(
-        (answer) => {
-          this.inFlight--;
-          return this.fit(ctx, answer);
-        },
-        (error: unknown) => {
-          this.inFlight--;
-          return this.failed(ctx, error);
-        },
-      );
-    }
+    if (result instanceof Promise) return this.whenAnswered(ctx, result);
     return this.fit(ctx, result);
+  }
+
+  /**
+   * The continuation of a query waiting for an upstream, in its own method: closures in handle()
+   * would make V8 allocate a context for `ctx` on every query, synchronous answers included.
+   */
+  private whenAnswered(ctx: QueryContext, result: Promise<Answer>): Promise<Buffer> {
+    this.inFlight++;
+    return result.then(
+      (answer) => {
+        this.inFlight--;
+        return this.fit(ctx, answer);
+      },
+      (error: unknown) => {
+        this.inFlight--;
+        return this.failed(ctx, error);
+      },
+    );
   }
 
   /** A UDP answer larger than the client can take becomes header + question + OPT with TC=1. */
