@@ -1,7 +1,7 @@
 import { FLAG_CD, FLAG_RD, FLAG_TC, HEADER_SIZE, Rcode, type ParsedQuery } from '../dns/wire.js';
 import { layoutOf } from './answer-layout.js';
 import type { Config } from '../config/options.js';
-import { seededHash } from '../seeded-hash.js';
+import { hashFinish, hashStart, hashStep, seededHash } from '../seeded-hash.js';
 
 /**
  * The cache's section of the settings: cache-size, cache-max-bytes, the TTL clamps cache-min-ttl,
@@ -69,6 +69,8 @@ const R_TTL = 20; // u32
 const R_STORED = 24; // f64, ms on the clock of the caller of store() and lookup()
 const R_JUDGED = 32; // u32, policy generation answer inspection last judged the answer under (0 = never)
 const R_HEADER = 36;
+/** Character codes after the name in a key (see ResponseCache.key). */
+const KEY_TRAILER = 6;
 const LIVE = 1;
 const REFERENCED = 2;
 
@@ -81,6 +83,22 @@ const EVICTION_BATCH = 64;
 const MAX_LOAD = 0.7;
 const MIN_BYTES_PER_ENTRY = 128;
 const INDEX_BYTES_PER_SLOT = 12;
+
+/** The DO and CD bits of a query: answers differ with them, so they are part of the key. */
+function keyBits(query: ParsedQuery): number {
+  return (query.edns?.dnssecOk ? 1 : 0) | ((query.flags & FLAG_CD) !== 0 ? 2 : 0);
+}
+
+/** seededHash(ResponseCache.key(query)), computed without the string. */
+function queryKeyHash(query: ParsedQuery): number {
+  const name = query.name;
+  let h = hashStart(name.length + KEY_TRAILER);
+  for (let i = 0; i < name.length; i++) h = hashStep(h, name.charCodeAt(i));
+  const { type, qclass } = query;
+  h = hashStep(hashStep(hashStep(h, 0), type >>> 8), type & 0xff);
+  h = hashStep(hashStep(h, qclass >>> 8), qclass & 0xff);
+  return hashFinish(hashStep(h, keyBits(query)));
+}
 
 /**
  * The response cache: upstream answers keyed by name, type, class and the DO and CD bits, bounded
@@ -162,15 +180,32 @@ export class ResponseCache {
     return allocated + this.indexBytes;
   }
 
+  /**
+   * The key a record stores: the name (Latin-1: wire.ts reads names byte for byte), then a fixed
+   * trailer of KEY_TRAILER character codes: 0, type, class (two bytes each), the DO and CD bits.
+   * `lookupQuery` finds a record by the same bytes and hash without building this string.
+   */
   static key(query: ParsedQuery): string {
-    const dnssecOk = query.edns?.dnssecOk ? 1 : 0;
-    const checkingDisabled = (query.flags & FLAG_CD) !== 0 ? 1 : 0;
-    return `${query.name}\u0000${query.type}\u0000${query.qclass}\u0000${dnssecOk}${checkingDisabled}`;
+    const { type, qclass } = query;
+    return query.name + String.fromCharCode(0, type >>> 8, type & 0xff, qclass >>> 8, qclass & 0xff, keyBits(query));
+  }
+
+  /**
+   * `lookup(ResponseCache.key(query), now)` without the key string: a hit, which is most queries,
+   * allocates nothing to find its record.
+   */
+  lookupQuery(query: ParsedQuery, now: number): CacheLookup | undefined {
+    if (this.hash !== seededHash) return this.lookup(ResponseCache.key(query), now);
+    return this.found(this.findQuery(query, queryKeyHash(query)), now);
   }
 
   lookup(key: string, now: number): CacheLookup | undefined {
     const hash = this.hash(key);
-    const slot = hash < 0 ? -1 : this.find(key, hash >>> 0);
+    return this.found(hash < 0 ? -1 : this.find(key, hash >>> 0), now);
+  }
+
+  /** The entry at index `slot` (-1: none) as a lookup result; counts the hit or miss. */
+  private found(slot: number, now: number): CacheLookup | undefined {
     if (slot < 0) {
       this.stats.misses++;
       return undefined;
@@ -316,6 +351,25 @@ export class ResponseCache {
       if (seg === 0) return -1;
       if (this.slotHash[slot] === hash && this.keyEquals(this.segments[seg - 1]!, this.slotOff[slot]!, key)) return slot;
     }
+  }
+
+  /** find() for the key of `query`, compared byte by byte against the stored key. */
+  private findQuery(query: ParsedQuery, hash: number): number {
+    const mask = this.mask;
+    for (let slot = hash & mask; ; slot = (slot + 1) & mask) {
+      const seg = this.slotSeg[slot]!;
+      if (seg === 0) return -1;
+      if (this.slotHash[slot] === hash && this.queryKeyEquals(this.segments[seg - 1]!, this.slotOff[slot]!, query)) return slot;
+    }
+  }
+
+  private queryKeyEquals(buf: Buffer, off: number, query: ParsedQuery): boolean {
+    const name = query.name;
+    if (buf.readUInt16LE(off + R_KEYLEN) !== name.length + KEY_TRAILER) return false;
+    let at = off + R_HEADER;
+    for (let i = 0; i < name.length; i++) if (buf[at++] !== name.charCodeAt(i)) return false;
+    const { type, qclass } = query;
+    return buf[at] === 0 && buf[at + 1] === type >>> 8 && buf[at + 2] === (type & 0xff) && buf[at + 3] === qclass >>> 8 && buf[at + 4] === (qclass & 0xff) && buf[at + 5] === keyBits(query);
   }
 
   private keyEquals(buf: Buffer, off: number, key: string): boolean {

@@ -67,8 +67,12 @@ export class LocalZoneTable<Z extends LocalZone = LocalZone> {
   private readonly zones = new Map<string, Z>();
   /** Longest apex in labels: suffixes longer than this cannot be zones, so they are not looked up. */
   private readonly maxApexLabels: number;
-  /** Top-level labels under which some zone lives; any other name is passed on after one lookup. */
-  private readonly topLabels = new Set<string>();
+  /**
+   * Top-level labels under which some zone lives, each also as ".label": any other name is passed
+   * on after a few endsWith() tests, which allocate nothing (most queries end here).
+   */
+  private readonly topLabels: string[] = [];
+  private readonly dottedTopLabels: string[] = [];
 
   constructor(options: LocalZoneOptions, make: (apex: string, kind: LocalZoneKind) => Z) {
     if (options.localZones) {
@@ -79,7 +83,11 @@ export class LocalZoneTable<Z extends LocalZone = LocalZone> {
     let maxLabels = 0;
     for (const apex of this.zones.keys()) {
       maxLabels = Math.max(maxLabels, apex.split('.').length);
-      this.topLabels.add(apex.slice(apex.lastIndexOf('.') + 1));
+      const top = apex.slice(apex.lastIndexOf('.') + 1);
+      if (!this.topLabels.includes(top)) {
+        this.topLabels.push(top);
+        this.dottedTopLabels.push(`.${top}`);
+      }
     }
     this.maxApexLabels = maxLabels;
   }
@@ -87,7 +95,7 @@ export class LocalZoneTable<Z extends LocalZone = LocalZone> {
   /** The zone `name` (lowercase, no trailing dot) is at or below, if any. */
   find(name: string): Z | undefined {
     if (this.zones.size === 0 || name === '') return undefined;
-    if (!this.topLabels.has(name.slice(name.lastIndexOf('.') + 1))) return undefined;
+    if (!this.underTopLabel(name)) return undefined;
     // Walk suffixes from the shortest (the TLD) to the longest allowed.
     let labels = 0;
     let start = name.length;
@@ -101,5 +109,12 @@ export class LocalZoneTable<Z extends LocalZone = LocalZone> {
       start = dot;
     }
     return undefined;
+  }
+
+  private underTopLabel(name: string): boolean {
+    for (let i = 0; i < this.topLabels.length; i++) {
+      if (name.endsWith(this.dottedTopLabels[i]!) || name === this.topLabels[i]) return true;
+    }
+    return false;
   }
 }

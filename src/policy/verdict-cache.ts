@@ -45,6 +45,10 @@ export class VerdictCache {
   /** LRU order: prev is towards the most recently used (head), next towards the least (tail). */
   private readonly prev: Int32Array;
   private readonly next: Int32Array;
+  /** The key of the last miss and its hash, for the set() that follows it. */
+  private missedName: string | undefined = undefined;
+  private missedGroup = 0;
+  private missedHash = 0;
   private head = -1;
   private tail = -1;
   private count = 0;
@@ -81,9 +85,14 @@ export class VerdictCache {
 
   /** The verdict cached for `name` (for client group `group`) under exactly this generation; anything else is a miss. */
   get(name: string, generation: number, group = 0): Verdict | undefined {
-    const entry = this.find(name, this.keyHash(name, group), group);
+    const hash = this.keyHash(name, group);
+    const entry = this.find(name, hash, group);
     if (entry < 0 || this.generations[entry] !== generation) {
       this.misses++;
+      // The caller computes the verdict and stores it next (PolicyStore.verdict): keep the hash.
+      this.missedName = name;
+      this.missedGroup = group;
+      this.missedHash = hash;
       return undefined;
     }
     this.hits++;
@@ -92,7 +101,7 @@ export class VerdictCache {
   }
 
   set(name: string, generation: number, verdict: Verdict, group = 0): void {
-    const hash = this.keyHash(name, group);
+    const hash = name === this.missedName && group === this.missedGroup ? this.missedHash : this.keyHash(name, group);
     const existing = this.find(name, hash, group);
     if (existing >= 0) {
       // A caller that computed its verdict before a reload must not overwrite the newer one.

@@ -41,17 +41,18 @@ export class CacheResolver implements Resolver {
 
   resolve(ctx: QueryContext): Answer | Promise<Answer> {
     if (ctx.query.qclass !== QClass.IN) return this.next.resolve(ctx);
-    const key = ResponseCache.key(ctx.query);
-    const hit = this.cache.lookup(key, performance.now());
+    // The hit path builds no key string (lookupQuery); the clock reading of receipt is "now" for
+    // an answer given synchronously.
+    const hit = this.cache.lookupQuery(ctx.query, ctx.receivedAt);
     if (hit?.fresh) {
       const blocked = this.judgedAgain(ctx, hit);
       if (blocked !== undefined) return blocked;
       // Rendered first: a fresh lookup points into the cache's memory, valid until the next store.
       const answer = this.fresh(ctx, hit);
-      if (this.options.prefetch) this.maybePrefetch(ctx, key, hit);
+      if (this.options.prefetch) this.maybePrefetch(ctx, hit);
       return answer;
     }
-    return this.miss(ctx, key, hit);
+    return this.miss(ctx, ResponseCache.key(ctx.query), hit);
   }
 
   /**
@@ -149,9 +150,11 @@ export class CacheResolver implements Resolver {
     return fetched;
   }
 
-  private maybePrefetch(ctx: QueryContext, key: string, hit: CacheLookup): void {
-    if (hit.hits < PREFETCH_MIN_HITS || this.prefetching.has(key) || this.inFlight.has(key)) return;
-    if (this.cache.remaining(hit) > Math.max(1, hit.ttl * PREFETCH_SHARE)) return;
+  private maybePrefetch(ctx: QueryContext, hit: CacheLookup): void {
+    // The cheap tests first: most hits are far from expiry, and those build no key string.
+    if (hit.hits < PREFETCH_MIN_HITS || this.cache.remaining(hit) > Math.max(1, hit.ttl * PREFETCH_SHARE)) return;
+    const key = ResponseCache.key(ctx.query);
+    if (this.prefetching.has(key) || this.inFlight.has(key)) return;
     this.prefetching.add(key);
     this.cache.stats.prefetches++;
     const timeout = ctx.deadline - ctx.receivedAt;

@@ -58,6 +58,29 @@ describe('hit and miss', () => {
     ];
     expect(new Set([base, ...others]).size).toBe(5);
   });
+
+  it('lookupQuery (the hit path, no key string) finds exactly what lookup(key) finds', () => {
+    const cache = new ResponseCache(OPTIONS);
+    const variants = [
+      buildQuery('www.example.com', Packet.TYPE.A),
+      buildQuery('www.example.com', Packet.TYPE.AAAA),
+      buildQuery('www.example.com', 256 + Packet.TYPE.A), // type bytes 1,1: a trailer byte must not alias
+      buildQuery('www.example.com', Packet.TYPE.A, { edns: { dnssecOk: true } }),
+      buildQuery('www.example.com', Packet.TYPE.A, { cd: true }),
+      buildQuery('www.example.co', Packet.TYPE.A),
+    ].map(parsed);
+    // Stored one by one: each variant finds only itself (or nothing) through either path.
+    for (const [stored, query] of variants.entries()) {
+      cache.store(ResponseCache.key(query), upstreamAnswer(query.name, [300 + stored]), T0);
+      for (const [i, other] of variants.entries()) {
+        const viaQuery = cache.lookupQuery(other, T0);
+        expect(viaQuery?.ttl, `stored ${stored}, asked ${i}`).toBe(cache.lookup(ResponseCache.key(other), T0)?.ttl);
+        expect(viaQuery?.ttl, `stored ${stored}, asked ${i}`).toBe(i <= stored ? 300 + i : undefined);
+      }
+    }
+    // Case does not matter to either.
+    expect(cache.lookupQuery(parsed(buildQuery('WWW.Example.COM', Packet.TYPE.A)), T0)?.ttl).toBe(300);
+  });
 });
 
 describe('render', () => {
