@@ -21,7 +21,7 @@ import v8 from 'node:v8';
 import { buildQuery } from './lib/dns.mjs';
 import { ensureLists, warmCleanNames, warmPool } from './lib/gen.mjs';
 import { startUpstream } from './lib/servers.mjs';
-import { installCleanupHooks, sleep } from './lib/util.mjs';
+import { installCleanupHooks, median, sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = path.join(ROOT, '.bench');
@@ -35,7 +35,6 @@ const { values: args } = parseArgs({
   },
 });
 const log = (line = '') => process.stdout.write(`${line}\n`);
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 
 // The server's sockets, caught as it creates them.
 const sockets = [];

@@ -14,7 +14,7 @@ import { benchFixture } from './lib/fixture.mjs';
 import { writeCold, writeFromPool } from './lib/gen.mjs';
 import { summarizeProfile } from './lib/profile.mjs';
 import { startFraudwall } from './lib/servers.mjs';
-import { sleep } from './lib/util.mjs';
+import { median, sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = path.join(ROOT, '.bench');
@@ -32,7 +32,6 @@ const { values: args } = parseArgs({
 });
 const log = (line = '') => process.stdout.write(`${line}\n`);
 const split = (text) => text.split(' ').filter(Boolean);
-const median = (values) => [...values].sort((a, b) => a - b)[Math.floor((values.length - 1) / 2)];
 
 async function main() {
   const n = Number(args.n);

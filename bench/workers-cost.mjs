@@ -17,7 +17,7 @@ import { dnsperf, processCpuMs } from './lib/dnsperf.mjs';
 import { benchFixture } from './lib/fixture.mjs';
 import { writeCold, writeFromPool } from './lib/gen.mjs';
 import { startFraudwall } from './lib/servers.mjs';
-import { sleep } from './lib/util.mjs';
+import { median, sleep } from './lib/util.mjs';
 
 const ROOT = path.resolve(path.dirname(fileURLToPath(import.meta.url)), '..');
 const BENCH_DIR = path.join(ROOT, '.bench');
@@ -36,11 +36,6 @@ const rate = Number(args.rate);
 const seconds = Number(args.seconds);
 const rounds = Number(args.rounds);
 const log = (line = '') => process.stdout.write(`${line}\n`);
-
-const median = (values) => {
-  const sorted = [...values].sort((a, b) => a - b);
-  return sorted.length === 0 ? NaN : sorted[Math.floor((sorted.length - 1) / 2)];
-};
 
 /** One fixed-rate run: answered queries and CPU µs per answered query of the whole process group. */
 async function measure(server, file) {

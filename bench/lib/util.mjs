@@ -8,6 +8,14 @@ import os from 'node:os';
 
 export const sleep = (ms) => new Promise((resolve) => setTimeout(resolve, ms));
 
+/** Median of a list of numbers (the mean of the middle two for an even count); NaN for none. */
+export function median(values) {
+  const sorted = [...values].sort((a, b) => a - b);
+  const mid = sorted.length >> 1;
+  if (sorted.length === 0) return NaN;
+  return sorted.length % 2 ? sorted[mid] : (sorted[mid - 1] + sorted[mid]) / 2;
+}
+
 // ---------------------------------------------------------------------------------------------
 // Children: every process the harness starts is registered here and killed when the harness ends.
 
