@@ -89,8 +89,11 @@ function keyBits(query: ParsedQuery): number {
   return (query.edns?.dnssecOk ? 1 : 0) | ((query.flags & FLAG_CD) !== 0 ? 2 : 0);
 }
 
-/** seededHash(ResponseCache.key(query)), computed without the string. */
-function queryKeyHash(query: ParsedQuery): number {
+/**
+ * seededHash(ResponseCache.key(query)), computed without the string: the question's identity for
+ * the cache and for the questions in flight (resolver/in-flight-questions.ts).
+ */
+export function questionHash(query: ParsedQuery): number {
   const name = query.name;
   let h = hashStart(name.length + KEY_TRAILER);
   for (let i = 0; i < name.length; i++) h = hashStep(h, name.charCodeAt(i));
@@ -196,7 +199,7 @@ export class ResponseCache {
    */
   lookupQuery(query: ParsedQuery, now: number): CacheLookup | undefined {
     if (this.hash !== seededHash) return this.lookup(ResponseCache.key(query), now);
-    return this.found(this.findQuery(query, queryKeyHash(query)), now);
+    return this.found(this.findQuery(query, questionHash(query)), now);
   }
 
   lookup(key: string, now: number): CacheLookup | undefined {

@@ -1,9 +1,10 @@
-import { ResponseCache, type CacheLookup } from '../cache/response-cache.js';
+import { questionHash, ResponseCache, type CacheLookup } from '../cache/response-cache.js';
 import type { Synthesizer } from '../dns/synthesizer.js';
 import { QClass } from '../dns/wire.js';
 import type { Answer, QueryContext, Resolver } from '../query/resolver.js';
 import type { Config } from '../config/options.js';
 import type { AnswerInspection } from './answer-inspection.js';
+import { InFlightQuestions } from './in-flight-questions.js';
 
 const EDE_STALE_ANSWER = 3;
 const ignore = (): void => undefined;
@@ -14,6 +15,8 @@ export type CacheResolverOptions = Pick<Config, 'staleAnswerTimeoutMs' | 'prefet
 /** A fresh entry asked at least this often is worth refreshing before it expires. */
 const PREFETCH_MIN_HITS = 3;
 const PREFETCH_SHARE = 0.1;
+/** Most leaders registered in the in-flight table (its memory: 12 bytes a slot, two slots each). */
+const MAX_REGISTERED = 65_536;
 
 /**
  * Answers from the response cache, and on a miss asks `next` (the upstream), storing what comes
@@ -22,7 +25,7 @@ const PREFETCH_SHARE = 0.1;
  * timer; popular entries are prefetched shortly before they expire.
  */
 export class CacheResolver implements Resolver {
-  private readonly inFlight = new Map<string, Promise<unknown>>();
+  private readonly inFlight: InFlightQuestions;
   /** Keys being refreshed in the background (few: only popular entries near expiry). */
   private readonly prefetching = new Set<string>();
 
@@ -37,7 +40,10 @@ export class CacheResolver implements Resolver {
     private readonly options: CacheResolverOptions,
     private readonly inspection: AnswerInspection | undefined,
     private readonly next: Resolver,
-  ) {}
+  ) {
+    // Registering more than this many leaders gains nothing (load shedding starts at maxInFlight).
+    this.inFlight = new InFlightQuestions(Math.min(options.maxInFlight, MAX_REGISTERED));
+  }
 
   resolve(ctx: QueryContext): Answer | Promise<Answer> {
     if (ctx.query.qclass !== QClass.IN) return this.next.resolve(ctx);
@@ -80,7 +86,7 @@ export class CacheResolver implements Resolver {
   }
 
   private miss(ctx: QueryContext, key: string, stale: CacheLookup | undefined): Promise<Answer> {
-    const leader = this.inFlight.get(key);
+    const leader = this.inFlight.get(questionHash(ctx.query));
     // The common miss (nobody asking the same, nothing stale) adds no async frame of its own.
     if (leader === undefined && stale === undefined) return this.fetch(ctx, key, true);
     return this.missWithCompany(ctx, key, stale, leader);
@@ -130,23 +136,24 @@ export class CacheResolver implements Resolver {
    * query that misses the cache.
    */
   private fetch(ctx: QueryContext, key: string, lead: boolean): Promise<Answer> {
-    const registered = lead && this.inFlight.size < this.options.maxInFlight;
+    const hash = questionHash(ctx.query);
     // Read before asking: the inspection below us judged under this generation or a newer one.
     const generation = this.inspection?.storeMark ?? 0;
-    const fetched = Promise.resolve(this.next.resolve(ctx)).then(
+    let registered = false;
+    const fetched: Promise<Answer> = Promise.resolve(this.next.resolve(ctx)).then(
       (answer) => {
         if (answer.source === 'upstream') this.cache.store(key, answer.bytes, performance.now(), generation);
         // A block made of an upstream answer: kept unjudged (mark 0), so every hit is judged again.
         else if (answer.inspected !== undefined) this.cache.store(key, answer.inspected, performance.now(), 0);
-        if (registered) this.inFlight.delete(key);
+        if (registered) this.inFlight.delete(hash, fetched);
         return answer;
       },
       (error: unknown) => {
-        if (registered) this.inFlight.delete(key);
+        if (registered) this.inFlight.delete(hash, fetched);
         throw error;
       },
     );
-    if (registered) this.inFlight.set(key, fetched);
+    registered = lead && this.inFlight.add(hash, fetched);
     return fetched;
   }
 
@@ -154,7 +161,7 @@ export class CacheResolver implements Resolver {
     // The cheap tests first: most hits are far from expiry, and those build no key string.
     if (hit.hits < PREFETCH_MIN_HITS || this.cache.remaining(hit) > Math.max(1, hit.ttl * PREFETCH_SHARE)) return;
     const key = ResponseCache.key(ctx.query);
-    if (this.prefetching.has(key) || this.inFlight.has(key)) return;
+    if (this.prefetching.has(key) || this.inFlight.get(questionHash(ctx.query)) !== undefined) return;
     this.prefetching.add(key);
     this.cache.stats.prefetches++;
     const timeout = ctx.deadline - ctx.receivedAt;
