@@ -11,7 +11,7 @@
 import { FLAG_ADDRESS, FLAG_ALLOW, type PackedRules } from './packed-rules.js';
 import { isMappedIpv4, parseIpPrefix, scanIpv4Prefix } from './ip-prefix.js';
 import type { Rule } from '../query/rule.js';
-import { editOf, EntryRemap, REMOVED } from './packed-edit.js';
+import { EntryRemap, REMOVED, singleEdit } from './packed-edit.js';
 
 interface Family {
   /** Words per key: 1 (IPv4) or 4 (IPv6). */
@@ -82,18 +82,12 @@ export class IpIndex {
    */
   static patch(previous: IpIndex, all: readonly PackedRules[]): IpIndex | undefined {
     const lists = all.filter((l) => l.size > 0);
-    if (lists.length !== previous.lists.length) return undefined;
-    let changed = -1;
-    for (let k = 0; k < lists.length; k++) {
-      if (lists[k] === previous.lists[k]) continue;
-      if (changed >= 0) return undefined;
-      changed = k;
-    }
-    if (changed < 0) return previous;
+    const found = singleEdit(previous.lists, lists);
+    if (found === undefined) return undefined;
+    if (found === 'unchanged') return previous;
+    const { index: changed, edit } = found;
     const after = lists[changed]!;
-    const edit = editOf(after);
     const before = previous.lists[changed]!;
-    if (edit === undefined || edit.before.deref() !== before) return undefined;
     for (const j of edit.removed) if ((before.flags[j]! & FLAG_ADDRESS) !== 0) return undefined;
     for (let i = edit.appendedFrom; i < after.size; i++) if ((after.flags[i]! & FLAG_ADDRESS) !== 0) return undefined;
     const bases = new Int32Array(Math.max(1, lists.length));

@@ -35,6 +35,27 @@ export function editOf(list: PackedRules): ListEdit | undefined {
   return edits.get(list);
 }
 
+/**
+ * How a matcher built over `previous` can follow `next` (the same lists, non-empty, in order):
+ * 'unchanged' when every list is the same object; the one list that an edit replaced, with that
+ * edit, when exactly one differs and was made by editPacked from the very list it replaces;
+ * undefined otherwise (lists added, removed or reordered, several changed, a list made from text):
+ * the matcher is rebuilt. The one test RuleIndex.patch and IpIndex.patch both start with.
+ */
+export function singleEdit(previous: readonly PackedRules[], next: readonly PackedRules[]): 'unchanged' | { readonly index: number; readonly edit: ListEdit } | undefined {
+  if (next.length !== previous.length) return undefined;
+  let changed = -1;
+  for (let k = 0; k < next.length; k++) {
+    if (next[k] === previous[k]) continue;
+    if (changed >= 0) return undefined;
+    changed = k;
+  }
+  if (changed < 0) return 'unchanged';
+  const edit = editOf(next[changed]!);
+  if (edit === undefined || edit.before.deref() !== previous[changed]) return undefined;
+  return { index: changed, edit };
+}
+
 const EMPTY_U32 = new Uint32Array(0);
 const EMPTY_I32 = new Int32Array(0);
 const EMPTY_U8 = new Uint8Array(0);

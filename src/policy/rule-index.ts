@@ -42,7 +42,7 @@ import type { Rule } from '../query/rule.js';
 import { SUFFIX_HASH_SEED, suffixHashStep } from './suffix-hash.js';
 import { region } from './typed-memory.js';
 import { RPZ_EXACT } from './rpz-actions.js';
-import { editOf, EntryRemap, REMOVED, type ListEdit } from './packed-edit.js';
+import { EntryRemap, REMOVED, singleEdit, type ListEdit } from './packed-edit.js';
 
 /** How an entry covers its domain: plain `d` (d and below), `*.d` (below only), exact (d only, RPZ). */
 type PlaceMode = 0 | 1 | 2;
@@ -135,17 +135,10 @@ export class RuleIndex {
    */
   static patch(previous: RuleIndex, lists: readonly (ParsedList | PackedRules)[]): RuleIndex | undefined {
     const next = lists.map((l) => ('packed' in l ? l.packed : l)).filter((l) => l.size > 0);
-    if (next.length !== previous.lists.length) return undefined;
-    let changed = -1;
-    for (let k = 0; k < next.length; k++) {
-      if (next[k] === previous.lists[k]) continue;
-      if (changed >= 0) return undefined;
-      changed = k;
-    }
-    if (changed < 0) return previous;
-    const edit = editOf(next[changed]!);
-    if (edit === undefined || edit.before.deref() !== previous.lists[changed]) return undefined;
-    const table = Table.patched(previous, next, changed, edit);
+    const found = singleEdit(previous.lists, next);
+    if (found === undefined) return undefined;
+    if (found === 'unchanged') return previous;
+    const table = Table.patched(previous, next, found.index, found.edit);
     return table === undefined ? undefined : new RuleIndex(table);
   }
 
