@@ -51,12 +51,11 @@ export class Policy {
    */
   private readonly groupTries: readonly RuleIndex[];
   private readonly groupAddresses: readonly IpIndex[];
-  /** Per group: the lists its matcher was built from (to reuse it when none of them changed). */
-  private readonly groupInputs: readonly (readonly ParsedList[] | undefined)[];
 
   /**
    * `previous`: the policy this one replaces; a group whose lists are all unchanged (the same
-   * ParsedList objects) keeps its matcher, so a push rebuilds only the groups that name the list.
+   * ParsedList objects) keeps its matcher, and one whose list a delta changed has it patched, so a
+   * push rebuilds only the groups that name a list changed otherwise.
    */
   constructor(lists: readonly ParsedList[], generation: number, groups?: ClientGroups, previous?: Policy) {
     if (!Number.isSafeInteger(generation) || generation < 0) {
@@ -67,36 +66,31 @@ export class Policy {
     // Protect lists name domains to imitate-check, not rules: they stay out of the matchers.
     const ruleLists = lists.filter((list) => list.kind !== 'protect');
     this.ruleLists = ruleLists;
-    this.trie = (previous && RuleIndex.patch(previous.trie, ruleLists)) ?? RuleIndex.build(ruleLists);
+    this.trie = ruleIndex(previous?.trie, ruleLists);
     this.addresses = addressIndex(previous?.addresses, ruleLists);
     this.lookalikes = lookalikeIndexOf(lists.filter((list) => list.kind === 'protect'));
     const tries: RuleIndex[] = [];
     const addressIndexes: IpIndex[] = [];
-    const inputs: (readonly ParsedList[] | undefined)[] = [];
     let groupBytes = 0;
     if (groups?.configured) {
       groups.lists.forEach((names, group) => {
         if (names === undefined) {
           tries.push(this.trie);
           addressIndexes.push(this.addresses);
-          inputs.push(undefined);
           return;
         }
+        // The previous policy's matchers of this group, whatever lists they were built over: a
+        // patch checks that (and returns them unchanged when the group's lists are the same).
         const subset = ruleLists.filter((list) => names.has(list.name));
-        const before = previous?.groupInputs[group];
-        const unchanged = before !== undefined && before.length === subset.length && before.every((list, i) => list === subset[i]);
-        const trieBefore = previous?.groupTries[group];
-        const trie = unchanged ? previous!.groupTries[group]! : ((before && trieBefore && RuleIndex.patch(trieBefore, subset)) ?? RuleIndex.build(subset));
-        const addresses = unchanged ? previous!.groupAddresses[group]! : addressIndex(before && previous?.groupAddresses[group], subset);
+        const trie = ruleIndex(previous?.groupTries[group], subset);
+        const addresses = addressIndex(previous?.groupAddresses[group], subset);
         tries.push(trie);
         addressIndexes.push(addresses);
-        inputs.push(subset);
         groupBytes += trie.byteSize + addresses.byteSize;
       });
     }
     this.groupTries = tries;
     this.groupAddresses = addressIndexes;
-    this.groupInputs = inputs;
     this.byteSize = this.trie.byteSize + this.addresses.byteSize + groupBytes + lists.reduce((sum, list) => sum + list.packed.byteSize, 0);
     // Keep only counts: the matcher already holds the packed entries; the skipped lines stay with the list.
     this.lists = Object.freeze(
@@ -143,6 +137,11 @@ export class Policy {
     const rule = index.match(bytes, offset, length);
     return rule === undefined ? ADDRESS_NOT_LISTED : { action: rule.kind, rule, reason: 'ip' };
   }
+}
+
+/** The rule index over `lists`: `previous` patched when it allows (see RuleIndex.patch), else built. */
+function ruleIndex(previous: RuleIndex | undefined, lists: readonly ParsedList[]): RuleIndex {
+  return (previous && RuleIndex.patch(previous, lists)) ?? RuleIndex.build(lists);
 }
 
 /** The address index over `lists`: `previous` patched when it allows, else built. */
