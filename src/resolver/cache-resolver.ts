@@ -86,14 +86,15 @@ export class CacheResolver implements Resolver {
   }
 
   private miss(ctx: QueryContext, key: string, stale: CacheLookup | undefined): Promise<Answer> {
-    const leader = this.inFlight.get(questionHash(ctx.query));
+    const hash = questionHash(ctx.query);
+    const leader = this.inFlight.get(hash);
     // The common miss (nobody asking the same, nothing stale) adds no async frame of its own.
-    if (leader === undefined && stale === undefined) return this.fetch(ctx, key, true);
-    return this.missWithCompany(ctx, key, stale, leader);
+    if (leader === undefined && stale === undefined) return this.fetch(ctx, key, hash, true);
+    return this.missWithCompany(ctx, key, hash, stale, leader);
   }
 
   /** A miss with an identical question already in flight, or with a stale entry to fall back on. */
-  private async missWithCompany(ctx: QueryContext, key: string, stale: CacheLookup | undefined, leader: Promise<unknown> | undefined): Promise<Answer> {
+  private async missWithCompany(ctx: QueryContext, key: string, hash: number, stale: CacheLookup | undefined, leader: Promise<unknown> | undefined): Promise<Answer> {
     if (leader !== undefined) {
       await leader.then(ignore, ignore);
       const shared = this.cache.lookup(key, performance.now());
@@ -102,7 +103,7 @@ export class CacheResolver implements Resolver {
       }
       // The leader's answer was not cacheable (SERVFAIL, TC…): ask for ourselves.
     }
-    const upstream = this.fetch(ctx, key, leader === undefined);
+    const upstream = this.fetch(ctx, key, hash, leader === undefined);
     if (stale === undefined) return upstream;
     const answer = await this.raceStale(ctx, upstream);
     if (answer !== undefined && answer.source !== 'error') return answer;
@@ -133,10 +134,9 @@ export class CacheResolver implements Resolver {
    * Asks `next` and stores what the upstream said. The leader of a question registers its promise
    * so identical questions can wait for it; it is removed once the answer is stored, so a waiter
    * always finds the entry. One promise and one pair of callbacks per fetch: this runs for every
-   * query that misses the cache.
+   * query that misses the cache. `key` and `hash` (questionHash) name the question, computed once by the caller.
    */
-  private fetch(ctx: QueryContext, key: string, lead: boolean): Promise<Answer> {
-    const hash = questionHash(ctx.query);
+  private fetch(ctx: QueryContext, key: string, hash: number, lead: boolean): Promise<Answer> {
     // Read before asking: the inspection below us judged under this generation or a newer one.
     const generation = this.inspection?.storeMark ?? 0;
     let registered = false;
@@ -161,12 +161,13 @@ export class CacheResolver implements Resolver {
     // The cheap tests first: most hits are far from expiry, and those build no key string.
     if (hit.hits < PREFETCH_MIN_HITS || this.cache.remaining(hit) > Math.max(1, hit.ttl * PREFETCH_SHARE)) return;
     const key = ResponseCache.key(ctx.query);
-    if (this.prefetching.has(key) || this.inFlight.get(questionHash(ctx.query)) !== undefined) return;
+    const hash = questionHash(ctx.query);
+    if (this.prefetching.has(key) || this.inFlight.get(hash) !== undefined) return;
     this.prefetching.add(key);
     this.cache.stats.prefetches++;
     const timeout = ctx.deadline - ctx.receivedAt;
     const now = performance.now();
-    void this.fetch({ ...ctx, receivedAt: now, deadline: now + timeout }, key, true)
+    void this.fetch({ ...ctx, receivedAt: now, deadline: now + timeout }, key, hash, true)
       .catch(() => undefined)
       .finally(() => {
         this.prefetching.delete(key);
